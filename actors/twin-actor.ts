@@ -1,0 +1,178 @@
+/**
+ * The twin actor: owns one twin's state and orders its messages. Each handler runs inside the
+ * mailbox, asks pure code (`planCreate`/`planPatch`) what the change is, persists it in one atomic
+ * commit, and only then adopts the new state and publishes the event. A failed commit therefore
+ * leaves the twin exactly as it was.
+ */
+import { DoppelError } from '../src/errors.ts';
+import type { StoreOp, StoredCredential, TwinStore } from '../src/store/types.ts';
+import { planCreate, planPatch } from '../src/twin/index.ts';
+import type { ChangeContext } from '../src/twin/index.ts';
+import type { ChangeEvent, Connection, DocumentLimits, TwinPatch, TwinState, Via } from '../src/twin/types.ts';
+import type { Actor } from './registry.ts';
+import { Mailbox } from './mailbox.ts';
+import type { EventBus, Listener } from './event-bus.ts';
+
+export interface TwinActorDeps {
+  store: TwinStore;
+  bus: EventBus;
+  limits: DocumentLimits;
+  historyRetention: number;
+  livenessMs: number;
+  maxPending: number;
+  now: () => Date;
+}
+
+/** Options of a write, from the edge that received it. */
+export interface WriteContext {
+  via: Via;
+  clientToken?: string;
+  ifVersion?: number;
+  /** The write comes from the device itself (marks it seen). */
+  deviceContact?: boolean;
+}
+
+export class TwinActor implements Actor {
+  readonly id: string;
+  readonly mailbox: Mailbox;
+  readonly #deps: TwinActorDeps;
+  /** undefined until loaded; null when the twin does not exist. */
+  #state: TwinState | null | undefined;
+  #lastSeen: { at: number; via: Via } | null = null;
+  #attached = 0;
+
+  constructor(id: string, deps: TwinActorDeps) {
+    this.id = id;
+    this.#deps = deps;
+    this.mailbox = new Mailbox(deps.maxPending);
+  }
+
+  canPassivate(): boolean { return this.#attached === 0; }
+  vacant(): boolean { return this.#state === null; }
+
+  async #load(): Promise<TwinState | null> {
+    if (this.#state === undefined) {
+      const stored = await this.#deps.store.getTwin(this.id);
+      this.#state = stored ?? null;
+      if (stored?.lastSeenAt != null && stored.lastSeenVia !== null) {
+        this.#lastSeen = { at: Date.parse(stored.lastSeenAt), via: stored.lastSeenVia };
+      }
+    }
+    return this.#state;
+  }
+
+  async #existing(): Promise<TwinState> {
+    const state = await this.#load();
+    if (state === null) throw new DoppelError('not_found', `No twin "${this.id}"`);
+    return state;
+  }
+
+  #context(ctx: WriteContext): ChangeContext {
+    const out: ChangeContext = { now: this.#deps.now().toISOString(), via: ctx.via, limits: this.#deps.limits };
+    if (ctx.clientToken !== undefined) out.clientToken = ctx.clientToken;
+    if (ctx.deviceContact === true) out.deviceContact = true;
+    return out;
+  }
+
+  async #apply(state: TwinState, event: ChangeEvent, extra: StoreOp[] = []): Promise<void> {
+    const ops: StoreOp[] = [{ type: 'putTwin', twin: state }, { type: 'putEvent', event }, ...extra];
+    const expired = event.version - this.#deps.historyRetention;
+    if (expired > 0) ops.push({ type: 'deleteEvent', twin: this.id, version: expired });
+    await this.#deps.store.commit(ops);
+    this.#state = state;
+    this.#deps.bus.publish({ type: 'change', event, state });
+  }
+
+  async get(): Promise<TwinState> { return this.#existing(); }
+
+  async create(init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
+    if ((await this.#load()) !== null) throw new DoppelError('already_exists', `Twin "${this.id}" already exists`);
+    const plan = planCreate(this.id, init, this.#context(ctx));
+    await this.#apply(plan.state, plan.event);
+    return plan;
+  }
+
+  async patch(patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent | null }> {
+    const state = await this.#existing();
+    const c = this.#context(ctx);
+    patch = withClearedSections(patch, state);
+    const plan = planPatch(state, patch, ctx.ifVersion === undefined ? c : { ...c, ifVersion: ctx.ifVersion });
+    if (ctx.deviceContact === true) this.#seen(ctx.via);
+    if (plan === null) return { state, event: null };
+    await this.#apply(plan.state, plan.event);
+    return plan;
+  }
+
+  async remove(): Promise<string | null> {
+    const state = await this.#existing();
+    const ops = await this.#deps.store.deleteTwinOps(this.id);
+    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', id: state.tokenId });
+    await this.#deps.store.commit(ops);
+    this.#state = null;
+    this.#lastSeen = null;
+    this.#deps.bus.publish({ type: 'deleted', twin: this.id });
+    return state.tokenId;
+  }
+
+  /** Stores `credential` as the twin's device token, revoking the previous one in the same batch. */
+  async setDeviceCredential(credential: StoredCredential): Promise<string | null> {
+    const state = await this.#existing();
+    const next: TwinState = { ...state, tokenId: credential.id };
+    const ops: StoreOp[] = [{ type: 'putCredential', credential }, { type: 'putTwin', twin: next }];
+    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', id: state.tokenId });
+    await this.#deps.store.commit(ops);
+    this.#state = next;
+    return state.tokenId;
+  }
+
+  /** A device read: returns the twin and marks the device seen. */
+  async touch(via: Via): Promise<TwinState> {
+    const state = await this.#existing();
+    this.#seen(via);
+    return state;
+  }
+
+  /** Registers `listener` at a consistent cut: it receives exactly the changes after the returned state. */
+  async subscribe(listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
+    const state = await this.#existing();
+    return { state, unsubscribe: this.#deps.bus.subscribe(this.id, listener) };
+  }
+
+  /** A device holds a live session (Observe, WebSocket): online, and kept resident, until detached. */
+  attachDevice(via: Via): () => void {
+    this.#attached++;
+    this.#seen(via);
+    let done = false;
+    return () => { if (!done) { done = true; this.#attached--; this.#seen(via); } };
+  }
+
+  #seen(via: Via): void { this.#lastSeen = { at: this.#deps.now().getTime(), via }; }
+
+  connection(): Connection {
+    const seen = this.#lastSeen;
+    if (seen === null) return { online: this.#attached > 0, via: null, lastSeenAt: null };
+    const online = this.#attached > 0 || this.#deps.now().getTime() - seen.at < this.#deps.livenessMs;
+    return { online, via: seen.via, lastSeenAt: new Date(seen.at).toISOString() };
+  }
+}
+
+/**
+ * A section patched with `null` is cleared (as `"desired": null` does in AWS IoT Device Shadow):
+ * it becomes a merge patch deleting every current key, so the event shows what was removed.
+ */
+function withClearedSections<P extends { desired?: unknown; reported?: unknown; tags?: unknown }>(patch: P, state: TwinState): P {
+  if (patch.desired !== null && patch.reported !== null && patch.tags !== null) return patch;
+  const out = { ...patch };
+  for (const section of ['desired', 'reported', 'tags'] as const) {
+    if (out[section] === null) out[section] = Object.fromEntries(Object.keys(state[section]).map((k) => [k, null]));
+  }
+  return out;
+}
+
+/** The connection of a twin that is not resident: only what was persisted. */
+export function storedConnection(state: TwinState, now: number, livenessMs: number): Connection {
+  if (state.lastSeenAt === null) return { online: false, via: null, lastSeenAt: null };
+  return { online: now - Date.parse(state.lastSeenAt) < livenessMs, via: state.lastSeenVia, lastSeenAt: state.lastSeenAt };
+}
+
+export type { TwinPatch };

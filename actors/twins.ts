@@ -1,0 +1,128 @@
+/**
+ * The twin service: the message API every protocol edge calls. It validates ids, routes each
+ * request to the twin's actor, and serves reads that need no ordering (listing, history) straight
+ * from the store, overlaying what only resident actors know (connection state).
+ */
+import type { Credentials } from '../src/auth/index.ts';
+import { assertTwinId } from '../src/twin/index.ts';
+import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
+import type { TwinStore } from '../src/store/types.ts';
+import { EventBus } from './event-bus.ts';
+import type { Listener } from './event-bus.ts';
+import { ActorRegistry } from './registry.ts';
+import { TwinActor, storedConnection } from './twin-actor.ts';
+import type { WriteContext } from './twin-actor.ts';
+
+export interface TwinServiceOptions {
+  store: TwinStore;
+  credentials: Pick<Credentials, 'mintDeviceCredential' | 'forget'>;
+  limits: DocumentLimits;
+  historyRetention: number;
+  livenessMs: number;
+  maxResident: number;
+  idleMs: number;
+  maxPendingPerTwin: number;
+  now?: () => Date;
+  onListenerError?: (err: unknown) => void;
+}
+
+export type { WriteContext };
+export type PatchResult = { state: TwinState; event: ChangeEvent | null };
+
+export class TwinService {
+  readonly bus: EventBus;
+  readonly #registry: ActorRegistry<TwinActor>;
+  readonly #store: TwinStore;
+  readonly #credentials: TwinServiceOptions['credentials'];
+  readonly #now: () => Date;
+  readonly #livenessMs: number;
+
+  constructor(opts: TwinServiceOptions) {
+    this.#store = opts.store;
+    this.#credentials = opts.credentials;
+    this.#now = opts.now ?? (() => new Date());
+    this.#livenessMs = opts.livenessMs;
+    this.bus = new EventBus(opts.onListenerError);
+    const deps = {
+      store: opts.store, bus: this.bus, limits: opts.limits, historyRetention: opts.historyRetention,
+      livenessMs: opts.livenessMs, maxPending: opts.maxPendingPerTwin, now: this.#now,
+    };
+    this.#registry = new ActorRegistry<TwinActor>({
+      create: (id) => new TwinActor(id, deps),
+      maxResident: opts.maxResident,
+      idleMs: opts.idleMs,
+      now: () => this.#now().getTime(),
+    });
+  }
+
+  #ask<T>(id: string, fn: (actor: TwinActor) => T | Promise<T>): Promise<T> {
+    try {
+      assertTwinId(id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#registry.ask(id, fn);
+  }
+
+  create(id: string, init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
+    return this.#ask(id, (a) => a.create(init, ctx));
+  }
+
+  get(id: string): Promise<TwinState> { return this.#ask(id, (a) => a.get()); }
+
+  /** A read by the device itself: also marks it seen. */
+  touch(id: string, via: Via): Promise<TwinState> { return this.#ask(id, (a) => a.touch(via)); }
+
+  patch(id: string, patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<PatchResult> {
+    return this.#ask(id, (a) => a.patch(patch, ctx));
+  }
+
+  async remove(id: string): Promise<void> {
+    const tokenId = await this.#ask(id, (a) => a.remove());
+    if (tokenId !== null) this.#credentials.forget(tokenId);
+  }
+
+  /** Issues (or rotates) the twin's device token; the old one stops working at once. */
+  async issueDeviceToken(id: string): Promise<string> {
+    const { credential, token } = await this.#credentials.mintDeviceCredential(id, this.#now().toISOString());
+    const old = await this.#ask(id, (a) => a.setDeviceCredential(credential));
+    if (old !== null) this.#credentials.forget(old);
+    return token;
+  }
+
+  subscribe(id: string, listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
+    return this.#ask(id, (a) => a.subscribe(listener));
+  }
+
+  /** Marks a device session open on `id` (kept online and resident); returns the detach function. */
+  attachDevice(id: string, via: Via): Promise<() => void> {
+    return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
+  }
+
+  connection(state: TwinState): Connection {
+    const actor = this.#registry.peek(state.id);
+    return actor !== undefined ? actor.connection() : storedConnection(state, this.#now().getTime(), this.#livenessMs);
+  }
+
+  /** Twins in id order from the store (committed state is always current there). */
+  list(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
+    return this.#store.listTwins(opts);
+  }
+
+  /** Change events after `since`, oldest first, and the twin's current version. `not_found` for a missing twin. */
+  async history(id: string, since: number, limit: number): Promise<{ events: ChangeEvent[]; version: number }> {
+    const { version } = await this.get(id);
+    return { events: await this.#store.readHistory(id, { after: since, limit }), version };
+  }
+
+  /** Passivates idle actors (called periodically by the server). */
+  sweep(): number { return this.#registry.sweep(); }
+
+  get stats(): { resident: number; activated: number; passivated: number; pending: number } {
+    const r = this.#registry;
+    return { resident: r.size, activated: r.activated, passivated: r.passivated, pending: r.pending };
+  }
+
+  /** Stops taking requests and waits for queued ones to finish (SIGTERM drain). */
+  drain(): Promise<void> { return this.#registry.drain(); }
+}

@@ -1,0 +1,95 @@
+/**
+ * @module
+ * The integrators' HTTP API (CONTRACT §5) as a hono app. `createApp(deps)` builds it apart from
+ * listening (fastify's build/listen split), so tests can call `app.request()` without a socket and
+ * any runtime adapter can serve `app.fetch`. Errors become problem+json; every /v1 route needs a
+ * bearer credential.
+ */
+import { Hono } from 'hono';
+import { routePath } from 'hono/route';
+import type { Credentials } from '../../src/auth/index.ts';
+import { DoppelError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log.ts';
+import type { MetricsRegistry } from '../../src/metrics/index.ts';
+import type { TwinService } from '../../actors/index.ts';
+import { authenticate } from './auth.ts';
+import { openapiDocument, docsPage } from './openapi.ts';
+import { problemResponse } from './problem.ts';
+import type { Env, RouteTable } from './route.ts';
+import { historyRoutes } from './routes/history.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { reportedRoutes } from './routes/reported.ts';
+import { twinRoutes } from './routes/twins.ts';
+
+export interface HttpDeps {
+  twins: TwinService;
+  credentials: Credentials;
+  metrics: MetricsRegistry;
+  logger: Logger;
+  maxBodyBytes: number;
+  metricsAuth: boolean;
+  isReady: () => boolean;
+  now?: () => Date;
+  stream?: { heartbeatMs: number; maxQueued: number };
+  /** Aborted when the server starts draining: open event streams end. */
+  shutdownSignal?: AbortSignal;
+}
+
+export type { Env, RouteTable };
+
+export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable } {
+  const app = new Hono<Env>();
+  const table: RouteTable = { specs: [] };
+  const now = deps.now ?? (() => new Date());
+  const requests = deps.metrics.counter({ name: 'doppel_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'] });
+  const latency = deps.metrics.histogram({
+    name: 'doppel_http_request_duration_seconds', help: 'HTTP request latency by method and route', labelNames: ['method', 'route'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  let nextRequestId = 0;
+  const idPrefix = Math.random().toString(36).slice(2, 8);
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const requestId = c.req.header('x-request-id') ?? `${idPrefix}-${(++nextRequestId).toString(36)}`;
+    c.set('requestId', requestId);
+    await next();
+    c.header('x-request-id', requestId);
+    const route = table.specs.some((s) => s.path === routePath(c, -1)) ? routePath(c, -1) : 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    latency.observe({ method: c.req.method, route }, seconds);
+    if (deps.logger.enabled('debug')) {
+      deps.logger.debug('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 });
+    }
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    c.set('principal', await authenticate(deps.credentials, c.req.raw, new URL(c.req.url)));
+    await next();
+  });
+
+  twinRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
+  reportedRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
+  historyRoutes(app, table, {
+    twins: deps.twins, stream: deps.stream ?? { heartbeatMs: 15_000, maxQueued: 1000 }, shutdownSignal: deps.shutdownSignal ?? new AbortController().signal,
+  });
+  keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
+  opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
+
+  let document: string | null = null;
+  const specJson = () => (document ??= JSON.stringify(openapiDocument(table.specs)));
+  app.get('/openapi.json', (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
+  app.get('/docs', (c) => c.html(docsPage(JSON.parse(specJson()))));
+
+  app.notFound((c) => problemResponse(new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`), c.req.path).response);
+  app.onError((err, c) => {
+    const { response, error } = problemResponse(err, c.req.path);
+    if (error.code === 'internal') deps.logger.error('request failed', { requestId: c.get('requestId'), path: c.req.path, err });
+    if (error.code === 'unavailable') deps.logger.warn('request refused', { requestId: c.get('requestId'), path: c.req.path, reason: error.message });
+    return response;
+  });
+
+  return { app, routes: table };
+}

@@ -1,0 +1,97 @@
+/**
+ * History pages and the Server-Sent Events stream of a twin's changes. The stream starts with a
+ * `snapshot` event, or with the events after `Last-Event-ID` when resuming (a `snapshot` marked
+ * `resync` when those have left history); every event's SSE id is the twin version.
+ */
+import type { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { authorize } from '../../../src/auth/index.ts';
+import { DoppelError } from '../../../src/errors.ts';
+import { toPublicTwin } from '../../../src/twin/index.ts';
+import { openTwinStream } from '../../../actors/index.ts';
+import type { StreamItem, TwinService } from '../../../actors/index.ts';
+import { parseWith } from '../body.ts';
+import { register } from '../route.ts';
+import type { Env, RouteTable } from '../route.ts';
+import { HistoryPage, HistoryQuery } from '../schemas.ts';
+import { problems } from './problems.ts';
+import { twinId } from './twins.ts';
+
+export interface StreamLimits { heartbeatMs: number; maxQueued: number }
+
+export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; shutdownSignal: AbortSignal }): void {
+  const { twins } = deps;
+
+  register(app, table, {
+    method: 'get', path: '/v1/twins/:id/history', tag: 'History', auth: 'bearer', summary: 'Change history',
+    description: 'Change events after version `since`, oldest first. `next` is the `since` of the following page, null when none is left. History keeps the last events of each twin (1000 by default).',
+    query: HistoryQuery,
+    responses: { 200: { description: 'A page of change events', schema: HistoryPage }, ...problems(400, 401, 403, 404, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    authorize(c.get('principal'), 'twins:read', id);
+    const q = parseWith(HistoryQuery, c.req.query(), 'query');
+    const { events, version } = await twins.history(id, q.since, q.limit);
+    const last = events.at(-1)?.version;
+    return c.json({ items: events, next: last !== undefined && last < version ? last : null });
+  });
+
+  register(app, table, {
+    method: 'get', path: '/v1/twins/:id/events', tag: 'History', auth: 'bearer', summary: 'Stream changes (Server-Sent Events)',
+    description: 'A text/event-stream of `snapshot`, `change` and `deleted` events; each id is the twin version. Reconnect with `Last-Event-ID` (or `?since=`) to get exactly the missed changes.',
+    headers: { 'Last-Event-ID': 'Resume after this version' },
+    responses: { 200: { description: 'Event stream', contentType: 'text/event-stream' }, ...problems(400, 401, 403, 404, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    authorize(c.get('principal'), 'twins:read', id);
+    const since = parseSince(c.req.header('last-event-id') ?? c.req.query('since'));
+    // Subscribe before answering so a missing twin is a proper 404, not an empty stream.
+    const queue: StreamItem[] = [];
+    let wake: (() => void) | null = null;
+    let closed = false;
+    const push = (item: StreamItem) => {
+      if (closed) return;
+      if (queue.length >= deps.stream.maxQueued) { closed = true; } else queue.push(item);
+      wake?.();
+    };
+    const unsubscribe = await openTwinStream(twins, id, {
+      ...(since === undefined ? {} : { since }), maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
+    }, push);
+    return streamSSE(c, async (stream) => {
+      const end = () => { closed = true; wake?.(); };
+      stream.onAbort(end);
+      deps.shutdownSignal.addEventListener('abort', end, { once: true });
+      const heartbeat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, deps.stream.heartbeatMs);
+      try {
+        while (!closed || queue.length > 0) {
+          const item = queue.shift();
+          if (item === undefined) {
+            if (closed) break;
+            await new Promise<void>((resolve) => { wake = resolve; });
+            wake = null;
+            continue;
+          }
+          if (item.type === 'snapshot') {
+            const twin = toPublicTwin(item.state, twins.connection(item.state));
+            await stream.writeSSE({ event: 'snapshot', id: String(item.state.version), data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
+          } else if (item.type === 'change') {
+            await stream.writeSSE({ event: 'change', id: String(item.event.version), data: JSON.stringify(item.event) });
+          } else {
+            await stream.writeSSE({ event: 'deleted', data: JSON.stringify({ twin: item.twin }) });
+            break;
+          }
+        }
+      } finally {
+        clearInterval(heartbeat);
+        deps.shutdownSignal.removeEventListener('abort', end);
+        unsubscribe();
+      }
+    });
+  });
+}
+
+function parseSince(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new DoppelError('invalid_request', `Invalid Last-Event-ID "${value}": expected a twin version`);
+  return Number(value);
+}

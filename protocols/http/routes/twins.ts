@@ -1,0 +1,169 @@
+/**
+ * Twin CRUD, listing and device tokens (CONTRACT §5).
+ */
+import type { Hono } from 'hono';
+import { authorize, listingPrefix } from '../../../src/auth/index.ts';
+import type { Principal } from '../../../src/auth/index.ts';
+import { DoppelError } from '../../../src/errors.ts';
+import { parseFilter } from '../../../src/query/index.ts';
+import { selectFields, toDeviceView, toPublicTwin } from '../../../src/twin/index.ts';
+import type { TwinState } from '../../../src/twin/types.ts';
+import type { TwinService } from '../../../actors/index.ts';
+import { parseWith, readJson } from '../body.ts';
+import { register } from '../route.ts';
+import type { Ctx, Env, RouteTable } from '../route.ts';
+import {
+  CreateTwinBody, DeviceViewSchema, GetQuery, ListQuery, PatchTwinBody, TokenReply, TwinId, TwinPage, TwinSchema,
+} from '../schemas.ts';
+import { etag, ifMatchVersion, noneMatchHits } from '../versions.ts';
+import { problems } from './problems.ts';
+
+export interface TwinRouteDeps { twins: TwinService; maxBodyBytes: number }
+
+/** Twins examined per page at most when a filter is given, so one request cannot scan forever. */
+const SCAN_BUDGET = 10_000;
+
+export function twinId(c: Ctx): string {
+  return parseWith(TwinId, c.req.param('id'), 'twin id');
+}
+
+export function publicTwin(twins: TwinService, state: TwinState) {
+  return toPublicTwin(state, twins.connection(state));
+}
+
+function withToken<T extends object>(body: T, clientToken: string | undefined): T {
+  return clientToken === undefined ? body : { ...body, clientToken };
+}
+
+export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDeps): void {
+  const { twins } = deps;
+
+  register(app, table, {
+    method: 'post', path: '/v1/twins', tag: 'Twins', auth: 'bearer', summary: 'Create a twin',
+    description: 'Creates a twin at version 1 with optional initial desired state and tags. Emits the change event of version 1.',
+    body: CreateTwinBody,
+    responses: { 201: { description: 'Created', schema: TwinSchema, headers: { Location: 'URL of the twin', ETag: 'The version' } }, ...problems(400, 401, 403, 409, 413, 415, 429) },
+  }, async (c) => {
+    const body = parseWith(CreateTwinBody, await readJson(c.req.raw, deps.maxBodyBytes), 'twin');
+    authorize(c.get('principal'), 'twins:write', body.id);
+    const ctx = body.clientToken === undefined ? { via: 'http' as const } : { via: 'http' as const, clientToken: body.clientToken };
+    const { state } = await twins.create(body.id, { desired: body.desired, tags: body.tags }, ctx);
+    c.header('location', `/v1/twins/${encodeURIComponent(state.id)}`);
+    c.header('etag', etag(state.version));
+    return c.json(withToken(publicTwin(twins, state), body.clientToken), 201);
+  });
+
+  register(app, table, {
+    method: 'get', path: '/v1/twins/:id', tag: 'Twins', auth: 'bearer', summary: 'Get a twin',
+    description: 'The whole twin, or with `fields` only the named fields. With a device token of this twin, the device view {version, desired, reported, delta}.',
+    query: GetQuery, headers: { 'If-None-Match': 'A version ETag; answers 304 when unchanged' },
+    responses: { 200: { description: 'The twin (the device view for a device token)', schema: TwinSchema.or(DeviceViewSchema) }, 304: { description: 'Not modified' }, ...problems(400, 401, 403, 404, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    const principal = c.get('principal');
+    const { fields } = parseWith(GetQuery, c.req.query(), 'query');
+    let state: TwinState;
+    if (principal.kind === 'device') {
+      authorize(principal, 'device:read', id);
+      state = await twins.touch(id, 'http');
+    } else {
+      authorize(principal, 'twins:read', id);
+      state = await twins.get(id);
+    }
+    c.header('etag', etag(state.version));
+    if (noneMatchHits(c.req.header('if-none-match') ?? null, state.version)) return c.body(null, 304);
+    if (principal.kind === 'device') return c.json(toDeviceView(state));
+    const twin = publicTwin(twins, state);
+    if (fields === undefined) return c.json(twin);
+    return c.json(selectFields(twin, fields.split(',').map((f) => f.trim()).filter((f) => f !== '')));
+  });
+
+  register(app, table, {
+    method: 'patch', path: '/v1/twins/:id', tag: 'Twins', auth: 'bearer', summary: 'Patch desired state and tags',
+    description: 'JSON Merge Patch (RFC 7396) of desired and/or tags. A patch that changes nothing answers the current version and emits no event.',
+    body: PatchTwinBody, bodyTypes: ['application/merge-patch+json', 'application/json'],
+    headers: { 'If-Match': 'Expected version; 412 version_conflict on mismatch' },
+    responses: { 200: { description: 'The twin after the patch', schema: TwinSchema }, ...problems(400, 401, 403, 404, 412, 413, 415, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    authorize(c.get('principal'), 'twins:write', id);
+    const body = parseWith(PatchTwinBody, await readJson(c.req.raw, deps.maxBodyBytes), 'patch');
+    const ifVersion = ifMatchVersion(c.req.header('if-match') ?? null);
+    const patch: { desired?: unknown; tags?: unknown } = {};
+    if (body.desired !== undefined) patch.desired = body.desired;
+    if (body.tags !== undefined) patch.tags = body.tags;
+    const ctx = { via: 'http' as const, ...(body.clientToken === undefined ? {} : { clientToken: body.clientToken }), ...(ifVersion === undefined ? {} : { ifVersion }) };
+    const { state } = await twins.patch(id, patch, ctx);
+    c.header('etag', etag(state.version));
+    return c.json(withToken(publicTwin(twins, state), body.clientToken));
+  });
+
+  register(app, table, {
+    method: 'delete', path: '/v1/twins/:id', tag: 'Twins', auth: 'bearer', summary: 'Delete a twin',
+    description: 'Deletes the twin, its history and its device token. Emits no change event; open streams end.',
+    responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 403, 404, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    authorize(c.get('principal'), 'twins:write', id);
+    await twins.remove(id);
+    return c.body(null, 204);
+  });
+
+  register(app, table, {
+    method: 'get', path: '/v1/twins', tag: 'Twins', auth: 'bearer', summary: 'List twins',
+    description: 'A page of twins in id order. `next` is the cursor of the following page, null on the last one. With a filter, at most 10,000 twins are examined per page: a page may then hold fewer items than `limit` while `next` is not null.',
+    query: ListQuery,
+    responses: { 200: { description: 'A page of twins', schema: TwinPage }, ...problems(400, 401, 403, 429) },
+  }, async (c) => {
+    const principal = c.get('principal');
+    authorize(principal, 'twins:read');
+    const q = parseWith(ListQuery, c.req.query(), 'query');
+    const filter = q.filter === undefined ? null : parseFilter(q.filter);
+    const prefix = effectivePrefix(principal, q.prefix);
+    if (prefix === null) return c.json({ items: [], next: null });
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const items: unknown[] = [];
+    let scanned = 0;
+    let last: string | null = null;
+    let exhausted = true;
+    for await (const state of twins.list({ prefix, ...(after === undefined ? {} : { after }) })) {
+      if (items.length >= q.limit || scanned >= SCAN_BUDGET) { exhausted = false; break; }
+      scanned++;
+      last = state.id;
+      const twin = publicTwin(twins, state);
+      if (filter === null || filter.test(twin as unknown as Record<string, unknown>)) items.push(twin);
+    }
+    return c.json({ items, next: exhausted || last === null ? null : encodeCursor(last) });
+  });
+
+  register(app, table, {
+    method: 'post', path: '/v1/twins/:id/token', tag: 'Devices', auth: 'bearer', summary: 'Issue or rotate the device token',
+    description: 'Returns a new device token for the twin, shown once. The previous token stops working immediately.',
+    responses: { 201: { description: 'The new token', schema: TokenReply }, ...problems(400, 401, 403, 404, 429) },
+  }, async (c) => {
+    const id = twinId(c);
+    authorize(c.get('principal'), 'twins:write', id);
+    const token = await twins.issueDeviceToken(id);
+    c.header('cache-control', 'no-store');
+    return c.json({ token }, 201);
+  });
+}
+
+/** The prefix a listing may cover: the request's within the key's; null when they are disjoint. */
+function effectivePrefix(principal: Principal, requested: string | undefined): string | null {
+  const allowed = listingPrefix(principal);
+  const asked = requested ?? '';
+  if (asked.startsWith(allowed)) return asked;
+  if (allowed.startsWith(asked)) return allowed;
+  return null;
+}
+
+const encodeCursor = (id: string): string => btoa(id).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+function decodeCursor(cursor: string): string {
+  try {
+    const id = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    if (/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id)) return id;
+  } catch { /* fall through */ }
+  throw new DoppelError('invalid_request', `Invalid cursor "${cursor}": pass the "next" of a previous page`);
+}

@@ -1,0 +1,24 @@
+/**
+ * Twin versions in HTTP headers: `ETag: "17"`, `If-Match: "17"` (optimistic concurrency),
+ * `If-None-Match: "17"` (conditional GET).
+ */
+import { DoppelError } from '../../src/errors.ts';
+
+export const etag = (version: number): string => `"${version}"`;
+
+/** The expected version from `If-Match`; undefined when absent or `*`. */
+export function ifMatchVersion(header: string | null): number | undefined {
+  if (header === null || header.trim() === '*') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (m === null) throw new DoppelError('invalid_request', `Invalid If-Match "${header}": expected a twin version like "17"`);
+  return Number(m[1]);
+}
+
+/** True when `If-None-Match` names `version` (or is `*`). */
+export function noneMatchHits(header: string | null, version: number): boolean {
+  if (header === null) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag(version);
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * @module
+ * One zod schema for all configuration. Every setting has a default, a `--kebab-case` flag and a
+ * `DOPPEL_UPPER_SNAKE` environment variable; flags win over the environment, which wins over
+ * defaults. `describeConfig()` feeds the README table and `--help`.
+ */
+import { z } from 'zod';
+import { DoppelError } from './errors.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === '');
+
+export const ConfigSchema = z.object({
+  data: z.string().min(1).default('./data').describe('Data directory (LevelDB and the generated admin token)'),
+  host: z.string().min(1).default('127.0.0.1').describe('Address to bind HTTP and CoAP to (0.0.0.0 for all interfaces)'),
+  http: port.default(8080).describe('HTTP and WebSocket port (0 picks a free one)'),
+  coap: port.default(5683).describe('CoAP UDP port (0 picks a free one)'),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional().describe('Admin token; generated into <data>/admin-token when unset'),
+  sync: flag.default(false).describe('fsync every write batch (power-loss safe; default is process-crash safe)'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: debug logs every request'),
+  historyRetention: positiveInt.default(1000).describe('Change events kept per twin'),
+  maxResidentTwins: positiveInt.default(100_000).describe('Twin actors kept in memory at most (least recently used are passivated)'),
+  idleSeconds: positiveInt.default(300).describe('Passivate a twin actor after this long without messages'),
+  livenessSeconds: positiveInt.default(300).describe('A device counts as online this long after its last contact'),
+  maxPendingPerTwin: positiveInt.default(1000).describe('Requests queued for one twin before new ones are refused (unavailable)'),
+  desiredBytes: positiveInt.default(32 * 1024).describe('Limit of desired as JSON, in bytes'),
+  reportedBytes: positiveInt.default(32 * 1024).describe('Limit of reported as JSON, in bytes'),
+  tagsBytes: positiveInt.default(8 * 1024).describe('Limit of tags as JSON, in bytes'),
+  maxDepth: positiveInt.default(10).describe('Nesting depth limit of a document'),
+  maxKeyLength: positiveInt.default(128).describe('Key length limit'),
+  maxBodyBytes: positiveInt.default(256 * 1024).describe('Largest HTTP request body accepted'),
+  deviceRate: positiveInt.default(100).describe('Requests/s per device token'),
+  deviceBurst: positiveInt.default(200).describe('Burst per device token'),
+  keyRate: positiveInt.default(1000).describe('Requests/s per API key'),
+  keyBurst: positiveInt.default(2000).describe('Burst per API key'),
+  metricsAuth: flag.default(false).describe('Require a credential for /metrics'),
+  shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
+}).strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+type ConfigKey = keyof Config;
+
+const KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const envName = (k: string) => `DOPPEL_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+/** Settings whose values are never printed. */
+export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set(['adminToken']);
+
+/**
+ * Builds the effective configuration from flags (`--http 8081`, `--http=8081`, `--sync`) and the
+ * environment. Throws `invalid_request` listing every bad setting.
+ *
+ * @example
+ * loadConfig(['--http', '0', '--data', '/tmp/d'], {}) // { http: 0, data: '/tmp/d', ... }
+ */
+export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const byFlag = new Map(KEYS.map((k) => [kebab(k), k]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new DoppelError('invalid_request', `Unexpected argument "${arg}": flags look like --http 8080`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const key = byFlag.get(name);
+    if (key === undefined) throw new DoppelError('invalid_request', `Unknown flag "--${name}": see doppel --help`);
+    const isBool = key === 'sync' || key === 'metricsAuth';
+    if (eq >= 0) raw[key] = arg.slice(eq + 1);
+    else if (isBool && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) raw[key] = true;
+    else if (argv[i + 1] === undefined) throw new DoppelError('invalid_request', `Flag "--${name}" needs a value`);
+    else raw[key] = argv[++i];
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? ''))}: ${i.message}`);
+    throw new DoppelError('invalid_request', `Invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Flag, env var, default and help of every setting (for --help and the README). */
+export function describeConfig(): Array<{ key: string; flag: string; env: string; default: unknown; help: string }> {
+  return KEYS.map((key) => {
+    const schema = ConfigSchema.shape[key];
+    const dflt = (schema.safeParse(undefined) as { data?: unknown }).data;
+    return { key, flag: `--${kebab(key)}`, env: envName(key), default: dflt, help: schema.description ?? '' };
+  });
+}
+
+/** The configuration with secrets masked, for logs and `config print`. */
+export function maskConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const k of SECRET_KEYS) if (out[k] !== undefined) out[k] = '***';
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * @module
+ * The Node.js runtime adapter: HTTP via @hono/node-server, files via node:fs, signals via process.
+ */
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { HttpListener, Runtime } from './types.ts';
+
+export const nodeRuntime: Runtime = {
+  name: 'node',
+  env: process.env,
+  args: process.argv.slice(2),
+
+  async serveHttp(handler, { host, port }): Promise<HttpListener> {
+    // overrideGlobalObjects: false keeps the platform Request/Response, so the same process can
+    // host other fetch-based servers and `instanceof Response` checks stay honest.
+    const server = createAdaptorServer({ fetch: (req: Request) => handler(req), overrideGlobalObjects: false }) as Server;
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: (graceMs = 5000) => new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => { server.closeAllConnections(); }, graceMs).unref();
+      }),
+    };
+  },
+
+  async readTextFile(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
+
+  async writeSecretFile(path, text) {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, { mode: 0o600 });
+    await chmod(path, 0o600); // writeFile's mode applies only when it creates the file
+  },
+
+  async mkdirp(path) { await mkdir(path, { recursive: true }); },
+  joinPath: (...parts) => join(...parts),
+
+  onShutdownSignal(handler) {
+    let fired = false;
+    const listener = (signal: NodeJS.Signals) => { if (!fired) { fired = true; handler(signal); } };
+    process.on('SIGTERM', listener);
+    process.on('SIGINT', listener);
+    return () => { process.off('SIGTERM', listener); process.off('SIGINT', listener); };
+  },
+
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+
+  writeStdout: (line) => { process.stdout.write(`${line}\n`); },
+  writeStderr: (line) => { process.stderr.write(`${line}\n`); },
+  exit: (code) => process.exit(code),
+};

@@ -1,0 +1,94 @@
+/**
+ * @module
+ * Server assembly: store + credentials + actors + protocol edges, start and stop. The only module
+ * that wires protocols in. `startServer` resolves once every listener is bound; `close()` drains:
+ * stop accepting, finish in-flight writes, close LevelDB.
+ */
+import { TwinService } from '../actors/index.ts';
+import { createApp } from '../protocols/http/index.ts';
+import { createCredentials, createRateLimiter } from './auth/index.ts';
+import { resolveAdminToken } from './admin-token.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import { createRegistry } from './metrics/index.ts';
+import type { Runtime } from './runtime/types.ts';
+import { createLevelStore } from './store/index.ts';
+import type { TwinStore } from './store/types.ts';
+
+export interface DoppelServer {
+  readonly httpPort: number;
+  readonly adminToken: string;
+  readonly twins: TwinService;
+  readonly store: TwinStore;
+  /** Graceful stop; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, runtime: Runtime, logger: Logger): Promise<DoppelServer> {
+  const started = performance.now();
+  await runtime.mkdirp(config.data);
+  const admin = await resolveAdminToken(runtime, config.data, config.adminToken);
+  if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
+
+  const metrics = createRegistry();
+  const store = createLevelStore({ path: runtime.joinPath(config.data, 'db'), sync: config.sync });
+  await store.open();
+
+  const batchOps = metrics.histogram({ name: 'doppel_store_batch_ops', help: 'Operations per physical LevelDB batch (group commit)', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] });
+  const batchSeconds = metrics.histogram({ name: 'doppel_store_batch_duration_seconds', help: 'Time to write one LevelDB batch', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
+  const commits = metrics.counter({ name: 'doppel_store_commits_total', help: 'Commits (each one change, atomically) written' });
+  store.onBatch = (s) => {
+    batchOps.observe(undefined, s.ops);
+    batchSeconds.observe(undefined, s.ms / 1000);
+    commits.inc(undefined, s.commits);
+  };
+
+  const credentials = await createCredentials({
+    store, adminToken: admin.token, limiter: createRateLimiter(),
+    limits: { device: { rate: config.deviceRate, burst: config.deviceBurst }, key: { rate: config.keyRate, burst: config.keyBurst } },
+  });
+  const twins = new TwinService({
+    store, credentials,
+    limits: { desiredBytes: config.desiredBytes, reportedBytes: config.reportedBytes, tagsBytes: config.tagsBytes, maxDepth: config.maxDepth, maxKeyLength: config.maxKeyLength },
+    historyRetention: config.historyRetention,
+    livenessMs: config.livenessSeconds * 1000,
+    maxResident: config.maxResidentTwins,
+    idleMs: config.idleSeconds * 1000,
+    maxPendingPerTwin: config.maxPendingPerTwin,
+    onListenerError: (err) => logger.error('subscriber failed', { err }),
+  });
+  metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
+  metrics.gauge({ name: 'doppel_actors_activated', help: 'Twin actors activated since start', collect: () => twins.stats.activated });
+  metrics.gauge({ name: 'doppel_actors_passivated', help: 'Twin actors passivated since start', collect: () => twins.stats.passivated });
+  metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
+
+  let ready = false;
+  const shutdown = new AbortController();
+  const { app } = createApp({
+    twins, credentials, metrics, logger,
+    maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
+    isReady: () => ready, shutdownSignal: shutdown.signal,
+  });
+  const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http });
+  const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
+  ready = true;
+  logger.info('listening', { http: http.port, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
+
+  let closing: Promise<void> | null = null;
+  return {
+    httpPort: http.port,
+    adminToken: admin.token,
+    twins,
+    store,
+    close: () => (closing ??= (async () => {
+      ready = false;
+      stopSweep();
+      shutdown.abort();
+      const httpClosed = http.close(config.shutdownSeconds * 1000);
+      await twins.drain();
+      await store.close();
+      await httpClosed;
+      logger.info('stopped');
+    })()),
+  };
+}

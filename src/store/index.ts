@@ -1,0 +1,19 @@
+/**
+ * @module
+ * Persistence for twins, their change history and credentials. `createLevelStore` is the
+ * production store (LevelDB, group commit); `createMemoryStore` keeps the same contract in
+ * memory for unit tests.
+ *
+ * @example
+ * ```ts
+ * import { createLevelStore } from './store/index.ts';
+ * const store = createLevelStore({ path: './data/db' });
+ * await store.open();
+ * for await (const twin of store.listTwins({ prefix: 'site-a:', limit: 100 })) console.log(twin.id);
+ * await store.close();
+ * ```
+ */
+export { createLevelStore } from './level-store.ts';
+export type { LevelStoreOptions } from './level-store.ts';
+export { createMemoryStore } from './memory-store.ts';
+export type { BatchStats, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';

@@ -1,0 +1,134 @@
+/**
+ * @module
+ * The key layout shared by both stores. Keys are strings compared in code-unit order (LevelDB
+ * compares their UTF-8 bytes, which agrees for the ASCII keys we write):
+ *
+ * - `t!{id}` — twin snapshot
+ * - `h!{id}!{version, 10 digits}` — change event; zero-padding makes key order version order
+ * - `c!{credentialId}` — credential
+ * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
+ *
+ * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
+ * every id character: the history of `a` (`h!a!…`) ends before that of `a.b` (`h!a.b!…`) begins,
+ * and each twin's history is one contiguous range.
+ */
+import { fail } from '../errors.ts';
+import type { StoreOp } from './types.ts';
+
+export const FORMAT_KEY = 'm!format';
+/** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). */
+export const FORMAT_VERSION = 1;
+
+const TWIN = 't!';
+const HISTORY = 'h!';
+const CREDENTIAL = 'c!';
+/**
+ * Upper bound for "every key starting with p": `p + END` exceeds any key that continues p with an
+ * id character, since ids are ASCII (≤ 0x7a) and U+00FF is above them in both UTF-16 and UTF-8.
+ */
+const END = '\xff';
+const VERSION_DIGITS = 10;
+const MAX_VERSION = 10 ** VERSION_DIGITS - 1;
+
+/** CONTRACT §1: 1–128 characters of `A-Z a-z 0-9 . _ : -`, starting with a letter or digit. */
+export const TWIN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** A key range in the shape LevelDB iterators take (`gt` or `gte`, then `lt`). */
+export interface KeyRange { gt?: string; gte?: string; lt: string }
+
+export function twinKey(id: string): string {
+  return TWIN + id;
+}
+
+export function historyKey(twin: string, version: number): string {
+  return `${HISTORY}${twin}!${String(version).padStart(VERSION_DIGITS, '0')}`;
+}
+
+/** The version encoded in a `historyKey`. */
+export function versionOfHistoryKey(key: string): number {
+  return Number(key.slice(-VERSION_DIGITS));
+}
+
+export function credentialKey(id: string): string {
+  return CREDENTIAL + id;
+}
+
+/** Twins whose id starts with `prefix`, after `after` (exclusive) when given. */
+export function twinRange(opts: { prefix?: string; after?: string }): KeyRange {
+  const prefix = opts.prefix ?? '';
+  const lt = TWIN + prefix + END;
+  // An `after` below the prefix would start the range before it; the prefix bound is tighter then.
+  if (opts.after !== undefined && opts.after >= prefix) return { gt: twinKey(opts.after), lt };
+  return { gte: TWIN + prefix, lt };
+}
+
+/** A twin's events with version > `after` (all of them for `after` = -1). */
+export function historyRange(twin: string, after: number): KeyRange {
+  const from = Math.max(0, after + 1);
+  const lt = `${HISTORY}${twin}!${END}`;
+  // Past the largest encodable version nothing can match; an empty range says so without a
+  // malformed 11-digit key that would sort between valid ones.
+  if (from > MAX_VERSION) return { gte: lt, lt };
+  return { gte: historyKey(twin, from), lt };
+}
+
+/** Every credential; `"` is the character after `!`, so this bound holds for any credential id. */
+export const CREDENTIAL_RANGE: KeyRange = { gte: CREDENTIAL, lt: 'c"' };
+
+/** Is `key` inside `range`? (The memory store's replacement for a LevelDB range scan.) */
+export function inRange(key: string, range: KeyRange): boolean {
+  if (range.gt !== undefined && key <= range.gt) return false;
+  if (range.gte !== undefined && key < range.gte) return false;
+  return key < range.lt;
+}
+
+/** One physical write: what a `StoreOp` does to the key space. */
+export type KeyWrite =
+  | { type: 'put'; key: string; value: object }
+  | { type: 'del'; key: string };
+
+/**
+ * Maps an op to its key write, refusing ids and versions that would break the layout (an id
+ * with `!` could land inside another twin's range). Reaching this with one is a bug upstream.
+ */
+export function keyWriteOf(op: StoreOp): KeyWrite {
+  switch (op.type) {
+    case 'putTwin':
+      return { type: 'put', key: twinKey(checkTwinId(op.twin.id)), value: op.twin };
+    case 'deleteTwin':
+      return { type: 'del', key: twinKey(checkTwinId(op.id)) };
+    case 'putEvent':
+      return { type: 'put', key: historyKey(checkTwinId(op.event.twin), checkVersion(op.event.version)), value: op.event };
+    case 'deleteEvent':
+      return { type: 'del', key: historyKey(checkTwinId(op.twin), checkVersion(op.version)) };
+    case 'putCredential':
+      return { type: 'put', key: credentialKey(checkCredentialId(op.credential.id)), value: op.credential };
+    case 'deleteCredential':
+      return { type: 'del', key: credentialKey(checkCredentialId(op.id)) };
+    default:
+      throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
+  }
+}
+
+function checkTwinId(id: unknown): string {
+  if (typeof id !== 'string' || !TWIN_ID.test(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
+  return id;
+}
+
+function checkVersion(version: unknown): number {
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
+    throw fail('internal', `Cannot store event version "${String(version)}": not an integer in 0..${MAX_VERSION}`);
+  }
+  return version;
+}
+
+function checkCredentialId(id: unknown): string {
+  if (typeof id !== 'string' || id === '') throw fail('internal', `Cannot store credential id "${String(id)}": not a non-empty string`);
+  return id;
+}
+
+/** Checks `readHistory` parameters, which become key bounds and must not be NaN or fractional. */
+export function checkHistoryQuery(after: number, limit: number): void {
+  if (!Number.isInteger(after)) throw fail('invalid_request', `History "after" must be an integer: got ${after}`);
+  if (!Number.isInteger(limit) || limit < 0) throw fail('invalid_request', `History "limit" must be a non-negative integer: got ${limit}`);
+}

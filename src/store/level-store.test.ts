@@ -1,0 +1,224 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeValue } from './codec.ts';
+import { FORMAT_KEY } from './keys.ts';
+import { createLevelStore } from './level-store.ts';
+import type { LevelStoreOptions } from './level-store.ts';
+import { describeStoreContract, sampleEvent, sampleTwin } from './store-suite.ts';
+import type { BatchStats, StoreOp, TwinStore } from './types.ts';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'doppel-store-'));
+}
+
+describeStoreContract('LevelDB store', async () => {
+  const dir = await tempDir();
+  return { store: createLevelStore({ path: join(dir, 'db') }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+/** A promise and its resolver, to hold a batch in flight while commits queue behind it. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => { open = resolve; });
+  return { wait, open };
+}
+
+const twinOps = (id: string): StoreOp[] => [
+  { type: 'putTwin', twin: sampleTwin(id) },
+  { type: 'putEvent', event: sampleEvent(id, 1) },
+];
+
+describe('LevelDB store', () => {
+  let dir: string;
+  const opened: TwinStore[] = [];
+
+  beforeEach(async () => { dir = await tempDir(); });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function open(opts: Partial<LevelStoreOptions> = {}): Promise<TwinStore & { stats: BatchStats[] }> {
+    const store = createLevelStore({ path: join(dir, 'db'), ...opts });
+    const stats: BatchStats[] = [];
+    store.onBatch = (s) => { stats.push(s); };
+    await store.open();
+    opened.push(store);
+    return Object.assign(store, { stats });
+  }
+
+  describe('group commit', () => {
+    it('sends the first commit of an idle store at once, without waiting for a timer', async () => {
+      let batches = 0;
+      const store = await open({ testHooks: { beforeBatch: () => { batches += 1; } } });
+      const done = store.commit(twinOps('a'));
+      expect(batches).toBe(1);
+      await done;
+    });
+
+    it('groups 500 concurrent commits into far fewer batches, and all resolve', async () => {
+      const store = await open();
+      await Promise.all(Array.from({ length: 500 }, (_, i) => store.commit(twinOps(`t${i}`))));
+      expect(store.stats.reduce((n, s) => n + s.commits, 0)).toBe(500);
+      expect(store.stats.reduce((n, s) => n + s.ops, 0)).toBe(1000);
+      expect(store.stats.length).toBeLessThan(50);
+      expect(store.stats[0]!.commits).toBe(1);
+      expect((await store.getTwin('t499'))?.id).toBe('t499');
+      expect(await store.readHistory('t0', { after: 0, limit: 10 })).toHaveLength(1);
+    });
+
+    it('sends everything queued behind a batch as the next single batch', async () => {
+      const hold = gate();
+      let first = true;
+      const store = await open({ testHooks: { beforeBatch: () => (first ? ((first = false), hold.wait) : undefined) } });
+      const commits = [store.commit(twinOps('a'))];
+      for (let i = 0; i < 10; i++) commits.push(store.commit(twinOps(`b${i}`)));
+      hold.open();
+      await Promise.all(commits);
+      expect(store.stats.map((s) => s.commits)).toEqual([1, 10]);
+      expect(store.stats.map((s) => s.ops)).toEqual([2, 20]);
+      expect(store.stats.every((s) => s.bytes > 0)).toBe(true);
+    });
+
+    it('caps a batch at maxBatchOps without ever splitting a commit', async () => {
+      const hold = gate();
+      let first = true;
+      const store = await open({ maxBatchOps: 10, testHooks: { beforeBatch: () => (first ? ((first = false), hold.wait) : undefined) } });
+      const three = (i: number): StoreOp[] => [...twinOps(`c${i}`), { type: 'putEvent', event: sampleEvent(`c${i}`, 2) }];
+      const big: StoreOp[] = Array.from({ length: 25 }, (_, v) => ({ type: 'putEvent', event: sampleEvent('big', v + 1) }));
+      const commits = [store.commit(twinOps('a'))];
+      for (let i = 0; i < 7; i++) commits.push(store.commit(three(i)));
+      commits.push(store.commit(big), store.commit(three(7)));
+      hold.open();
+      await Promise.all(commits);
+      expect(store.stats.map((s) => s.ops)).toEqual([2, 9, 9, 3, 25, 3]);
+      expect(await store.readHistory('big', { after: 0, limit: 100 })).toHaveLength(25);
+    });
+
+    it('rejects every commit of a failed batch with unavailable and writes none of them', async () => {
+      const hold = gate();
+      let n = 0;
+      const store = await open({
+        testHooks: {
+          beforeBatch: () => {
+            n += 1;
+            if (n === 1) return hold.wait;
+            if (n === 2) throw new Error('disk on fire');
+            return undefined;
+          },
+        },
+      });
+      const ok = store.commit(twinOps('ok'));
+      const doomed = Array.from({ length: 5 }, (_, i) => store.commit(twinOps(`doomed${i}`)));
+      hold.open();
+      await ok;
+      for (const p of doomed) {
+        await expect(p).rejects.toMatchObject({ code: 'unavailable', message: 'Storage write failed: disk on fire' });
+      }
+      expect(store.stats.map((s) => s.commits)).toEqual([1, 5]);
+      expect(await store.getTwin('doomed0')).toBeUndefined();
+      await store.commit(twinOps('later'));
+      expect(await store.getTwin('later')).toBeDefined();
+    });
+
+    it('turns a rejected db.batch() into unavailable for each commit in the batch', async () => {
+      const store = await open();
+      const spy = vi.spyOn(Level.prototype, 'batch').mockRejectedValueOnce(
+        Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' }),
+      );
+      try {
+        // The first commit of an idle store goes out alone and meets the failure; the second
+        // queues behind it and goes out in the next batch, which succeeds.
+        const results = await Promise.allSettled([store.commit(twinOps('a')), store.commit(twinOps('b'))]);
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+        expect((results[0] as PromiseRejectedResult).reason).toMatchObject({
+          code: 'unavailable', message: 'Storage write failed: IO error: No space left on device',
+        });
+        expect(await store.getTwin('a')).toBeUndefined();
+        expect(await store.getTwin('b')).toBeDefined();
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('close() waits for a batch still in flight', async () => {
+      const hold = gate();
+      const store = await open({ testHooks: { beforeBatch: () => hold.wait } });
+      const commit = store.commit(twinOps('a'));
+      const closing = store.close();
+      let closed = false;
+      void closing.then(() => { closed = true; });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(closed).toBe(false);
+      hold.open();
+      await commit;
+      await closing;
+      const reopened = await open();
+      expect(await reopened.getTwin('a')).toBeDefined();
+    });
+
+    it('works with sync: true', async () => {
+      const store = await open({ sync: true });
+      await Promise.all([store.commit(twinOps('a')), store.commit(twinOps('b'))]);
+      expect((await store.getTwin('b'))?.id).toBe('b');
+    });
+  });
+
+  describe('on disk', () => {
+    it('keeps data across close and reopen', async () => {
+      const first = await open();
+      await first.commit([...twinOps('a'), { type: 'putCredential', credential: { kind: 'device', id: 'd1', twin: 'a', hash: 'h', createdAt: 'now' } }]);
+      await first.close();
+      const second = await open();
+      expect(await second.getTwin('a')).toEqual(sampleTwin('a'));
+      expect(await second.readHistory('a', { after: 0, limit: 10 })).toEqual([sampleEvent('a', 1)]);
+      expect(await second.listCredentials('device')).toHaveLength(1);
+    });
+
+    it('creates missing parent directories', async () => {
+      const store = createLevelStore({ path: join(dir, 'x', 'y', 'db') });
+      opened.push(store);
+      await store.open();
+      await store.commit(twinOps('a'));
+      expect(await store.getTwin('a')).toBeDefined();
+    });
+
+    it('refuses a second store on a directory that is in use', async () => {
+      await open();
+      const second = createLevelStore({ path: join(dir, 'db') });
+      await expect(second.open()).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^Cannot open store at ".*": /) });
+    });
+
+    it('refuses to open a store written in a newer format', async () => {
+      const store = await open();
+      await store.close();
+      const raw = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await raw.put(FORMAT_KEY, encodeValue(2));
+      await raw.close();
+      const again = createLevelStore({ path: join(dir, 'db') });
+      await expect(again.open()).rejects.toMatchObject({
+        code: 'unavailable', message: expect.stringMatching(/format 2 is newer than this Doppel supports \(1\)/), details: { format: 2, supported: 1 },
+      });
+      // The refused store let go of the directory's lock.
+      const raw2 = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await raw2.open();
+      await raw2.close();
+    });
+
+    it('refuses a LevelDB directory that holds data but no format marker', async () => {
+      const raw = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await raw.put('something', new Uint8Array([1]));
+      await raw.close();
+      await expect(createLevelStore({ path: join(dir, 'db') }).open()).rejects.toMatchObject({
+        code: 'unavailable', message: expect.stringMatching(/not a Doppel store/),
+      });
+    });
+
+    it('rejects a maxBatchOps that is not a positive integer', () => {
+      expect(() => createLevelStore({ path: join(dir, 'db'), maxBatchOps: 0 })).toThrow(/maxBatchOps/);
+    });
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * @module
+ * The store seam: everything the core persists goes through `TwinStore`. Implementations:
+ * `level-store.ts` (LevelDB, production) and `memory-store.ts` (unit tests); both pass the same
+ * suite in `store-suite.ts`.
+ */
+import type { ChangeEvent, TwinState } from '../twin/types.ts';
+
+export type Scope = 'twins:read' | 'twins:write' | 'keys:admin';
+
+/** A credential record. Only the SHA-256 of the secret is kept (`hash`, base64url). */
+export type StoredCredential =
+  | { kind: 'device'; id: string; twin: string; hash: string; createdAt: string }
+  | { kind: 'key'; id: string; name: string | null; scopes: Scope[]; prefix: string | null; hash: string; createdAt: string };
+
+/** One write inside an atomic commit. */
+export type StoreOp =
+  | { type: 'putTwin'; twin: TwinState }
+  | { type: 'deleteTwin'; id: string }
+  | { type: 'putEvent'; event: ChangeEvent }
+  | { type: 'deleteEvent'; twin: string; version: number }
+  | { type: 'putCredential'; credential: StoredCredential }
+  | { type: 'deleteCredential'; id: string };
+
+/** Numbers a store reports after each physical batch (for /metrics). */
+export interface BatchStats { commits: number; ops: number; bytes: number; ms: number }
+
+export interface TwinStore {
+  open(): Promise<void>;
+  /** Waits for queued commits, then closes. Later calls fail with `unavailable`. */
+  close(): Promise<void>;
+
+  getTwin(id: string): Promise<TwinState | undefined>;
+  /**
+   * Applies `ops` atomically and resolves only once they are written (durable against a process
+   * crash; against power loss too when the store was opened with `sync`). Concurrent commits share
+   * physical batches (group commit). Rejects with `unavailable` on a storage failure, in which case
+   * none of `ops` was applied.
+   */
+  commit(ops: StoreOp[]): Promise<void>;
+  /** Ops that delete a twin and its whole history (to pass to `commit`, maybe with more ops). */
+  deleteTwinOps(id: string): Promise<StoreOp[]>;
+  /** Twins in id order, starting after `after` (exclusive), restricted to ids starting with `prefix`. */
+  listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState>;
+  /** Change events with version > `after`, ascending, at most `limit`. */
+  readHistory(id: string, opts: { after: number; limit: number }): Promise<ChangeEvent[]>;
+
+  getCredential(id: string): Promise<StoredCredential | undefined>;
+  listCredentials(kind: StoredCredential['kind']): Promise<StoredCredential[]>;
+
+  /** Called after every physical batch, for metrics. */
+  onBatch?: (stats: BatchStats) => void;
+}

@@ -1,0 +1,20 @@
+/**
+ * @module
+ * The pure twin math of Doppel (CONTRACT §1–2): ids, JSON helpers, JSON Merge Patch, delta,
+ * metadata, document limits, and the planning of creates and patches into a next state plus its
+ * change event. No I/O, no runtime, no protocol: the twin actor calls these and persists the result.
+ */
+export { assertTwinId, isTwinId, MAX_TWIN_ID_LENGTH } from './ids.ts';
+export { deepEqual, isEmptyObject, isPlainObject, jsonByteLength } from './json.ts';
+export { applyMergePatch } from './merge-patch.ts';
+export { computeDelta } from './delta.ts';
+export { metadataFor, updateMetadata } from './metadata.ts';
+export { assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
+export { planCreate, planPatch } from './document.ts';
+export type { ChangeContext } from './document.ts';
+export { selectFields, toDeviceView, toPublicTwin, TWIN_FIELDS } from './views.ts';
+export { DEFAULT_LIMITS } from './types.ts';
+export type {
+  ChangeEvent, Connection, DeviceView, DocumentLimits, JsonObject, JsonPrimitive, JsonValue, LeafMeta,
+  MetadataTree, PublicTwin, Section, TwinPatch, TwinState, Via,
+} from './types.ts';

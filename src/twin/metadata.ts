@@ -1,0 +1,75 @@
+import { deepEqual, isPlainObject, setOwn } from './json.ts';
+import type { JsonObject, JsonValue, LeafMeta, MetadataTree } from './types.ts';
+
+const hasOwn = Object.hasOwn;
+const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
+
+/**
+ * Metadata for a whole document written at `now`: every leaf gets `{updatedAt: now}`, a nested
+ * object maps to a subtree (an empty object to `{}`); arrays and scalars are leaves.
+ *
+ * @example
+ * metadataFor({ temp: 21, room: { name: 'lab' } }, t);
+ * // { temp: { updatedAt: t }, room: { name: { updatedAt: t } } }
+ */
+export function metadataFor(doc: JsonObject, now: string): MetadataTree {
+  const out: MetadataTree = {};
+  for (const key in doc) {
+    if (!hasOwn(doc, key)) continue;
+    const v = doc[key]!;
+    setOwn<LeafMeta | MetadataTree>(out, key, isPlainObject(v) ? metadataFor(v, now) : { updatedAt: now });
+  }
+  return out;
+}
+
+/**
+ * The metadata of a section after `patch` turned `before` into `after`. A leaf's `updatedAt` is
+ * the time its value last changed: writing the same value again leaves it alone, so a patch that
+ * changes nothing changes no metadata either. Never mutates its inputs; returns `meta` itself when
+ * nothing changed.
+ *
+ * Leaves and subtrees are told apart by walking alongside the document, never by looking for an
+ * `updatedAt` key, since a document may have a key of that name.
+ *
+ * @example
+ * updateMetadata({ a: { updatedAt: t0 } }, { a: 1 }, { a: 2 }, { a: 2 }, t1); // { a: { updatedAt: t1 } }
+ */
+export function updateMetadata(meta: MetadataTree, before: JsonObject, after: JsonObject, patch: JsonObject, now: string): MetadataTree {
+  let out: MetadataTree | undefined;
+  for (const key in patch) {
+    if (!hasOwn(patch, key)) continue;
+    const p = patch[key]!;
+    let next: LeafMeta | MetadataTree;
+    if (p === null) {
+      if (!hasOwn(meta, key)) continue;
+      out ??= { ...meta };
+      delete out[key];
+      continue;
+    }
+    const b = own(before, key);
+    const a = own(after, key);
+    if (isPlainObject(p)) {
+      if (b !== undefined && isPlainObject(b)) {
+        const current = own(meta, key);
+        // `before[key]` is an object, so its metadata is a subtree; missing metadata (an
+        // inconsistency) is rebuilt from {} rather than trusted.
+        const subtree = current !== undefined && isPlainObject(current) ? (current as MetadataTree) : {};
+        next = updateMetadata(subtree, b, a !== undefined && isPlainObject(a) ? a : EMPTY, p, now);
+        if (next === current) continue;
+      } else {
+        next = metadataFor(a !== undefined && isPlainObject(a) ? a : EMPTY, now);
+      }
+    } else if (b !== undefined && a !== undefined && deepEqual(b, a)) {
+      continue;
+    } else {
+      next = { updatedAt: now };
+    }
+    out ??= { ...meta };
+    setOwn(out, key, next);
+  }
+  return out ?? meta;
+}
+
+function own(o: { [key: string]: unknown }, key: string): JsonValue | undefined {
+  return hasOwn(o, key) ? (o[key] as JsonValue) : undefined;
+}

@@ -1,0 +1,6 @@
+// Builds dist/ once so tests that spawn the real `doppel` process run the current code.
+import { execFileSync } from 'node:child_process';
+
+export default function setup(): void {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}
