@@ -4,15 +4,17 @@
  */
 import type { Credentials, Principal } from '../../src/auth/index.ts';
 
-export function bearerToken(request: Request, url: URL): string | undefined {
+export function bearerToken(request: Request): string | undefined {
   const header = request.headers.get('authorization');
   if (header !== null) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m?.[1] ?? '';
   }
-  return url.searchParams.get('access_token') ?? undefined;
+  // Parsing the URL costs on every request, so only when there is no header.
+  if (!request.url.includes('access_token=')) return undefined;
+  return new URL(request.url).searchParams.get('access_token') ?? undefined;
 }
 
-export function authenticate(credentials: Credentials, request: Request, url: URL): Promise<Principal> {
-  return credentials.authenticate(bearerToken(request, url));
+export function authenticate(credentials: Credentials, request: Request): Promise<Principal> {
+  return credentials.authenticate(bearerToken(request));
 }

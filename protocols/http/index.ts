@@ -66,7 +66,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   });
 
   app.use('/v1/*', async (c, next) => {
-    c.set('principal', await authenticate(deps.credentials, c.req.raw, new URL(c.req.url)));
+    c.set('principal', await authenticate(deps.credentials, c.req.raw));
     await next();
   });
 

@@ -27,6 +27,8 @@ export interface Credentials {
 }
 
 const CACHE_MAX = 50_000;
+/** Verified bearer strings kept, so repeat requests skip hashing (Web Crypto digests are async and costly). */
+const VERIFIED_MAX = 20_000;
 
 export async function createCredentials(deps: {
   store: TwinStore; adminToken: string; limiter: RateLimiter; limits: CredentialLimits;
@@ -34,13 +36,34 @@ export async function createCredentials(deps: {
   const { store, limiter, limits } = deps;
   const adminHash = await hashSecret(deps.adminToken);
   const cache = new Map<string, StoredCredential | null>();
+  // bearer string → principal, only for tokens that verified; dropped on revoke/rotation via `forget`.
+  const verified = new Map<string, Principal>();
+  const rememberVerified = (token: string, principal: Principal) => {
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, principal);
+  };
+  const forgetId = (id: string) => {
+    generation++;
+    cache.delete(id);
+    for (const [token, p] of verified) if (p.kind !== 'admin' && p.id === id) verified.delete(token);
+  };
+  const charge = (principal: Principal): Principal => {
+    if (principal.kind === 'device') limiter.take(principal.id, limits.device);
+    else if (principal.kind === 'key') limiter.take(principal.id, limits.key);
+    return principal;
+  };
 
+  // Bumped by every revocation, so a store read that straddles one is not cached afterwards.
+  let generation = 0;
   const lookup = async (id: string): Promise<StoredCredential | null> => {
     const hit = cache.get(id);
     if (hit !== undefined) return hit;
+    const seen = generation;
     const record = (await store.getCredential(id)) ?? null;
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(id, record);
+    if (seen === generation) {
+      if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+      cache.set(id, record);
+    }
     return record;
   };
 
@@ -52,20 +75,24 @@ export async function createCredentials(deps: {
   return {
     async authenticate(token) {
       if (token === undefined || token === '') throw unauthorized();
+      const known = verified.get(token);
+      if (known !== undefined) return charge(known);
       const parsed = parseToken(token);
       if (parsed === null) {
-        if (constantTimeEqual(await hashSecret(token), adminHash)) return { kind: 'admin' };
-        throw unauthorized();
+        if (!constantTimeEqual(await hashSecret(token), adminHash)) throw unauthorized();
+        const admin: Principal = { kind: 'admin' };
+        rememberVerified(token, admin);
+        return admin;
       }
       const hash = await hashSecret(parsed.secret);
       const record = await lookup(parsed.id);
       if (record === null || record.kind !== parsed.kind || !constantTimeEqual(hash, record.hash)) throw unauthorized();
-      if (record.kind === 'device') {
-        limiter.take(record.id, limits.device);
-        return { kind: 'device', id: record.id, twin: record.twin };
-      }
-      limiter.take(record.id, limits.key);
-      return { kind: 'key', id: record.id, scopes: record.scopes, prefix: record.prefix };
+      const principal: Principal = record.kind === 'device'
+        ? { kind: 'device', id: record.id, twin: record.twin }
+        : { kind: 'key', id: record.id, scopes: record.scopes, prefix: record.prefix };
+      // A revocation may have landed while we awaited the store; only remember what is still cached.
+      if (cache.get(record.id) === record) rememberVerified(token, principal);
+      return charge(principal);
     },
 
     async createKey(input, now) {
@@ -88,7 +115,7 @@ export async function createCredentials(deps: {
       const record = await store.getCredential(id);
       if (record === undefined || record.kind !== 'key') throw new DoppelError('not_found', `No API key "${id}"`);
       await store.commit([{ type: 'deleteCredential', id }]);
-      cache.delete(id);
+      forgetId(id);
     },
 
     async mintDeviceCredential(twin, now) {
@@ -96,6 +123,6 @@ export async function createCredentials(deps: {
       return { credential: { kind: 'device', id, twin, hash: await hashSecret(secret), createdAt: now }, token };
     },
 
-    forget(id) { cache.delete(id); },
+    forget: forgetId,
   };
 }

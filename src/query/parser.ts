@@ -35,9 +35,9 @@ export function parse(source: string): Node {
   let depth = 0;
 
   function advance(): Token {
-    const current = token;
+    const consumed = token;
     token = lexer.next();
-    return current;
+    return consumed;
   }
 
   // Read through a call: TypeScript would otherwise keep narrowing `token` across advance().

@@ -14,6 +14,7 @@
  */
 import { fail } from '../errors.ts';
 import type { StoreOp } from './types.ts';
+import { isTwinId } from '../twin/ids.ts';
 
 export const FORMAT_KEY = 'm!format';
 /** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). */
@@ -29,9 +30,6 @@ const CREDENTIAL = 'c!';
 const END = '\xff';
 const VERSION_DIGITS = 10;
 const MAX_VERSION = 10 ** VERSION_DIGITS - 1;
-
-/** CONTRACT §1: 1–128 characters of `A-Z a-z 0-9 . _ : -`, starting with a letter or digit. */
-export const TWIN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** A key range in the shape LevelDB iterators take (`gt` or `gte`, then `lt`). */
 export interface KeyRange { gt?: string; gte?: string; lt: string }
@@ -111,7 +109,7 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
 }
 
 function checkTwinId(id: unknown): string {
-  if (typeof id !== 'string' || !TWIN_ID.test(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
+  if (!isTwinId(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
   return id;
 }
 

@@ -189,7 +189,9 @@ describe('LevelDB store', () => {
     it('refuses a second store on a directory that is in use', async () => {
       await open();
       const second = createLevelStore({ path: join(dir, 'db') });
-      await expect(second.open()).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^Cannot open store at ".*": /) });
+      await expect(second.open()).rejects.toMatchObject({
+        code: 'unavailable', message: expect.stringMatching(/^Cannot open store at ".*": Database failed to open: .*lock/),
+      });
     });
 
     it('refuses to open a store written in a newer format', async () => {

@@ -317,6 +317,11 @@ function closedError(): DoppelError {
   return fail('unavailable', 'Store is closed');
 }
 
+/** The message of `err` and of its causes: level wraps the useful part ("IO error: lock …"). */
 function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 4; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }

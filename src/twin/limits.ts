@@ -67,14 +67,24 @@ function walkObject(o: JsonObject, depth: number, w: Walk): void {
         { path: dotPath(w.path), length: key.length, maxKeyLength: w.limits.maxKeyLength });
     }
     w.path.push(key);
+    if (!key.isWellFormed()) notWellFormed(w);
     checkValue(o[key], depth, w);
     w.path.pop();
   }
 }
 
+// Lone surrogates are valid in JSON text but not in UTF-8 or CBOR: stored, they would come back
+// as U+FFFD. Refusing them keeps "what you wrote is what you read".
+function notWellFormed(w: Walk): never {
+  const path = dotPath(w.path);
+  throw fail('invalid_document', `Invalid string at "${path}": contains a lone UTF-16 surrogate`, { path });
+}
+
 function checkValue(v: unknown, parentDepth: number, w: Walk): void {
   switch (typeof v) {
     case 'string':
+      if (!v.isWellFormed()) notWellFormed(w);
+      return;
     case 'boolean':
       return;
     case 'number':

@@ -30,7 +30,7 @@ export function opsRoutes(app: Hono<Env>, table: RouteTable, deps: OpsDeps): voi
     method: 'get', path: '/metrics', tag: 'Operations', auth: 'none', summary: 'Prometheus metrics',
     responses: { 200: { description: 'Prometheus text format 0.0.4', contentType: CONTENT_TYPE }, ...problems(401) },
   }, async (c) => {
-    if (deps.metricsAuth) await authenticate(deps.credentials, c.req.raw, new URL(c.req.url));
+    if (deps.metricsAuth) await authenticate(deps.credentials, c.req.raw);
     return c.body(deps.metrics.render(), 200, { 'content-type': CONTENT_TYPE });
   });
 }

@@ -131,7 +131,7 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
       scanned++;
       last = state.id;
       const twin = publicTwin(twins, state);
-      if (filter === null || filter.test(twin as unknown as Record<string, unknown>)) items.push(twin);
+      if (filter === null || filter.test(twin)) items.push(twin);
     }
     return c.json({ items, next: exhausted || last === null ? null : encodeCursor(last) });
   });

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench [-- --quick]`: starts the real server (built CLI, LevelDB in a temp dir) and a
+ * bare hono baseline, drives both with the same load generator, and reports throughput, latency
+ * and server CPU per request, as ratios to the baseline measured in the same run. Runs are
+ * sequential (never two servers under load at once); each figure is the median of the runs.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { percentile, runLoad } from './http-load.ts';
+
+const quick = process.argv.includes('--quick');
+const RUNS = 3;
+const SECONDS = quick ? 2 : 5;
+const CONCURRENCY = 16;
+const TWINS = quick ? 1000 : 10_000;
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try { const e = JSON.parse(line) as { msg?: string; http?: number }; if (e.msg === 'listening' && e.http) resolve(e.http); } catch { /* ignore */ }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  return { child, port };
+}
+
+/** User+system CPU seconds of a process so far (Linux /proc). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Figure { rps: number[]; p50: number[]; p99: number[]; cpuUs: number[] }
+
+async function measure(port: number, pid: number, request: (i: number) => string): Promise<Figure> {
+  const fig: Figure = { rps: [], p50: [], p99: [], cpuUs: [] };
+  await runLoad({ port, concurrency: CONCURRENCY, seconds: 0.5, request }); // warm-up
+  for (let r = 0; r < RUNS; r++) {
+    const cpu0 = await cpuSeconds(pid);
+    const res = await runLoad({ port, concurrency: CONCURRENCY, seconds: SECONDS, request });
+    const cpu1 = await cpuSeconds(pid);
+    if (res.errors > 0) throw new Error(`${res.errors} error replies`);
+    const sorted = res.latenciesMs.sort((a, b) => a - b);
+    fig.rps.push(res.requests / res.seconds);
+    fig.p50.push(percentile(sorted, 50));
+    fig.p99.push(percentile(sorted, 99));
+    fig.cpuUs.push(((cpu1 - cpu0) * 1e6) / res.requests);
+  }
+  return fig;
+}
+
+const fmt = (f: Figure) => `${Math.round(median(f.rps))} req/s (min ${Math.round(Math.min(...f.rps))}, max ${Math.round(Math.max(...f.rps))}), p50 ${median(f.p50).toFixed(2)} ms, p99 ${median(f.p99).toFixed(2)} ms, server CPU ${Math.round(median(f.cpuUs))} µs/req`;
+
+const get = (i: number) => `GET /v1/twins/bench-${i % TWINS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\n\r\n`;
+const patch = (i: number) => {
+  const body = `{"desired":{"temp":${i}}}`;
+  return `PATCH /v1/twins/bench-${i % TWINS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+};
+
+async function main(): Promise<void> {
+  console.log(`# Doppel benchmark${quick ? ' (quick)' : ''}`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);
+
+  const baseline = await start(['dist/bench/baseline-server.js']);
+  const baseGet = await measure(baseline.port, baseline.child.pid!, get);
+  const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
+  baseline.child.kill('SIGTERM');
+
+  const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
+  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--data', dir], { DOPPEL_ADMIN_TOKEN: ADMIN });
+  process.stdout.write(`seeding ${TWINS} twins… `);
+  const seeded = await runLoad({
+    port: doppel.port, concurrency: CONCURRENCY, seconds: 600, maxRequests: TWINS,
+    request: (i) => {
+      const body = `{"id":"bench-${i}","desired":{"temp":21,"mode":"eco"},"tags":{"site":"berlin"}}`;
+      return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    },
+  });
+  console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s\n`);
+  const ourGet = await measure(doppel.port, doppel.child.pid!, get);
+  const ourPatch = await measure(doppel.port, doppel.child.pid!, patch);
+  doppel.child.kill('SIGTERM');
+  await new Promise((r) => doppel.child.once('exit', r));
+  await rm(dir, { recursive: true, force: true });
+
+  const ratio = (a: Figure, b: Figure) => (median(a.rps) / median(b.rps)).toFixed(2);
+  console.log('| scenario | Doppel | bare hono baseline | ratio |');
+  console.log('|---|---|---|---|');
+  console.log(`| HTTP GET twin | ${fmt(ourGet)} | ${fmt(baseGet)} | ${ratio(ourGet, baseGet)} |`);
+  console.log(`| HTTP PATCH desired (persisted) | ${fmt(ourPatch)} | ${fmt(basePatch)} | ${ratio(ourPatch, basePatch)} |`);
+}
+
+main().catch((err: unknown) => { console.error(err); process.exit(1); });

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema, describeConfig, loadConfig, maskConfig } from './config.ts';
+import type { DoppelError } from './errors.ts';
+
+function refusal(argv: string[], env: Record<string, string | undefined> = {}): DoppelError {
+  try { loadConfig(argv, env); } catch (err) { return err as DoppelError; }
+  throw new Error(`expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to be refused`);
+}
+
+describe('loadConfig() defaults', () => {
+  it('uses the documented defaults with no flags and no environment', () => {
+    expect(loadConfig([], {})).toEqual({
+      data: './data', host: '127.0.0.1', http: 8080, coap: 5683, sync: false, logLevel: 'info',
+      historyRetention: 1000, maxResidentTwins: 100_000, idleSeconds: 300, livenessSeconds: 300, maxPendingPerTwin: 1000,
+      desiredBytes: 32 * 1024, reportedBytes: 32 * 1024, tagsBytes: 8 * 1024, maxDepth: 10, maxKeyLength: 128,
+      maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
+      metricsAuth: false, shutdownSeconds: 10,
+    });
+  });
+
+  it('leaves the admin token unset by default', () => {
+    expect(loadConfig([], {}).adminToken).toBeUndefined();
+  });
+
+  it('ignores unrelated and empty environment variables', () => {
+    expect(loadConfig([], { PATH: '/bin', DOPPEL_HTTP: '', HTTP: '1' }).http).toBe(8080);
+  });
+});
+
+describe('loadConfig() sources', () => {
+  it('reads DOPPEL_* environment variables', () => {
+    const config = loadConfig([], {
+      DOPPEL_HTTP: '9000', DOPPEL_DATA: '/var/lib/doppel', DOPPEL_LOG_LEVEL: 'debug',
+      DOPPEL_HISTORY_RETENTION: '50', DOPPEL_ADMIN_TOKEN: 'a-long-enough-admin-token', DOPPEL_SYNC: 'true',
+    });
+    expect(config).toMatchObject({ http: 9000, data: '/var/lib/doppel', logLevel: 'debug', historyRetention: 50, adminToken: 'a-long-enough-admin-token', sync: true });
+  });
+
+  it('lets flags override the environment', () => {
+    const env = { DOPPEL_HTTP: '9000', DOPPEL_HOST: '0.0.0.0', DOPPEL_SYNC: 'true' };
+    expect(loadConfig(['--http', '8081', '--sync', 'false'], env)).toMatchObject({ http: 8081, host: '0.0.0.0', sync: false });
+  });
+
+  it('accepts --flag=value as well as --flag value', () => {
+    expect(loadConfig(['--http=8081'], {}).http).toBe(8081);
+    expect(loadConfig(['--data=/tmp/a=b'], {}).data).toBe('/tmp/a=b');
+    expect(loadConfig(['--max-resident-twins', '10', '--log-level=warn'], {})).toMatchObject({ maxResidentTwins: 10, logLevel: 'warn' });
+  });
+
+  it('lets the last of a repeated flag win', () => {
+    expect(loadConfig(['--http', '1', '--http=2'], {}).http).toBe(2);
+  });
+
+  it('accepts port 0 (pick a free port)', () => {
+    expect(loadConfig(['--http', '0', '--coap', '0'], {})).toMatchObject({ http: 0, coap: 0 });
+  });
+});
+
+describe('loadConfig() boolean flags', () => {
+  it('reads a bare --sync as true', () => {
+    expect(loadConfig(['--sync'], {}).sync).toBe(true);
+    expect(loadConfig(['--metrics-auth'], {}).metricsAuth).toBe(true);
+  });
+
+  it('reads a bare --sync followed by another flag as true', () => {
+    expect(loadConfig(['--sync', '--http', '1'], {})).toMatchObject({ sync: true, http: 1 });
+  });
+
+  it('takes the next word as the value when it is not a flag', () => {
+    expect(loadConfig(['--sync', 'false'], {}).sync).toBe(false);
+    expect(loadConfig(['--sync', 'true'], {}).sync).toBe(true);
+    expect(loadConfig(['--sync', '0'], {}).sync).toBe(false);
+    expect(loadConfig(['--sync', 'yes'], {}).sync).toBe(true);
+    expect(loadConfig(['--sync', 'no'], {}).sync).toBe(false);
+    expect(loadConfig(['--sync=false'], {}).sync).toBe(false);
+    expect(loadConfig(['--metrics-auth', '1'], {}).metricsAuth).toBe(true);
+  });
+
+  it('reads boolean environment variables', () => {
+    expect(loadConfig([], { DOPPEL_SYNC: '1' }).sync).toBe(true);
+    expect(loadConfig([], { DOPPEL_METRICS_AUTH: 'no' }).metricsAuth).toBe(false);
+  });
+
+  it('refuses a boolean value it does not know, naming the flag', () => {
+    const err = refusal(['--sync', 'maybe']);
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('--sync');
+  });
+});
+
+describe('loadConfig() refusals', () => {
+  it('refuses an unknown flag with invalid_request naming it', () => {
+    const err = refusal(['--bogus', '1']);
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('"--bogus"');
+    expect(refusal(['--http-port=1']).message).toContain('"--http-port"');
+  });
+
+  it('refuses a bare word', () => {
+    const err = refusal(['8080']);
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('"8080"');
+  });
+
+  it('refuses a flag missing its value, naming it', () => {
+    const err = refusal(['--http']);
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('--http');
+  });
+
+  it('refuses bad values with invalid_request naming the flag', () => {
+    const cases: Array<[string[], string]> = [
+      [['--http', 'abc'], '--http'],
+      [['--http', '70000'], '--http'],
+      [['--coap', '-1'], '--coap'],
+      [['--http', '1.5'], '--http'],
+      [['--log-level', 'loud'], '--log-level'],
+      [['--admin-token', 'short'], '--admin-token'],
+      [['--history-retention', '0'], '--history-retention'],
+      [['--max-pending-per-twin', '-5'], '--max-pending-per-twin'],
+      [['--device-rate', 'fast'], '--device-rate'],
+      [['--data='], '--data'],
+    ];
+    for (const [argv, flag] of cases) {
+      const err = refusal(argv);
+      expect({ argv, code: err.code, names: err.message.includes(flag) }).toEqual({ argv, code: 'invalid_request', names: true });
+    }
+  });
+
+  it('names the flag for a bad value that came from the environment', () => {
+    const err = refusal([], { DOPPEL_HTTP: 'eighty' });
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('--http');
+  });
+
+  it('lists every bad setting at once', () => {
+    const err = refusal(['--http', 'x', '--log-level', 'loud']);
+    expect(err.message).toContain('--http');
+    expect(err.message).toContain('--log-level');
+  });
+
+  it('refuses an empty or blank port instead of reading it as port 0', () => {
+    for (const argv of [['--http='], ['--http', ''], ['--coap', ' ']]) {
+      expect({ argv, code: refusal(argv).code }).toEqual({ argv, code: 'invalid_request' });
+    }
+  });
+});
+
+describe('describeConfig()', () => {
+  it('lists every key with its flag, env variable, default and help', () => {
+    const described = describeConfig();
+    const defaults = loadConfig([], {}) as Record<string, unknown>;
+    expect(described.map((d) => d.key)).toEqual(Object.keys(ConfigSchema.shape));
+    for (const d of described) {
+      const kebab = d.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const snake = d.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+      expect(d.flag).toBe(`--${kebab}`);
+      expect(d.env).toBe(`DOPPEL_${snake}`);
+      expect(d.default).toEqual(defaults[d.key]);
+      expect(d.help.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('describes flags that loadConfig accepts and env variables it reads', () => {
+    for (const d of describeConfig()) {
+      if (d.key === 'adminToken' || d.key === 'data' || d.key === 'host' || d.key === 'logLevel') continue;
+      const value = d.key === 'sync' || d.key === 'metricsAuth' ? 'true' : '7';
+      const expected = value === 'true' ? true : 7;
+      expect((loadConfig([d.flag, value], {}) as Record<string, unknown>)[d.key]).toBe(expected);
+      expect((loadConfig([], { [d.env]: value }) as Record<string, unknown>)[d.key]).toBe(expected);
+    }
+  });
+
+  it('has the contract\'s names for the server flags', () => {
+    const byKey = new Map(describeConfig().map((d) => [d.key, d]));
+    expect(byKey.get('data')).toMatchObject({ flag: '--data', env: 'DOPPEL_DATA', default: './data' });
+    expect(byKey.get('http')).toMatchObject({ flag: '--http', env: 'DOPPEL_HTTP', default: 8080 });
+    expect(byKey.get('coap')).toMatchObject({ flag: '--coap', env: 'DOPPEL_COAP', default: 5683 });
+    expect(byKey.get('host')).toMatchObject({ flag: '--host', env: 'DOPPEL_HOST', default: '127.0.0.1' });
+    expect(byKey.get('adminToken')).toMatchObject({ flag: '--admin-token', env: 'DOPPEL_ADMIN_TOKEN', default: undefined });
+  });
+});
+
+describe('maskConfig()', () => {
+  it('hides the admin token and keeps everything else', () => {
+    const config = loadConfig(['--admin-token', 'super-secret-admin-token', '--http', '1'], {});
+    const masked = maskConfig(config);
+    expect(masked.adminToken).toBe('***');
+    expect(JSON.stringify(masked)).not.toContain('super-secret-admin-token');
+    expect({ ...masked, adminToken: config.adminToken }).toEqual(config);
+    expect(config.adminToken).toBe('super-secret-admin-token'); // the input is not changed
+  });
+
+  it('leaves an unset admin token unset', () => {
+    expect(maskConfig(loadConfig([], {})).adminToken).toBeUndefined();
+  });
+});
