@@ -231,12 +231,13 @@ describe('ActorRegistry vacant actors', () => {
   it('keeps a vacant actor while more messages are queued for it', async () => {
     const { registry } = setup();
     const gate = deferred();
-    const first = registry.ask('ghost', async (a) => { a.empty = true; await gate.promise; });
-    const second = registry.ask('ghost', (a) => a);
+    const first = registry.ask('ghost', async (a) => { a.empty = true; await gate.promise; return a; });
+    const second = registry.ask('ghost', (a) => ({ a, resident: registry.peek('ghost') }));
     gate.resolve();
-    await first;
-    expect(registry.peek('ghost')).toBeDefined();
-    await second;
+    const firstActor = await first;
+    const { a, resident } = await second;
+    expect(a).toBe(firstActor);
+    expect(resident).toBe(firstActor); // still registered while its second message ran
   });
 
   it('keeps a vacant actor that cannot passivate', async () => {

@@ -32,7 +32,7 @@ export class ActorRegistry<A extends Actor> {
   readonly #now: () => number;
   #inFlight = 0;
   #closed = false;
-  #drained: (() => void) | null = null;
+  #drained: Array<() => void> = [];
   activated = 0;
   passivated = 0;
 
@@ -57,7 +57,7 @@ export class ActorRegistry<A extends Actor> {
       entry = { actor: this.#opts.create(id), lastUsed: now };
       this.#actors.set(id, entry);
       this.activated++;
-      if (this.#actors.size > this.#opts.maxResident) this.#evict(this.#actors.size - this.#opts.maxResident);
+      if (this.#actors.size > this.#opts.maxResident) this.#evict(this.#actors.size - this.#opts.maxResident, id);
     } else if (now - entry.lastUsed > 1000) {
       // Re-insert to keep Map order roughly LRU without paying for it on every message.
       this.#actors.delete(id);
@@ -66,12 +66,18 @@ export class ActorRegistry<A extends Actor> {
     entry.lastUsed = now;
     const { actor } = entry;
     this.#inFlight++;
-    return actor.mailbox.post(() => fn(actor)).finally(() => {
-      if (--this.#inFlight === 0 && this.#drained !== null) this.#drained();
-      if (actor.mailbox.idle && actor.vacant() && actor.canPassivate() && this.#actors.get(id)?.actor === actor) {
-        this.#actors.delete(id);
-        this.passivated++;
+    return actor.mailbox.post(async () => {
+      try {
+        return await fn(actor);
+      } finally {
+        // Checked inside the task: depth 1 means nothing else is queued behind this message.
+        if (actor.mailbox.depth === 1 && actor.vacant() && actor.canPassivate() && this.#actors.get(id)?.actor === actor) {
+          this.#actors.delete(id);
+          this.passivated++;
+        }
       }
+    }).finally(() => {
+      if (--this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
     });
   }
 
@@ -90,11 +96,12 @@ export class ActorRegistry<A extends Actor> {
     return n;
   }
 
-  #evict(excess: number): void {
+  /** Evicts up to `excess` idle actors from the LRU end, never `keep` (the one being activated). */
+  #evict(excess: number, keep: string): void {
     let scanned = 0;
     for (const [id, { actor }] of this.#actors) {
       if (excess <= 0 || scanned++ >= EVICTION_SCAN) break;
-      if (actor.mailbox.idle && actor.canPassivate()) {
+      if (id !== keep && actor.mailbox.idle && actor.canPassivate()) {
         this.#actors.delete(id);
         this.passivated++;
         excess--;
@@ -106,7 +113,7 @@ export class ActorRegistry<A extends Actor> {
   drain(): Promise<void> {
     this.#closed = true;
     if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => { this.#drained = resolve; });
+    return new Promise((resolve) => { this.#drained.push(resolve); });
   }
 
   *residents(): IterableIterator<A> {

@@ -17,7 +17,8 @@ export const ConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1').describe('Address to bind HTTP and CoAP to (0.0.0.0 for all interfaces)'),
   http: port.default(8080).describe('HTTP and WebSocket port (0 picks a free one)'),
   coap: port.default(5683).describe('CoAP UDP port (0 picks a free one)'),
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional().describe('Admin token; generated into <data>/admin-token when unset'),
+  adminToken: z.string().min(16, 'must be at least 16 characters')
+    .refine((t) => !/^dp[kd]_/.test(t), 'must not start with dpk_ or dpd_ (those prefixes mark API keys and device tokens)').optional().describe('Admin token; generated into <data>/admin-token when unset'),
   sync: flag.default(false).describe('fsync every write batch (power-loss safe; default is process-crash safe)'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: debug logs every request'),
   historyRetention: positiveInt.default(1000).describe('Change events kept per twin'),
@@ -75,6 +76,12 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     else if (isBool && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) raw[key] = true;
     else if (argv[i + 1] === undefined) throw new DoppelError('invalid_request', `Flag "--${name}" needs a value`);
     else raw[key] = argv[++i];
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    // zod would coerce '' to 0, silently turning `--http=` into "any free port".
+    if (typeof value === 'string' && value.trim() === '' && key !== 'sync' && key !== 'metricsAuth') {
+      throw new DoppelError('invalid_request', `Invalid configuration: --${kebab(key)}: must not be empty`);
+    }
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -20,9 +20,19 @@ export function createLogger(level: LogLevel, sink: (line: string) => void, now:
   const min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < min) return;
-    const entry: Record<string, unknown> = { time: now().toISOString(), level: lvl, msg, ...fields };
-    if (fields?.err instanceof Error) entry.err = { message: fields.err.message, stack: fields.err.stack };
-    sink(JSON.stringify(entry));
+    const entry: Record<string, unknown> = { time: now().toISOString(), level: lvl, msg };
+    // Fields never overwrite time/level/msg, so log lines stay parseable by their shape.
+    for (const key in fields) if (!(key in entry)) entry[key] = fields[key];
+    const err = fields?.err;
+    if (err instanceof Error) entry.err = { message: err.message, code: (err as { code?: unknown }).code, stack: err.stack };
+    let line: string;
+    try {
+      line = JSON.stringify(entry);
+    } catch {
+      // A circular or BigInt field must not turn a log call into a crash.
+      line = JSON.stringify({ time: entry.time, level: lvl, msg, unserializableFields: Object.keys(fields ?? {}) });
+    }
+    sink(line);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -188,3 +188,38 @@ describe('Credentials rate limits', () => {
     expect(await codeOf(credentials.authenticate(token))).toBe('accepted');
   });
 });
+
+describe('Credentials revocation racing with authentication', () => {
+  const ticks = async (n: number) => { for (let i = 0; i < n; i++) await Promise.resolve(); };
+
+  it('never accepts a key after deleteKey has resolved, however the two interleave', async () => {
+    for (const warm of [false, true]) {
+      for (let delay = 0; delay < 12; delay++) {
+        const { credentials } = await setup();
+        const { key, token } = await credentials.createKey({ scopes: ['twins:read'] }, NOW);
+        if (warm) await credentials.authenticate(token);
+        const racing = credentials.authenticate(token).then(() => 'accepted', (e: unknown) => (e as DoppelError).code);
+        await ticks(delay);
+        await credentials.deleteKey(key.id);
+        await racing;
+        expect({ warm, delay, after: await codeOf(credentials.authenticate(token)) }).toEqual({ warm, delay, after: 'unauthorized' });
+      }
+    }
+  });
+
+  it('never accepts a rotated device token after the store commit and forget(), however they interleave', async () => {
+    for (const warm of [false, true]) {
+      for (let delay = 0; delay < 12; delay++) {
+        const { credentials, device, store } = await setup();
+        const { id, token } = await device('a');
+        if (warm) await credentials.authenticate(token);
+        const racing = credentials.authenticate(token).catch(() => undefined);
+        await ticks(delay);
+        await store.commit([{ type: 'deleteCredential', id }]);
+        credentials.forget(id);
+        await racing;
+        expect({ warm, delay, after: await codeOf(credentials.authenticate(token)) }).toEqual({ warm, delay, after: 'unauthorized' });
+      }
+    }
+  });
+});

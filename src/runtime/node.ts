@@ -26,9 +26,12 @@ export const nodeRuntime: Runtime = {
     return {
       port: (server.address() as AddressInfo).port,
       close: (graceMs = 5000) => new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive connections busy at the start of the drain go idle later: keep closing idle
+        // ones so the drain ends as soon as the last response is out, not at the grace deadline.
+        const sweeper = setInterval(() => server.closeIdleConnections(), 25);
+        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => { clearInterval(sweeper); clearTimeout(deadline); resolve(); });
         server.closeIdleConnections();
-        setTimeout(() => { server.closeAllConnections(); }, graceMs).unref();
       }),
     };
   },
