@@ -6,7 +6,8 @@
 import type { z } from 'zod';
 import { DoppelError } from '../../src/errors.ts';
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+// JSON and JSON Merge Patch only: a JSON Patch (RFC 6902) body must not be applied as a merge patch.
+const JSON_TYPE = /^application\/(?:merge-patch\+)?json\s*(?:;|$)/i;
 
 /** Reads and parses a JSON body of at most `maxBytes`. */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
@@ -56,7 +57,7 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
   return out;
 }
 
-const tooLarge = (max: number) => new DoppelError('too_large', `Request body too large: the limit is ${max} bytes`, { details: { limit: max } });
+const tooLarge = (max: number) => new DoppelError('too_large', `Request body too large: the limit is ${max} bytes`, { details: { section: 'body', limit: max } });
 
 /** Validates `value` with a zod schema; failures become `invalid_request` naming the field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

@@ -15,6 +15,7 @@ import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
 import { openapiDocument, docsPage } from './openapi.ts';
 import { problemResponse } from './problem.ts';
+import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -80,8 +81,14 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
 
   let document: string | null = null;
   const specJson = () => (document ??= JSON.stringify(openapiDocument(table.specs)));
-  app.get('/openapi.json', (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
-  app.get('/docs', (c) => c.html(docsPage(JSON.parse(specJson()))));
+  register(app, table, {
+    method: 'get', path: '/openapi.json', tag: 'Documentation', auth: 'none', summary: 'This OpenAPI 3.1 document',
+    responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
+  }, (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
+  register(app, table, {
+    method: 'get', path: '/docs', tag: 'Documentation', auth: 'none', summary: 'Human-readable API reference',
+    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  }, (c) => c.html(docsPage(JSON.parse(specJson()))));
 
   app.notFound((c) => problemResponse(new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`), c.req.path).response);
   app.onError((err, c) => {

@@ -12,12 +12,13 @@ const COMPONENT = '#/components/schemas/';
 
 /** JSON Schema of `schema`, with named sub-schemas referenced from components. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json): Json {
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
-  const defs = (out.$defs ?? {}) as Record<string, Json>;
-  delete out.$defs;
-  delete out.$schema;
+  const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+  // Rewrite references before splitting out $defs, so the defs' own references are rewritten too.
+  const rewritten = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT}`)) as Json;
+  const defs = (rewritten.$defs ?? {}) as Record<string, Json>;
+  delete rewritten.$defs;
+  delete rewritten.$schema;
   for (const [name, def] of Object.entries(defs)) components[name] ??= def;
-  const rewritten = JSON.parse(JSON.stringify(out).replaceAll('"#/$defs/', `"${COMPONENT}`)) as Json;
   // A schema that is itself named goes to components and is referenced.
   const id = z.globalRegistry.get(schema)?.id;
   if (typeof id === 'string') {

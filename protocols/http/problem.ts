@@ -22,5 +22,7 @@ export function problemResponse(err: unknown, instance?: string): { response: Re
   const headers: Record<string, string> = { 'content-type': PROBLEM_TYPE };
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="doppel"';
+  // A body refused for its size was not read to the end: the connection cannot carry another request.
+  if (error.code === 'too_large' && error.details?.section === 'body') headers.connection = 'close';
   return { response: new Response(JSON.stringify(body), { status: spec.http, headers }), error };
 }

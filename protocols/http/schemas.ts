@@ -7,6 +7,12 @@ import { z } from 'zod';
 export const TwinId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1–128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit')
   .describe('Twin id').meta({ example: 'thermo-42' });
 export const JsonDocument = z.record(z.string(), z.unknown()).describe('A JSON object');
+/**
+ * A document in a request: passed through untouched (by reference) so the twin core validates the
+ * real thing. zod's record parser would silently drop `__proto__` keys and answer wrong types with
+ * `invalid_request`, where the contract wants `invalid_document`.
+ */
+const DocumentInput = (description: string) => z.unknown().meta({ type: 'object', additionalProperties: true, description });
 export const ClientToken = z.string().min(1).max(64).describe('Echoed in the reply and in the change event');
 export const Version = z.number().int().min(1);
 const Timestamp = z.string().describe('ISO-8601 time');
@@ -14,18 +20,18 @@ export const Scope = z.enum(['twins:read', 'twins:write', 'keys:admin']);
 
 export const CreateTwinBody = z.object({
   id: TwinId,
-  desired: JsonDocument.optional(),
-  tags: JsonDocument.optional(),
+  desired: DocumentInput('Initial desired state').optional(),
+  tags: DocumentInput('Initial tags').optional(),
   clientToken: ClientToken.optional(),
 }).strict().meta({ id: 'CreateTwin' });
 
 export const PatchTwinBody = z.object({
-  desired: JsonDocument.nullable().optional().describe('JSON Merge Patch of desired; null clears it'),
-  tags: JsonDocument.nullable().optional().describe('JSON Merge Patch of tags; null clears them'),
+  desired: DocumentInput('JSON Merge Patch of desired; null clears it').optional(),
+  tags: DocumentInput('JSON Merge Patch of tags; null clears them').optional(),
   clientToken: ClientToken.optional(),
 }).strict().meta({ id: 'PatchTwin' });
 
-export const ReportedPatchBody = JsonDocument.describe('JSON Merge Patch of reported').meta({ id: 'ReportedPatch' });
+export const ReportedPatchBody = DocumentInput('JSON Merge Patch of reported').meta({ id: 'ReportedPatch' });
 
 const limitParam = (dflt: number) => z.coerce.number().int().min(1).max(1000).default(dflt);
 

@@ -6,12 +6,15 @@ import { DoppelError } from '../../src/errors.ts';
 
 export const etag = (version: number): string => `"${version}"`;
 
-/** The expected version from `If-Match`; undefined when absent or `*`. */
+/**
+ * The expected version from `If-Match`; undefined when absent or `*`. RFC 9110 §13.1.1: If-Match
+ * uses strong comparison, so a weak tag never matches (version 0 exists on no twin).
+ */
 export function ifMatchVersion(header: string | null): number | undefined {
   if (header === null || header.trim() === '*') return undefined;
-  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  const m = /^\s*(W\/)?"?(\d{1,15})"?\s*$/.exec(header);
   if (m === null) throw new DoppelError('invalid_request', `Invalid If-Match "${header}": expected a twin version like "17"`);
-  return Number(m[1]);
+  return m[1] === undefined ? Number(m[2]) : 0;
 }
 
 /** True when `If-None-Match` names `version` (or is `*`). */

@@ -222,7 +222,7 @@ describe('API keys', () => {
 describe('rate limits', () => {
   let limited: TestServer;
 
-  beforeAll(async () => { limited = await startTestServer(['--device-rate', '2', '--device-burst', '2']); });
+  beforeAll(async () => { limited = await startTestServer(['--device-rate', '2', '--device-burst', '2', '--key-rate', '2', '--key-burst', '2']); });
   afterAll(async () => { await limited.stop(); });
 
   it('refuse the third quick request of a device with 429 and Retry-After, while another device and the admin go on', async () => {
@@ -246,7 +246,22 @@ describe('rate limits', () => {
     // The admin is never limited.
     const admin = await Promise.all(Array.from({ length: 50 }, () => limited.call('GET', '/v1/twins/rl-1')));
     expect(admin.map((r) => r.status)).toEqual(Array(50).fill(200));
+    for (const r of admin.slice(1)) await r.body?.cancel();
     const twin = await expectJson<{ version: number; reported: Json }>(admin[0]!, 200);
     expect(twin).toMatchObject({ version: 1, reported: {} });
+  });
+
+  it('refuse the third quick request of an API key with 429 and Retry-After, and count each key apart', async () => {
+    const key = async () => (await expectJson<{ token: string }>(await limited.call('POST', '/v1/keys', { body: { scopes: ['twins:read', 'twins:write'] } }), 201)).token;
+    const one = await key();
+    const two = await key();
+    const burst = await Promise.all([limited.call('GET', '/v1/twins/rl-1', { token: one }), limited.call('GET', '/v1/twins/rl-1', { token: one })]);
+    expect(burst.map((r) => r.status)).toEqual([200, 200]);
+    for (const r of burst) await r.body?.cancel();
+    const third = await limited.call('PATCH', '/v1/twins/rl-1', { token: one, body: { desired: { a: 2 } } });
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expectProblem(third, 429, 'rate_limited');
+    expect((await limited.call('GET', '/v1/twins/rl-1', { token: two })).status).toBe(200);
+    expect(await expectJson(await limited.call('GET', '/v1/twins/rl-1?fields=version,desired'), 200)).toEqual({ version: 1, desired: { a: 1 } });
   });
 });

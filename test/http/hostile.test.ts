@@ -68,6 +68,20 @@ describe('malformed bodies', () => {
     }
   });
 
+  it('accepts the JSON media types in any case and with parameters', async () => {
+    for (const type of ['application/json; charset=utf-8', 'APPLICATION/JSON', 'application/merge-patch+json;charset=UTF-8']) {
+      const res = await t.call('PATCH', '/v1/twins/victim', { raw: '{"desired":{"temp":21}}', headers: { 'content-type': type } });
+      expect(res.status, type).toBe(200);
+      expect(((await res.json()) as { version: number }).version).toBe(before.twin.version);
+    }
+  });
+
+  it('refuses a JSON Patch (RFC 6902) body with 415 instead of applying it as a merge patch', async () => {
+    // (The body would be a no-op as a merge patch, so a failure here cannot change the victim.)
+    const res = await t.call('PATCH', '/v1/twins/victim', { raw: '{"desired":{"temp":21}}', headers: { 'content-type': 'application/json-patch+json' } });
+    await expectProblem(res, 415, 'unsupported_format');
+  });
+
   it('refuses a body that is JSON but not an object with 400', async () => {
     for (const raw of ['[]', '"x"', '42', 'null', 'true']) {
       await expectProblem(await t.call('POST', '/v1/twins', { raw, headers: jsonHeaders }), 400, 'invalid_request');
@@ -147,7 +161,7 @@ describe('body size', () => {
   it('refuses a body over --max-body-bytes with 413 too_large when it declares its Content-Length', async () => {
     for (const [method, path] of [['POST', '/v1/twins'], ['PATCH', '/v1/twins/victim'], ['POST', '/v1/keys']]) {
       const p = await expectProblem(await send(method!, path!, oversized), 413, 'too_large');
-      expect(p.details).toEqual({ limit: MAX_BODY });
+      expect(p.details).toEqual({ section: 'body', limit: MAX_BODY });
     }
     await expectProblem(await send('PATCH', '/v1/twins/victim/reported', oversized, device), 413, 'too_large');
   });
@@ -155,7 +169,7 @@ describe('body size', () => {
   it('refuses a chunked body over --max-body-bytes with 413 too_large while reading it', async () => {
     for (const [method, path] of [['POST', '/v1/twins'], ['PATCH', '/v1/twins/victim']]) {
       const p = await expectProblem(await send(method!, path!, chunked), 413, 'too_large');
-      expect(p.details).toEqual({ limit: MAX_BODY });
+      expect(p.details).toEqual({ section: 'body', limit: MAX_BODY });
     }
     await expectProblem(await send('PATCH', '/v1/twins/victim/reported', chunked, device), 413, 'too_large');
   });
@@ -202,6 +216,15 @@ describe('body size', () => {
       expect(announcedClose || servedNext, `413 head:\n${head}\n(the connection was dropped without "Connection: close", so a keep-alive client's next request fails)`).toBe(true);
     });
   }
+
+  it('measures document size in UTF-8 bytes, not characters', async () => {
+    // 11,000 euro signs are 11,000 characters but 33,000 bytes: over 32 KiB.
+    await expectProblem(await t.call('PATCH', '/v1/twins/victim', { body: { desired: { s: '€'.repeat(11_000) } } }), 413, 'too_large');
+    await createTwin(t, 'utf8-1');
+    const ok = await t.call('PATCH', '/v1/twins/utf8-1', { body: { desired: { s: '€'.repeat(10_000), emoji: '🌡️' } } });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { desired: Json }).desired).toEqual({ s: '€'.repeat(10_000), emoji: '🌡️' });
+  });
 
   it('refuses desired over 32 KiB with 413 too_large, also when a patch grows it past the limit', async () => {
     const p = await expectProblem(await t.call('PATCH', '/v1/twins/victim', { body: { desired: { blob: 'z'.repeat(33 * 1024) } } }), 413, 'too_large');

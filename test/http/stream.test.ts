@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
-import { createTwin, expectProblem, getTwin, openSse, patchTwin } from './helpers.ts';
+import { createTwin, eventually, expectProblem, getTwin, openSse, patchTwin } from './helpers.ts';
 import type { Json, SseEvent, SseStream } from './helpers.ts';
 
 const RETENTION = 3;
@@ -140,6 +140,37 @@ describe('GET /v1/twins/{id}/events', () => {
     const bad = await openSse(t, '/v1/twins/sse-7/events', { headers: { 'last-event-id': 'yesterday' } });
     expect(bad.stream).toBeNull();
     await expectProblem(bad.response, 400, 'invalid_request');
+  });
+});
+
+describe('stream lifetime', () => {
+  it('unsubscribes from the twin once the client goes away', async () => {
+    await createTwin(t, 'life-1');
+    const streams = await Promise.all([subscribe('life-1'), subscribe('life-1')]);
+    for (const s of streams) expect((await s.next())!.event).toBe('snapshot');
+    expect(t.server.twins.bus.listenerCount('life-1')).toBe(2);
+    for (const s of streams) s.close();
+    await eventually(async () => (t.server.twins.bus.listenerCount('life-1') === 0 ? true : undefined), 'the listeners to go');
+    // The twin still works and a new stream starts fresh.
+    await patchTwin(t, 'life-1', { desired: { a: 1 } });
+    const again = await subscribe('life-1');
+    expect((await again.next())!).toMatchObject({ event: 'snapshot', id: '2' });
+    again.close();
+  });
+
+  it('ends open streams when the server stops, so stopping does not wait for them', async () => {
+    const other = await startTestServer();
+    try {
+      await createTwin(other, 'stop-1');
+      const { stream } = await openSse(other, '/v1/twins/stop-1/events');
+      expect((await stream!.next())!.event).toBe('snapshot');
+      const started = Date.now();
+      await other.stop();
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await stream!.next()).toBeNull();
+    } finally {
+      await other.stop();
+    }
   });
 });
 

@@ -69,6 +69,16 @@ describe('POST /v1/twins', () => {
     }
   });
 
+  it('creates a twin once when several clients create the same id at the same time', async () => {
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => t.call('POST', '/v1/twins', { body: { id: 'race-create', desired: { by: i } } })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    const created = await replies.find((r) => r.status === 201)!.json() as Twin;
+    for (const r of replies) if (r.status !== 201) expect(((await r.json()) as { code: string }).code).toBe('already_exists');
+    expect(await twin('race-create')).toEqual(created);
+    expect((await history(t, 'race-create')).items).toHaveLength(1);
+  });
+
   it('refuses to create an existing id with 409 already_exists and leaves the twin unchanged', async () => {
     await createTwin(t, 'dup-1', { desired: { a: 1 } });
     const before = await snapshotOf(t, 'dup-1');
@@ -183,6 +193,20 @@ describe('PATCH /v1/twins/{id}', () => {
     // A conditional no-op is refused too: the condition is checked before anything else.
     await expectProblem(await t.call('PATCH', '/v1/twins/ifm-2', { body: {}, headers: { 'if-match': '"3"' } }), 412, 'version_conflict');
     expect(await snapshotOf(t, 'ifm-2')).toEqual(before);
+  });
+
+  it('lets exactly one of several concurrent patches with the same If-Match win', async () => {
+    await createTwin(t, 'race-1', { desired: { n: 0 } });
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      t.call('PATCH', '/v1/twins/race-1', { body: { desired: { n: i + 1 } }, headers: { 'if-match': '"1"' } })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 412, 412, 412, 412, 412, 412, 412]);
+    const winner = replies.find((r) => r.status === 200)!;
+    const won = await winner.json() as Twin;
+    for (const r of replies) if (r !== winner) await r.body?.cancel();
+    expect(won.version).toBe(2);
+    expect(await twin('race-1')).toMatchObject({ version: 2, desired: won.desired });
+    expect((await history(t, 'race-1')).items).toHaveLength(2);
   });
 
   it('refuses a malformed If-Match with 400 invalid_request', async () => {

@@ -37,8 +37,9 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
     description: 'Every key with its scopes and prefix; never the token.',
     responses: { 200: { description: 'The keys', schema: KeyList }, ...problems(401, 403, 429) },
   }, async (c) => {
-    authorize(c.get('principal'), 'keys:admin');
-    return c.json({ items: await credentials.listKeys() });
+    const principal = c.get('principal');
+    authorize(principal, 'keys:admin');
+    return c.json({ items: (await credentials.listKeys()).filter((k) => withinReach(principal, k.prefix)) });
   });
 
   register(app, table, {
@@ -46,18 +47,31 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
     description: 'The key stops working immediately.',
     responses: { 204: { description: 'Revoked' }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
-    authorize(c.get('principal'), 'keys:admin');
+    const principal = c.get('principal');
+    authorize(principal, 'keys:admin');
     const id = parseWith(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a key id'), c.req.param('id'), 'key id');
+    if (principal.kind === 'key' && principal.prefix !== null) {
+      const target = (await credentials.listKeys()).find((k) => k.id === id);
+      if (target !== undefined && !withinReach(principal, target.prefix)) {
+        throw new DoppelError('forbidden', `Forbidden: a key limited to "${principal.prefix}" can only manage keys within that prefix`);
+      }
+    }
     await credentials.deleteKey(id);
     return c.body(null, 204);
   });
+}
+
+/** A prefix-limited key manages only keys inside its prefix (list, delete, create). */
+function withinReach(principal: Principal, prefix: string | null): boolean {
+  if (principal.kind !== 'key' || principal.prefix === null) return true;
+  return prefix !== null && prefix.startsWith(principal.prefix);
 }
 
 function checkNoEscalation(principal: Principal, scopes: readonly string[], prefix: string | null): void {
   if (principal.kind !== 'key') return;
   const missing = scopes.filter((s) => !principal.scopes.includes(s as never));
   if (missing.length > 0) throw new DoppelError('forbidden', `Forbidden: a key cannot grant scopes it lacks (${missing.join(', ')})`);
-  if (principal.prefix !== null && (prefix === null || !prefix.startsWith(principal.prefix))) {
+  if (!withinReach(principal, prefix)) {
     throw new DoppelError('forbidden', `Forbidden: a key limited to "${principal.prefix}" can only create keys within that prefix`);
   }
 }
