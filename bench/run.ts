@@ -65,6 +65,28 @@ const patch = (i: number) => {
   return `PATCH /v1/twins/bench-${i % TWINS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
 };
 
+/** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it. */
+async function measureDoppel(flags: string[]): Promise<{ get: Figure; patch: Figure }> {
+  const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
+  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
+  try {
+    process.stdout.write(`doppel ${flags.join(' ')}: seeding ${TWINS} twins… `);
+    const seeded = await runLoad({
+      port: doppel.port, concurrency: CONCURRENCY, seconds: 600, maxRequests: TWINS,
+      request: (i) => {
+        const body = `{"id":"bench-${i}","desired":{"temp":21,"mode":"eco"},"tags":{"site":"berlin"}}`;
+        return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+      },
+    });
+    console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s`);
+    return { get: await measure(doppel.port, doppel.child.pid!, get), patch: await measure(doppel.port, doppel.child.pid!, patch) };
+  } finally {
+    doppel.child.kill('SIGTERM');
+    await new Promise((r) => doppel.child.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`# Doppel benchmark${quick ? ' (quick)' : ''}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
@@ -75,28 +97,16 @@ async function main(): Promise<void> {
   const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
   baseline.child.kill('SIGTERM');
 
-  const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
-  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--data', dir], { DOPPEL_ADMIN_TOKEN: ADMIN });
-  process.stdout.write(`seeding ${TWINS} twins… `);
-  const seeded = await runLoad({
-    port: doppel.port, concurrency: CONCURRENCY, seconds: 600, maxRequests: TWINS,
-    request: (i) => {
-      const body = `{"id":"bench-${i}","desired":{"temp":21,"mode":"eco"},"tags":{"site":"berlin"}}`;
-      return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-    },
-  });
-  console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s\n`);
-  const ourGet = await measure(doppel.port, doppel.child.pid!, get);
-  const ourPatch = await measure(doppel.port, doppel.child.pid!, patch);
-  doppel.child.kill('SIGTERM');
-  await new Promise((r) => doppel.child.once('exit', r));
-  await rm(dir, { recursive: true, force: true });
+  const ours = await measureDoppel([]);
+  const synced = await measureDoppel(['--sync']);
 
   const ratio = (a: Figure, b: Figure) => (median(a.rps) / median(b.rps)).toFixed(2);
-  console.log('| scenario | Doppel | bare hono baseline | ratio |');
+  console.log(`\n| scenario | Doppel | bare hono baseline | ratio |`);
   console.log('|---|---|---|---|');
-  console.log(`| HTTP GET twin | ${fmt(ourGet)} | ${fmt(baseGet)} | ${ratio(ourGet, baseGet)} |`);
-  console.log(`| HTTP PATCH desired (persisted) | ${fmt(ourPatch)} | ${fmt(basePatch)} | ${ratio(ourPatch, basePatch)} |`);
+  console.log(`| HTTP GET twin | ${fmt(ours.get)} | ${fmt(baseGet)} | ${ratio(ours.get, baseGet)} |`);
+  console.log(`| HTTP PATCH desired (persisted) | ${fmt(ours.patch)} | ${fmt(basePatch)} | ${ratio(ours.patch, basePatch)} |`);
+  console.log(`| HTTP PATCH desired, --sync (fsync'd) | ${fmt(synced.patch)} | ${fmt(basePatch)} | ${ratio(synced.patch, basePatch)} |`);
+  console.log(`\n--sync costs ${((1 - median(synced.patch.rps) / median(ours.patch.rps)) * 100).toFixed(0)}% of PATCH throughput in this run.`);
 }
 
 main().catch((err: unknown) => { console.error(err); process.exit(1); });
