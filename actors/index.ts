@@ -7,7 +7,7 @@
  */
 export { TwinService } from './twins.ts';
 export type { PatchResult, TwinServiceOptions, WriteContext } from './twins.ts';
-export { openTwinStream } from './stream.ts';
+export { incarnation, openTwinStream } from './stream.ts';
 export type { StreamItem, StreamOptions } from './stream.ts';
 export { EventBus } from './event-bus.ts';
 export type { Listener, TwinNotice } from './event-bus.ts';

@@ -287,3 +287,32 @@ describe('ActorRegistry.drain()', () => {
     await Promise.all([first, second]);
   });
 });
+
+describe('ActorRegistry LRU under pressure (review regressions)', () => {
+  it('keeps evicting past pinned actors at the head, so the cap still holds', async () => {
+    const pinned = new Set<string>();
+    const reg = new ActorRegistry({
+      create: (id: string) => ({ mailbox: new Mailbox(), canPassivate: () => !pinned.has(id), vacant: () => false }),
+      maxResident: 100, idleMs: 60_000,
+    });
+    for (let i = 0; i < 32; i++) { pinned.add(`dev-${i}`); await reg.ask(`dev-${i}`, () => 1); }
+    for (let i = 0; i < 5000; i++) await reg.ask(`t-${i}`, () => 1);
+    expect(reg.size).toBeLessThanOrEqual(101);
+    for (let i = 0; i < 32; i++) expect(reg.peek(`dev-${i}`)).toBeDefined();
+  });
+
+  it('never evicts a twin used twice a second in favour of ones used once', async () => {
+    let now = 0;
+    let created = 0;
+    const reg = new ActorRegistry({
+      create: (id: string) => { if (id === 'hot') created++; return { mailbox: new Mailbox(), canPassivate: () => true, vacant: () => false }; },
+      maxResident: 10, idleMs: 1e9, now: () => now,
+    });
+    for (let i = 0; i < 200; i++) {
+      now += 500;
+      await reg.ask('hot', () => 1);
+      await reg.ask(`cold-${i}`, () => 1);
+    }
+    expect(created).toBe(1);
+  });
+});

@@ -21,7 +21,8 @@ export interface RegistryOptions<A extends Actor> {
   now?: () => number;
 }
 
-interface Entry<A> { actor: A; lastUsed: number }
+/** `movedAt`: when the entry last moved to the MRU end (moving costs, so at most once a second). */
+interface Entry<A> { actor: A; lastUsed: number; movedAt: number }
 
 /** How many LRU entries one activation inspects when over the cap (bounds the work per message). */
 const EVICTION_SCAN = 32;
@@ -54,14 +55,15 @@ export class ActorRegistry<A extends Actor> {
     const now = this.#now();
     let entry = this.#actors.get(id);
     if (entry === undefined) {
-      entry = { actor: this.#opts.create(id), lastUsed: now };
+      entry = { actor: this.#opts.create(id), lastUsed: now, movedAt: now };
       this.#actors.set(id, entry);
       this.activated++;
       if (this.#actors.size > this.#opts.maxResident) this.#evict(this.#actors.size - this.#opts.maxResident, id);
-    } else if (now - entry.lastUsed > 1000) {
+    } else if (now - entry.movedAt > 1000) {
       // Re-insert to keep Map order roughly LRU without paying for it on every message.
       this.#actors.delete(id);
       this.#actors.set(id, entry);
+      entry.movedAt = now;
     }
     entry.lastUsed = now;
     const { actor } = entry;
@@ -99,12 +101,17 @@ export class ActorRegistry<A extends Actor> {
   /** Evicts up to `excess` idle actors from the LRU end, never `keep` (the one being activated). */
   #evict(excess: number, keep: string): void {
     let scanned = 0;
-    for (const [id, { actor }] of this.#actors) {
+    for (const [id, entry] of this.#actors) {
       if (excess <= 0 || scanned++ >= EVICTION_SCAN) break;
-      if (id !== keep && actor.mailbox.idle && actor.canPassivate()) {
-        this.#actors.delete(id);
+      if (id === keep) continue;
+      this.#actors.delete(id);
+      if (entry.actor.mailbox.idle && entry.actor.canPassivate()) {
         this.passivated++;
         excess--;
+      } else {
+        // Second chance: a busy or pinned actor goes to the MRU end, so later scans reach others
+        // instead of stalling on the same pinned heads forever.
+        this.#actors.set(id, entry);
       }
     }
   }

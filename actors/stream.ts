@@ -17,9 +17,19 @@ export type StreamItem =
 export interface StreamOptions {
   /** Resume after this version; undefined starts with a snapshot. */
   since?: number;
+  /**
+   * The incarnation `since` belongs to (see `incarnation()`): a twin deleted and recreated reuses
+   * versions, so a resume against another incarnation gets a resync snapshot instead of replay.
+   */
+  incarnation?: string;
   /** Live notices buffered while history replays, before the stream gives up (`onOverflow`). */
   maxBuffered?: number;
   onOverflow?: () => void;
+}
+
+/** Identifies one life of a twin id: its creation time, compactly. */
+export function incarnation(state: TwinState): string {
+  return Date.parse(state.createdAt).toString(36);
 }
 
 /** Opens the stream; `sink` gets items in order. Resolves to the unsubscribe function. */
@@ -38,7 +48,9 @@ export async function openTwinStream(twins: TwinService, id: string, opts: Strea
   });
   try {
     const since = opts.since;
-    if (since === undefined) {
+    if (since !== undefined && opts.incarnation !== undefined && opts.incarnation !== incarnation(state)) {
+      sink({ type: 'snapshot', state, resync: true });
+    } else if (since === undefined) {
       sink({ type: 'snapshot', state, resync: false });
     } else if (since < state.version) {
       const { events: missed } = await twins.history(id, since, state.version - since);

@@ -37,7 +37,7 @@ function wrapStore(inner: TwinStore) {
     deleteTwinOps: (id) => inner.deleteTwinOps(id),
     listTwins: (opts) => inner.listTwins(opts),
     readHistory: (id, opts) => inner.readHistory(id, opts),
-    getCredential: (id) => inner.getCredential(id),
+    getCredential: (kind, id) => inner.getCredential(kind, id),
     listCredentials: (kind) => inner.listCredentials(kind),
   };
   return { store, commits, failing, failure, hooks };
@@ -300,8 +300,8 @@ describe('TwinService history retention', () => {
     await twins.create('a', {}, HTTP);
     for (let i = 0; i < 11; i++) await twins.patch('a', { desired: { i } }, HTTP);
     expect(await history('a')).toEqual([8, 9, 10, 11, 12]);
-    const { events, version } = await twins.history('a', 0, 100);
-    expect(version).toBe(12);
+    const { events, more } = await twins.history('a', 0, 100);
+    expect(more).toBe(false);
     expect(events.map((e) => e.version)).toEqual([8, 9, 10, 11, 12]);
   });
 
@@ -312,13 +312,16 @@ describe('TwinService history retention', () => {
     expect(await history('a')).toEqual([47, 48, 49, 50, 51]);
   });
 
-  it('history() pages after `since` and reports the current version', async () => {
+  it('history() pages after `since` and says whether later events exist', async () => {
     const { twins } = await setup();
     await twins.create('a', {}, HTTP);
     for (let i = 0; i < 5; i++) await twins.patch('a', { desired: { i } }, HTTP);
-    const { events, version } = await twins.history('a', 2, 2);
-    expect(version).toBe(6);
+    const { events, more } = await twins.history('a', 2, 2);
+    expect(more).toBe(true);
     expect(events.map((e) => e.version)).toEqual([3, 4]);
+    const last = await twins.history('a', 4, 2);
+    expect(last.more).toBe(false);
+    expect(last.events.map((e) => e.version)).toEqual([5, 6]);
   });
 });
 
@@ -332,7 +335,7 @@ describe('TwinService.issueDeviceToken()', () => {
     const state = await twins.get('a');
     expect(state.tokenId).toBe(principal.kind === 'device' ? principal.id : null);
     expect(state.version).toBe(1); // issuing a token is not a change of the twin
-    expect(await store.getCredential(state.tokenId!)).toMatchObject({ kind: 'device', twin: 'a' });
+    expect(await store.getCredential('device', state.tokenId!)).toMatchObject({ kind: 'device', twin: 'a' });
   });
 
   it('rotates: the old credential is deleted in the same commit and forgotten, so the old token stops working', async () => {
@@ -347,10 +350,10 @@ describe('TwinService.issueDeviceToken()', () => {
     expect(newId).not.toBe(oldId);
     const rotation = commits.find((ops) => ops.some((op) => op.type === 'putCredential' && op.credential.id === newId));
     expect(rotation).toBeDefined();
-    expect(rotation).toContainEqual({ type: 'deleteCredential', id: oldId });
+    expect(rotation).toContainEqual({ type: 'deleteCredential', kind: 'device', id: oldId });
     expect(rotation!.some((op) => op.type === 'putTwin' && op.twin.tokenId === newId)).toBe(true);
     expect(forget).toHaveBeenCalledWith(oldId);
-    expect(await store.getCredential(oldId)).toBeUndefined();
+    expect(await store.getCredential('device', oldId)).toBeUndefined();
     expect((await errorOf(credentials.authenticate(oldToken))).code).toBe('unauthorized');
     expect(await credentials.authenticate(newToken)).toMatchObject({ kind: 'device', id: newId, twin: 'a' });
   });
@@ -375,7 +378,7 @@ describe('TwinService.remove()', () => {
     await twins.remove('a');
     expect(await store.getTwin('a')).toBeUndefined();
     expect(await history('a')).toEqual([]);
-    expect(await store.getCredential(tokenId)).toBeUndefined();
+    expect(await store.getCredential('device', tokenId)).toBeUndefined();
     expect(forget).toHaveBeenCalledWith(tokenId);
     expect((await errorOf(credentials.authenticate(token))).code).toBe('unauthorized');
     expect(notices.at(-1)).toEqual({ type: 'deleted', twin: 'a' });

@@ -109,10 +109,17 @@ export class TwinService {
     return this.#store.listTwins(opts);
   }
 
-  /** Change events after `since`, oldest first, and the twin's current version. `not_found` for a missing twin. */
-  async history(id: string, since: number, limit: number): Promise<{ events: ChangeEvent[]; version: number }> {
-    const { version } = await this.get(id);
-    return { events: await this.#store.readHistory(id, { after: since, limit }), version };
+  /**
+   * Change events after `since`, oldest first, at most `limit`; `more` tells whether later events
+   * exist (read as one extra event, so a write landing meanwhile is never missed). `not_found` for
+   * a missing twin.
+   */
+  async history(id: string, since: number, limit: number): Promise<{ events: ChangeEvent[]; more: boolean }> {
+    await this.get(id);
+    const events = await this.#store.readHistory(id, { after: since, limit: limit + 1 });
+    const more = events.length > limit;
+    if (more) events.length = limit;
+    return { events, more };
   }
 
   /** Passivates idle actors (called periodically by the server). */

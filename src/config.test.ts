@@ -14,6 +14,7 @@ describe('loadConfig() defaults', () => {
       historyRetention: 1000, maxResidentTwins: 100_000, idleSeconds: 300, livenessSeconds: 300, maxPendingPerTwin: 1000,
       desiredBytes: 32 * 1024, reportedBytes: 32 * 1024, tagsBytes: 8 * 1024, maxDepth: 10, maxKeyLength: 128,
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
+      wsPingSeconds: 30, wsMaxBacklogBytes: 8 * 1024 * 1024, wsMaxSubscriptions: 100_000,
       metricsAuth: false, shutdownSeconds: 10,
     });
   });

@@ -36,6 +36,9 @@ export const ConfigSchema = z.object({
   deviceBurst: positiveInt.default(200).describe('Burst per device token'),
   keyRate: positiveInt.default(1000).describe('Requests/s per API key'),
   keyBurst: positiveInt.default(2000).describe('Burst per API key'),
+  wsPingSeconds: positiveInt.default(30).describe('WebSocket ping interval; a peer silent for two intervals is dropped'),
+  wsMaxBacklogBytes: positiveInt.default(8 * 1024 * 1024).describe('Unsent bytes queued for one WebSocket before it is closed with 4008 slow_consumer'),
+  wsMaxSubscriptions: positiveInt.default(100_000).describe('Subscriptions (twin ids and prefixes) one WebSocket connection may hold'),
   metricsAuth: flag.default(false).describe('Require a credential for /metrics'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
 }).strict();

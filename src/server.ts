@@ -6,6 +6,7 @@
  */
 import { TwinService } from '../actors/index.ts';
 import { createApp } from '../protocols/http/index.ts';
+import { createWsEndpoint } from '../protocols/ws/index.ts';
 import { createCredentials, createRateLimiter } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import type { Config } from './config.ts';
@@ -63,13 +64,21 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
 
   let ready = false;
-  const shutdown = new AbortController();
+  const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
     twins, credentials, metrics, logger,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
-    isReady: () => ready, shutdownSignal: shutdown.signal,
+    isReady: () => ready,
+    onShutdown: (hook) => { shutdownHooks.add(hook); return () => { shutdownHooks.delete(hook); }; },
   });
-  const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http });
+  const websocket = createWsEndpoint({
+    twins, credentials, logger, metrics,
+    maxPayload: config.maxBodyBytes,
+    heartbeatMs: config.wsPingSeconds * 1000,
+    maxBacklogBytes: config.wsMaxBacklogBytes,
+    maxSubscriptions: config.wsMaxSubscriptions,
+  });
+  const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket });
   const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
   ready = true;
   logger.info('listening', { http: http.port, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
@@ -83,7 +92,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     close: () => (closing ??= (async () => {
       ready = false;
       stopSweep();
-      shutdown.abort();
+      for (const hook of shutdownHooks) hook();
+      websocket.close();
       const httpClosed = http.close(config.shutdownSeconds * 1000);
       await twins.drain();
       await store.close();

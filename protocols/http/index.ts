@@ -33,8 +33,8 @@ export interface HttpDeps {
   isReady: () => boolean;
   now?: () => Date;
   stream?: { heartbeatMs: number; maxQueued: number };
-  /** Aborted when the server starts draining: open event streams end. */
-  shutdownSignal?: AbortSignal;
+  /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
+  onShutdown?: (hook: () => void) => () => void;
 }
 
 export type { Env, RouteTable };
@@ -72,14 +72,16 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   });
 
   app.use('/v1/*', async (c, next) => {
-    c.set('principal', await authenticate(deps.credentials, c.req.raw));
+    // ?access_token= only where a header cannot be set (EventSource); elsewhere it would only
+    // widen where tokens leak (URL logs, referrers).
+    c.set('principal', await authenticate(deps.credentials, c.req.raw, c.req.path.endsWith('/events')));
     await next();
   });
 
   twinRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
   reportedRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
   historyRoutes(app, table, {
-    twins: deps.twins, stream: deps.stream ?? { heartbeatMs: 15_000, maxQueued: 1000 }, shutdownSignal: deps.shutdownSignal ?? new AbortController().signal,
+    twins: deps.twins, stream: deps.stream ?? { heartbeatMs: 15_000, maxQueued: 1000 }, onShutdown: deps.onShutdown ?? (() => () => {}),
   });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });

@@ -3,7 +3,8 @@
  * Authentication and authorization: bearer tokens → principals (admin, API key, device), the
  * scope table every edge enforces, and per-credential rate limits. Runtime-neutral (Web Crypto).
  */
-export { authorize, listingPrefix } from './principal.ts';
+export { bearerToken } from './bearer.ts';
+export { authorize, can, listingPrefix } from './principal.ts';
 export type { Action, Principal } from './principal.ts';
 export { createCredentials } from './credentials.ts';
 export type { Credentials, CredentialLimits, KeyInfo } from './credentials.ts';

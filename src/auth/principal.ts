@@ -38,6 +38,16 @@ export function authorize(principal: Principal, action: Action, twin?: string): 
   }
 }
 
+/** Whether `principal` may perform `action` (on `twin`, when given), without throwing. */
+export function can(principal: Principal, action: Action, twin?: string): boolean {
+  try {
+    authorize(principal, action, twin);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The id prefix a principal's listings are confined to ('' for all). */
 export function listingPrefix(principal: Principal): string {
   return principal.kind === 'key' && principal.prefix !== null ? principal.prefix : '';

@@ -4,7 +4,7 @@
  */
 import type { Runtime } from './types.ts';
 
-export type { FetchHandler, HttpListener, Runtime } from './types.ts';
+export type { FetchHandler, HttpListener, Runtime, WsConnection, WsEndpoint } from './types.ts';
 
 export async function loadRuntime(): Promise<Runtime> {
   // Deno support lands with its own adapter; until then every runtime gets the Node one.

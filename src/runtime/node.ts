@@ -8,17 +8,19 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpListener, Runtime } from './types.ts';
+import { attachWebSocket } from './node-websocket.ts';
 
 export const nodeRuntime: Runtime = {
   name: 'node',
   env: process.env,
   args: process.argv.slice(2),
 
-  async serveHttp(handler, { host, port }): Promise<HttpListener> {
+  async serveHttp(handler, { host, port, websocket }): Promise<HttpListener> {
     // overrideGlobalObjects: false keeps the platform Request/Response, so the same process can
     // host other fetch-based servers and `instanceof Response` checks stay honest.
     const server = createAdaptorServer({ fetch: (req: Request) => handler(req), overrideGlobalObjects: false }) as Server;
     server.keepAliveTimeout = 65_000;
+    const ws = websocket === undefined ? null : attachWebSocket(server, websocket);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => { server.off('error', reject); resolve(); });
@@ -26,6 +28,7 @@ export const nodeRuntime: Runtime = {
     return {
       port: (server.address() as AddressInfo).port,
       close: (graceMs = 5000) => new Promise<void>((resolve) => {
+        ws?.close();
         // Keep-alive connections busy at the start of the drain go idle later: keep closing idle
         // ones so the drain ends as soon as the last response is out, not at the grace deadline.
         const sweeper = setInterval(() => server.closeIdleConnections(), 25);

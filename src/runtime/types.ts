@@ -13,12 +13,38 @@ export interface HttpListener {
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
+/** A server-side WebSocket as protocol code sees it: text frames only, no library types. */
+export interface WsConnection {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued for the peer but not yet written: the backpressure signal. */
+  readonly bufferedAmount: number;
+  /** Text frames. Binary frames are refused by the adapter (closed with 1003). */
+  onMessage(handler: (text: string) => void): void;
+  onClose(handler: (code: number, reason: string) => void): void;
+}
+
+/** What a WebSocket endpoint tells the adapter. */
+export interface WsEndpoint {
+  /** URL path served, e.g. `/v1/ws`. */
+  path: string;
+  /** Largest frame accepted; bigger ones close the connection with 1009. */
+  maxPayload: number;
+  /** The adapter pings every `heartbeatMs` and drops a peer silent for two intervals. */
+  heartbeatMs: number;
+  /**
+   * Decides on the handshake: a Response refuses it (e.g. 401, sent as the HTTP answer, never
+   * after the upgrade); a function accepts it and receives the open connection.
+   */
+  accept(request: Request): Promise<Response | ((connection: WsConnection) => void)>;
+}
+
 export interface Runtime {
   readonly name: 'node' | 'deno';
   readonly env: Record<string, string | undefined>;
   /** Command-line arguments after the program name. */
   readonly args: readonly string[];
-  serveHttp(handler: FetchHandler, opts: { host: string; port: number }): Promise<HttpListener>;
+  serveHttp(handler: FetchHandler, opts: { host: string; port: number; websocket?: WsEndpoint }): Promise<HttpListener>;
   /** Text of a file, or undefined when it does not exist. */
   readTextFile(path: string): Promise<string | undefined>;
   /** Writes a file readable by its owner only (mode 0600), creating parent directories. */

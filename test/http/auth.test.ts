@@ -265,3 +265,33 @@ describe('rate limits', () => {
     expect(await expectJson(await limited.call('GET', '/v1/twins/rl-1?fields=version,desired'), 200)).toEqual({ version: 1, desired: { a: 1 } });
   });
 });
+
+describe('write-only keys and token placement (review regressions)', () => {
+  it('answers a key without twins:read only {id, version} on create and patch, so writes cannot read twins', async () => {
+    const writer = (await createKey({ scopes: ['twins:write'] })).token;
+    const created = await t.call('POST', '/v1/twins', { token: writer, body: { id: 'wo-1', desired: { a: 1 } } });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toEqual({ id: 'wo-1', version: 1 });
+    await t.call('PATCH', '/v1/twins/wo-1/reported', { body: { gps: [52.5, 13.4] } });
+    const noop = await t.call('PATCH', '/v1/twins/wo-1', { token: writer, body: { clientToken: 'c1' } });
+    expect(noop.status).toBe(200);
+    expect(await noop.json()).toEqual({ id: 'wo-1', version: 2, clientToken: 'c1' });
+    expect((await t.call('GET', '/v1/twins/wo-1', { token: writer })).status).toBe(403);
+  });
+
+  it('refuses a device token on POST /v1/twins with 403 before reading the body', async () => {
+    await t.call('POST', '/v1/twins', { body: { id: 'dev-create' } });
+    const token = await (await t.call('POST', '/v1/twins/dev-create/token')).json() as { token: string };
+    const res = await t.call('POST', '/v1/twins', { token: token.token, raw: 'not json', headers: { 'content-type': 'text/plain' } });
+    expect(res.status).toBe(403);
+  });
+
+  it('accepts ?access_token= on event streams only', async () => {
+    await t.call('POST', '/v1/twins', { body: { id: 'qs-1' } });
+    expect((await t.call('GET', `/v1/twins/qs-1?access_token=${ADMIN}`, { token: null })).status).toBe(401);
+    const controller = new AbortController();
+    const stream = await fetch(`${t.url}/v1/twins/qs-1/events?access_token=${ADMIN}`, { signal: controller.signal });
+    expect(stream.status).toBe(200);
+    controller.abort();
+  });
+});

@@ -82,7 +82,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
 // ---------------------------------------------------------------------------------------------
 // Server-Sent Events
 
-export interface SseEvent { event: string; id: string | undefined; data: string }
+/** `id` is the version part of the SSE id (`<version>.<incarnation>`); `rawId` the id as sent. */
+export interface SseEvent { event: string; id: string | undefined; rawId: string | undefined; data: string }
 
 export interface SseStream {
   readonly response: Response;
@@ -187,5 +188,5 @@ function parseBlock(block: string): SseEvent | null {
     else if (field === 'data') data.push(value);
   }
   if (data.length === 0) return null;
-  return { event, id, data: data.join('\n') };
+  return { event, id: id?.split('.')[0], rawId: id, data: data.join('\n') };
 }

@@ -37,6 +37,7 @@ describe('GET /v1/twins/{id}/events', () => {
     const first = (await s.next())!;
     expect(first.event).toBe('snapshot');
     expect(first.id).toBe('2');
+    expect(first.rawId).toMatch(/^2\.[0-9a-z]+$/);
     const snap = data(first);
     expect(snap).toEqual(await getTwin(t, 'sse-1'));
     expect('resync' in snap).toBe(false);
@@ -130,6 +131,25 @@ describe('GET /v1/twins/{id}/events', () => {
     const again = await subscribe('sse-6');
     expect(data((await again.next())!)).toMatchObject({ version: 1, desired: { b: 2 } });
     again.close();
+  });
+
+  it('resumed with the id of a deleted and recreated twin sends a resync snapshot, not the new life\'s events', async () => {
+    await createTwin(t, 'sse-8', { desired: { a: 1 } });
+    await patchTwin(t, 'sse-8', { desired: { a: 2 } });
+    const first = await subscribe('sse-8');
+    const seen = (await first.next())!;
+    first.close();
+    expect((await t.call('DELETE', '/v1/twins/sse-8')).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 2)); // a new life starts at a later millisecond
+    await createTwin(t, 'sse-8', { desired: { fan: 1 } });
+    await patchTwin(t, 'sse-8', { desired: { fan: 2 } });
+    await patchTwin(t, 'sse-8', { desired: { fan: 3 } });
+    const resumed = await subscribe('sse-8', { 'last-event-id': seen.rawId! });
+    const snap = (await resumed.next())!;
+    expect(snap.event).toBe('snapshot');
+    expect(data(snap)).toMatchObject({ version: 3, desired: { fan: 3 }, resync: true });
+    expect(snap.rawId).not.toBe(seen.rawId!.replace(/^2\./, '3.'));
+    resumed.close();
   });
 
   it('answers 404 not_found for a missing twin before any stream starts, and 400 for a bad Last-Event-ID', async () => {

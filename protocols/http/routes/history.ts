@@ -8,43 +8,49 @@ import { streamSSE } from 'hono/streaming';
 import { authorize } from '../../../src/auth/index.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { toPublicTwin } from '../../../src/twin/index.ts';
-import { openTwinStream } from '../../../actors/index.ts';
+import { incarnation, openTwinStream } from '../../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../../actors/index.ts';
 import { parseWith } from '../body.ts';
 import { register } from '../route.ts';
 import type { Env, RouteTable } from '../route.ts';
 import { HistoryPage, HistoryQuery } from '../schemas.ts';
+import { PageWriter } from '../page.ts';
 import { problems } from './problems.ts';
 import { twinId } from './twins.ts';
 
 export interface StreamLimits { heartbeatMs: number; maxQueued: number }
 
-export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; shutdownSignal: AbortSignal }): void {
+export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; onShutdown: (hook: () => void) => () => void }): void {
   const { twins } = deps;
 
   register(app, table, {
     method: 'get', path: '/v1/twins/:id/history', tag: 'History', auth: 'bearer', summary: 'Change history',
-    description: 'Change events after version `since`, oldest first. `next` is the `since` of the following page, null when none is left. History keeps the last events of each twin (1000 by default).',
+    description: 'Change events after version `since`, oldest first. `next` is the `since` of the following page, null when none is left; a page also ends early at about 4 MiB. History keeps the last events of each twin (1000 by default).',
     query: HistoryQuery,
     responses: { 200: { description: 'A page of change events', schema: HistoryPage }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
     const id = twinId(c);
     authorize(c.get('principal'), 'twins:read', id);
     const q = parseWith(HistoryQuery, c.req.query(), 'query');
-    const { events, version } = await twins.history(id, q.since, q.limit);
-    const last = events.at(-1)?.version;
-    return c.json({ items: events, next: last !== undefined && last < version ? last : null });
+    const { events, more } = await twins.history(id, q.since, q.limit);
+    const page = new PageWriter<number>();
+    let full = false;
+    for (const event of events) {
+      if (!page.add(event.version, event)) { full = true; break; }
+    }
+    const next = (full || more) && page.lastKey !== undefined ? page.lastKey : null;
+    return c.body(page.body(next), 200, { 'content-type': 'application/json' });
   });
 
   register(app, table, {
     method: 'get', path: '/v1/twins/:id/events', tag: 'History', auth: 'bearer', summary: 'Stream changes (Server-Sent Events)',
-    description: 'A text/event-stream of `snapshot`, `change` and `deleted` events; each id is the twin version. Reconnect with `Last-Event-ID` (or `?since=`) to get exactly the missed changes.',
+    description: 'A text/event-stream of `snapshot`, `change` and `deleted` events; each id is `<version>.<incarnation>` (the incarnation changes when a twin id is deleted and created again). Reconnect with `Last-Event-ID` (or `?since=<version>`) to get exactly the missed changes, or a snapshot marked `resync`.',
     headers: { 'Last-Event-ID': 'Resume after this version' },
     responses: { 200: { description: 'Event stream', contentType: 'text/event-stream' }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
     const id = twinId(c);
     authorize(c.get('principal'), 'twins:read', id);
-    const since = parseSince(c.req.header('last-event-id') ?? c.req.query('since'));
+    const resume = parseResume(c.req.header('last-event-id') ?? c.req.query('since'));
     // Subscribe before answering so a missing twin is a proper 404, not an empty stream.
     const queue: StreamItem[] = [];
     let wake: (() => void) | null = null;
@@ -55,12 +61,14 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
       wake?.();
     };
     const unsubscribe = await openTwinStream(twins, id, {
-      ...(since === undefined ? {} : { since }), maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
+      ...resume, maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
     }, push);
+    // Resuming without a snapshot: the incarnation is the one the client named (checked above).
+    let life = resume.incarnation ?? '';
     return streamSSE(c, async (stream) => {
       const end = () => { closed = true; wake?.(); };
       stream.onAbort(end);
-      deps.shutdownSignal.addEventListener('abort', end, { once: true });
+      const removeHook = deps.onShutdown(end);
       const heartbeat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, deps.stream.heartbeatMs);
       try {
         while (!closed || queue.length > 0) {
@@ -72,10 +80,11 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
             continue;
           }
           if (item.type === 'snapshot') {
+            life = incarnation(item.state);
             const twin = toPublicTwin(item.state, twins.connection(item.state));
-            await stream.writeSSE({ event: 'snapshot', id: String(item.state.version), data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
+            await stream.writeSSE({ event: 'snapshot', id: `${item.state.version}.${life}`, data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
           } else if (item.type === 'change') {
-            await stream.writeSSE({ event: 'change', id: String(item.event.version), data: JSON.stringify(item.event) });
+            await stream.writeSSE({ event: 'change', id: `${item.event.version}.${life}`, data: JSON.stringify(item.event) });
           } else {
             await stream.writeSSE({ event: 'deleted', data: JSON.stringify({ twin: item.twin }) });
             break;
@@ -83,15 +92,17 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
         }
       } finally {
         clearInterval(heartbeat);
-        deps.shutdownSignal.removeEventListener('abort', end);
+        removeHook();
         unsubscribe();
       }
     });
   });
 }
 
-function parseSince(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new DoppelError('invalid_request', `Invalid Last-Event-ID "${value}": expected a twin version`);
-  return Number(value);
+/** `Last-Event-ID` is `<version>.<incarnation>` (what we send); `?since=` may be a bare version. */
+function parseResume(value: string | undefined): { since?: number; incarnation?: string } {
+  if (value === undefined || value === '') return {};
+  const m = /^(\d{1,15})(?:\.([0-9a-z]{1,16}))?$/.exec(value);
+  if (m === null) throw new DoppelError('invalid_request', `Invalid Last-Event-ID "${value}": expected an event id such as "17.mfk3z2a1" or a version`);
+  return m[2] === undefined ? { since: Number(m[1]) } : { since: Number(m[1]), incarnation: m[2] };
 }

@@ -2,7 +2,7 @@
  * Twin CRUD, listing and device tokens (CONTRACT §5).
  */
 import type { Hono } from 'hono';
-import { authorize, listingPrefix } from '../../../src/auth/index.ts';
+import { authorize, can, listingPrefix } from '../../../src/auth/index.ts';
 import type { Principal } from '../../../src/auth/index.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { parseFilter } from '../../../src/query/index.ts';
@@ -16,6 +16,7 @@ import {
   CreateTwinBody, DeviceViewSchema, GetQuery, ListQuery, PatchTwinBody, TokenReply, TwinId, TwinPage, TwinSchema,
 } from '../schemas.ts';
 import { etag, ifMatchVersion, noneMatchHits } from '../versions.ts';
+import { PageWriter } from '../page.ts';
 import { problems } from './problems.ts';
 
 export interface TwinRouteDeps { twins: TwinService; maxBodyBytes: number }
@@ -35,6 +36,15 @@ function withToken<T extends object>(body: T, clientToken: string | undefined): 
   return clientToken === undefined ? body : { ...body, clientToken };
 }
 
+/**
+ * The reply to a write: the whole twin for callers who may read it, otherwise only its id and
+ * version, so a write-only key cannot read twins through the replies of (no-op) writes.
+ */
+function writeReply(twins: TwinService, principal: Principal, state: TwinState, clientToken: string | undefined) {
+  const body = can(principal, 'twins:read', state.id) ? publicTwin(twins, state) : { id: state.id, version: state.version };
+  return withToken(body, clientToken);
+}
+
 export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDeps): void {
   const { twins } = deps;
 
@@ -42,15 +52,17 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     method: 'post', path: '/v1/twins', tag: 'Twins', auth: 'bearer', summary: 'Create a twin',
     description: 'Creates a twin at version 1 with optional initial desired state and tags. Emits the change event of version 1.',
     body: CreateTwinBody,
-    responses: { 201: { description: 'Created', schema: TwinSchema, headers: { Location: 'URL of the twin', ETag: 'The version' } }, ...problems(400, 401, 403, 409, 413, 415, 429) },
+    responses: { 201: { description: 'Created: the twin, or only {id, version} for a key without twins:read', schema: TwinSchema, headers: { Location: 'URL of the twin', ETag: 'The version' } }, ...problems(400, 401, 403, 409, 413, 415, 429) },
   }, async (c) => {
+    const principal = c.get('principal');
+    authorize(principal, 'twins:write'); // before reading the body: a device token gets 403, not 400
     const body = parseWith(CreateTwinBody, await readJson(c.req.raw, deps.maxBodyBytes), 'twin');
-    authorize(c.get('principal'), 'twins:write', body.id);
+    authorize(principal, 'twins:write', body.id);
     const ctx = body.clientToken === undefined ? { via: 'http' as const } : { via: 'http' as const, clientToken: body.clientToken };
     const { state } = await twins.create(body.id, { desired: body.desired, tags: body.tags }, ctx);
     c.header('location', `/v1/twins/${encodeURIComponent(state.id)}`);
     c.header('etag', etag(state.version));
-    return c.json(withToken(publicTwin(twins, state), body.clientToken), 201);
+    return c.json(writeReply(twins, principal, state, body.clientToken), 201);
   });
 
   register(app, table, {
@@ -83,10 +95,11 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     description: 'JSON Merge Patch (RFC 7396) of desired and/or tags. A patch that changes nothing answers the current version and emits no event.',
     body: PatchTwinBody, bodyTypes: ['application/merge-patch+json', 'application/json'],
     headers: { 'If-Match': 'Expected version; 412 version_conflict on mismatch' },
-    responses: { 200: { description: 'The twin after the patch', schema: TwinSchema }, ...problems(400, 401, 403, 404, 412, 413, 415, 429) },
+    responses: { 200: { description: 'The twin after the patch, or only {id, version} for a key without twins:read', schema: TwinSchema }, ...problems(400, 401, 403, 404, 412, 413, 415, 429) },
   }, async (c) => {
     const id = twinId(c);
-    authorize(c.get('principal'), 'twins:write', id);
+    const principal = c.get('principal');
+    authorize(principal, 'twins:write', id);
     const body = parseWith(PatchTwinBody, await readJson(c.req.raw, deps.maxBodyBytes), 'patch');
     const ifVersion = ifMatchVersion(c.req.header('if-match') ?? null);
     const patch: { desired?: unknown; tags?: unknown } = {};
@@ -95,7 +108,7 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     const ctx = { via: 'http' as const, ...(body.clientToken === undefined ? {} : { clientToken: body.clientToken }), ...(ifVersion === undefined ? {} : { ifVersion }) };
     const { state } = await twins.patch(id, patch, ctx);
     c.header('etag', etag(state.version));
-    return c.json(withToken(publicTwin(twins, state), body.clientToken));
+    return c.json(writeReply(twins, principal, state, body.clientToken));
   });
 
   register(app, table, {
@@ -111,7 +124,7 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
 
   register(app, table, {
     method: 'get', path: '/v1/twins', tag: 'Twins', auth: 'bearer', summary: 'List twins',
-    description: 'A page of twins in id order. `next` is the cursor of the following page, null on the last one. With a filter, at most 10,000 twins are examined per page: a page may then hold fewer items than `limit` while `next` is not null.',
+    description: 'A page of twins in id order. `next` is the cursor of the following page, null on the last one. With a filter, at most 10,000 twins are examined per page, and a page ends early at about 4 MiB: a page may then hold fewer items than `limit` while `next` is not null.',
     query: ListQuery,
     responses: { 200: { description: 'A page of twins', schema: TwinPage }, ...problems(400, 401, 403, 429) },
   }, async (c) => {
@@ -122,18 +135,18 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     const prefix = effectivePrefix(principal, q.prefix);
     if (prefix === null) return c.json({ items: [], next: null });
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    const items: unknown[] = [];
+    const page = new PageWriter<string>();
     let scanned = 0;
-    let last: string | null = null;
     let exhausted = true;
     for await (const state of twins.list({ prefix, ...(after === undefined ? {} : { after }) })) {
-      if (items.length >= q.limit || scanned >= SCAN_BUDGET) { exhausted = false; break; }
+      if (page.count >= q.limit || scanned >= SCAN_BUDGET) { exhausted = false; break; }
       scanned++;
-      last = state.id;
       const twin = publicTwin(twins, state);
-      if (filter === null || filter.test(twin)) items.push(twin);
+      if (filter !== null && !filter.test(twin)) { page.skip(state.id); continue; }
+      if (!page.add(state.id, twin)) { exhausted = false; break; }
     }
-    return c.json({ items, next: exhausted || last === null ? null : encodeCursor(last) });
+    const last = page.lastKey;
+    return c.body(page.body(exhausted || last === undefined ? null : encodeCursor(last)), 200, { 'content-type': 'application/json' });
   });
 
   register(app, table, {
