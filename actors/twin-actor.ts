@@ -103,10 +103,15 @@ export class TwinActor implements Actor {
     return plan;
   }
 
-  async remove(): Promise<string | null> {
+  async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
+    if (ifVersion !== undefined && ifVersion !== state.version) {
+      throw new DoppelError('version_conflict', `Version conflict on twin "${this.id}": expected ${ifVersion}, current is ${state.version}`, {
+        details: { expected: ifVersion, actual: state.version },
+      });
+    }
     const ops = await this.#deps.store.deleteTwinOps(this.id);
-    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', id: state.tokenId });
+    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
     await this.#deps.store.commit(ops);
     this.#state = null;
     this.#lastSeen = null;
@@ -119,7 +124,7 @@ export class TwinActor implements Actor {
     const state = await this.#existing();
     const next: TwinState = { ...state, tokenId: credential.id };
     const ops: StoreOp[] = [{ type: 'putCredential', credential }, { type: 'putTwin', twin: next }];
-    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', id: state.tokenId });
+    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
     await this.#deps.store.commit(ops);
     this.#state = next;
     return state.tokenId;

@@ -77,8 +77,9 @@ export class TwinService {
     return this.#ask(id, (a) => a.patch(patch, ctx));
   }
 
-  async remove(id: string): Promise<void> {
-    const tokenId = await this.#ask(id, (a) => a.remove());
+  /** Deletes the twin (if it is still at `ifVersion`, when given), its history and device token. */
+  async remove(id: string, ifVersion?: number): Promise<void> {
+    const tokenId = await this.#ask(id, (a) => a.remove(ifVersion));
     if (tokenId !== null) this.#credentials.forget(tokenId);
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DoppelError } from '../errors.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { createCredentials } from './credentials.ts';
@@ -76,9 +76,33 @@ describe('Credentials.authenticate()', () => {
     const { credentials, device, store } = await setup();
     const { id, token } = await device('a');
     await credentials.authenticate(token);
-    await store.commit([{ type: 'deleteCredential', id }]);
+    await store.commit([{ type: 'deleteCredential', kind: 'device', id }]);
     credentials.forget(id);
     expect(await codeOf(credentials.authenticate(token))).toBe('unauthorized');
+  });
+
+  it("looks a token up only among the credentials of its prefix's kind", async () => {
+    const { credentials, device, store } = await setup();
+    const { key, token: keyToken } = await credentials.createKey({ scopes: ['twins:read'] }, NOW);
+    const { id, token: deviceToken } = await device('a');
+    const reads = vi.spyOn(store, 'getCredential');
+    await credentials.authenticate(keyToken);
+    await credentials.authenticate(deviceToken);
+    expect(reads.mock.calls).toEqual([['key', key.id], ['device', id]]);
+  });
+
+  it('tells a key and a device credential with the same id apart by the token prefix', async () => {
+    const { credentials, store } = await setup();
+    const { key, token: keyToken } = await credentials.createKey({ scopes: ['twins:read'] }, NOW);
+    // A device credential that happens to share the key's id (ids are random; this forces it).
+    const { credential, token } = await credentials.mintDeviceCredential('a', NOW);
+    const deviceToken = `dpd_${key.id}${token.slice(token.indexOf('.'))}`;
+    await store.commit([{ type: 'putCredential', credential: { ...credential, id: key.id } }]);
+    expect(await credentials.authenticate(keyToken)).toMatchObject({ kind: 'key', id: key.id });
+    expect(await credentials.authenticate(deviceToken)).toEqual({ kind: 'device', id: key.id, twin: 'a' });
+    await credentials.deleteKey(key.id);
+    expect(await codeOf(credentials.authenticate(keyToken))).toBe('unauthorized');
+    expect(await credentials.authenticate(deviceToken)).toEqual({ kind: 'device', id: key.id, twin: 'a' });
   });
 });
 
@@ -100,7 +124,7 @@ describe('Credentials API keys', () => {
   it('stores only the hash of a key\'s secret', async () => {
     const { credentials, store } = await setup();
     const { key, token } = await credentials.createKey({ scopes: ['twins:read'] }, NOW);
-    const stored = await store.getCredential(key.id);
+    const stored = await store.getCredential('key', key.id);
     expect(stored?.kind).toBe('key');
     expect(JSON.stringify(stored)).not.toContain(token.slice(token.indexOf('.') + 1));
   });
@@ -130,6 +154,17 @@ describe('Credentials API keys', () => {
     await credentials.deleteKey(key.id);
     expect(await credentials.listKeys()).toEqual([]);
     expect(await codeOf(credentials.authenticate(token))).toBe('unauthorized');
+  });
+
+  it('getKey() answers one key by id, and nothing for an unknown id or a device credential', async () => {
+    const { credentials, device, store } = await setup();
+    const { key } = await credentials.createKey({ name: 'ci', scopes: ['twins:read'], prefix: 'site-a:' }, NOW);
+    const { id } = await device('a');
+    const lists = vi.spyOn(store, 'listCredentials');
+    expect(await credentials.getKey(key.id)).toEqual(key);
+    expect(await credentials.getKey(id)).toBeUndefined();
+    expect(await credentials.getKey('nope')).toBeUndefined();
+    expect(lists).not.toHaveBeenCalled();
   });
 
   it('answers not_found when deleting an unknown key or a device credential', async () => {
@@ -215,7 +250,7 @@ describe('Credentials revocation racing with authentication', () => {
         if (warm) await credentials.authenticate(token);
         const racing = credentials.authenticate(token).catch(() => undefined);
         await ticks(delay);
-        await store.commit([{ type: 'deleteCredential', id }]);
+        await store.commit([{ type: 'deleteCredential', kind: 'device', id }]);
         credentials.forget(id);
         await racing;
         expect({ warm, delay, after: await codeOf(credentials.authenticate(token)) }).toEqual({ warm, delay, after: 'unauthorized' });

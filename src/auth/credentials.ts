@@ -1,11 +1,12 @@
 /**
  * Credentials: the admin token, API keys and device tokens (CONTRACT §4). Turns a bearer string
  * into a `Principal`, creates and revokes keys, and mints device credentials that the twin actor
- * persists together with the twin. Records are cached by id (bounded) so the hot path costs one
- * SHA-256 and a constant-time compare, with no store read.
+ * persists together with the twin. Records are cached by kind and id (bounded) so the hot path
+ * costs one SHA-256 and a constant-time compare, with no store read. The token's prefix (`dpk_`,
+ * `dpd_`) names the kind, so a lookup reads only that kind's records.
  */
 import { DoppelError } from '../errors.ts';
-import type { Scope, StoredCredential, TwinStore } from '../store/types.ts';
+import type { CredentialOf, Scope, StoredCredential, TwinStore } from '../store/types.ts';
 import type { Principal } from './principal.ts';
 import { constantTimeEqual, hashSecret, newToken, parseToken } from './tokens.ts';
 import type { RateLimit, RateLimiter } from './rate-limit.ts';
@@ -19,10 +20,12 @@ export interface Credentials {
   authenticate(token: string | undefined): Promise<Principal>;
   createKey(input: { name?: string | null; scopes: Scope[]; prefix?: string | null }, now: string): Promise<{ key: KeyInfo; token: string }>;
   listKeys(): Promise<KeyInfo[]>;
+  /** One API key by id (one store read), or undefined when there is none. */
+  getKey(id: string): Promise<KeyInfo | undefined>;
   deleteKey(id: string): Promise<void>;
   /** A fresh device credential for `twin`; the caller persists it atomically with the twin. */
   mintDeviceCredential(twin: string, now: string): Promise<{ credential: StoredCredential; token: string }>;
-  /** Drops a cached record after it was revoked or rotated elsewhere. */
+  /** Drops the cached records with this id (of either kind) after a revocation or rotation elsewhere. */
   forget(id: string): void;
 }
 
@@ -35,7 +38,9 @@ export async function createCredentials(deps: {
 }): Promise<Credentials> {
   const { store, limiter, limits } = deps;
   const adminHash = await hashSecret(deps.adminToken);
+  // `{kind}!{id}` → record, or null for "no such credential".
   const cache = new Map<string, StoredCredential | null>();
+  const cacheKey = (kind: StoredCredential['kind'], id: string) => `${kind}!${id}`;
   // bearer string → principal, only for tokens that verified; dropped on revoke/rotation via `forget`.
   const verified = new Map<string, Principal>();
   const rememberVerified = (token: string, principal: Principal) => {
@@ -44,7 +49,8 @@ export async function createCredentials(deps: {
   };
   const forgetId = (id: string) => {
     generation++;
-    cache.delete(id);
+    cache.delete(cacheKey('key', id));
+    cache.delete(cacheKey('device', id));
     for (const [token, p] of verified) if (p.kind !== 'admin' && p.id === id) verified.delete(token);
   };
   const charge = (principal: Principal): Principal => {
@@ -55,21 +61,22 @@ export async function createCredentials(deps: {
 
   // Bumped by every revocation, so a store read that straddles one is not cached afterwards.
   let generation = 0;
-  const lookup = async (id: string): Promise<StoredCredential | null> => {
-    const hit = cache.get(id);
+  const lookup = async (kind: StoredCredential['kind'], id: string): Promise<StoredCredential | null> => {
+    const at = cacheKey(kind, id);
+    const hit = cache.get(at);
     if (hit !== undefined) return hit;
     const seen = generation;
-    const record = (await store.getCredential(id)) ?? null;
+    const record = (await store.getCredential(kind, id)) ?? null;
     if (seen === generation) {
       if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-      cache.set(id, record);
+      cache.set(at, record);
     }
     return record;
   };
 
   const unauthorized = () => new DoppelError('unauthorized', 'Unauthorized: missing or unknown credential');
 
-  const keyInfo = (c: Extract<StoredCredential, { kind: 'key' }>): KeyInfo =>
+  const keyInfo = (c: CredentialOf<'key'>): KeyInfo =>
     ({ id: c.id, name: c.name, scopes: c.scopes, prefix: c.prefix, createdAt: c.createdAt });
 
   return {
@@ -85,13 +92,13 @@ export async function createCredentials(deps: {
         return admin;
       }
       const hash = await hashSecret(parsed.secret);
-      const record = await lookup(parsed.id);
+      const record = await lookup(parsed.kind, parsed.id);
       if (record === null || record.kind !== parsed.kind || !constantTimeEqual(hash, record.hash)) throw unauthorized();
       const principal: Principal = record.kind === 'device'
         ? { kind: 'device', id: record.id, twin: record.twin }
         : { kind: 'key', id: record.id, scopes: record.scopes, prefix: record.prefix };
       // A revocation may have landed while we awaited the store; only remember what is still cached.
-      if (cache.get(record.id) === record) rememberVerified(token, principal);
+      if (cache.get(cacheKey(record.kind, record.id)) === record) rememberVerified(token, principal);
       return charge(principal);
     },
 
@@ -102,19 +109,23 @@ export async function createCredentials(deps: {
         hash: await hashSecret(secret), createdAt: now,
       };
       await store.commit([{ type: 'putCredential', credential }]);
-      cache.delete(id);
+      cache.delete(cacheKey('key', id));
       return { key: keyInfo(credential), token };
     },
 
     async listKeys() {
-      const all = await store.listCredentials('key');
-      return all.flatMap((c) => (c.kind === 'key' ? [keyInfo(c)] : []));
+      return (await store.listCredentials('key')).map(keyInfo);
+    },
+
+    async getKey(id) {
+      const record = await store.getCredential('key', id);
+      return record === undefined ? undefined : keyInfo(record);
     },
 
     async deleteKey(id) {
-      const record = await store.getCredential(id);
-      if (record === undefined || record.kind !== 'key') throw new DoppelError('not_found', `No API key "${id}"`);
-      await store.commit([{ type: 'deleteCredential', id }]);
+      const record = await store.getCredential('key', id);
+      if (record === undefined) throw new DoppelError('not_found', `No API key "${id}"`);
+      await store.commit([{ type: 'deleteCredential', kind: 'key', id }]);
       forgetId(id);
     },
 

@@ -35,7 +35,8 @@
  *   Any other combination (a missing path, a number against a string, `true < false`) is false.
  * - `~` matches a string value against a glob: `*` matches any run of characters (including
  *   none), `?` exactly one character, everything else itself (`.` is a dot); the whole value must
- *   match. A value that is not a string does not match. The pattern must be a string literal.
+ *   match. A value that is not a string does not match. The pattern must be a string literal of
+ *   at most 256 characters (UTF-16 code units, after escapes).
  * - `not` negates. Evaluation never throws.
  *
  * ## Errors
@@ -56,7 +57,7 @@
 import { compile } from './evaluate.ts';
 import { parse } from './parser.ts';
 
-export { FILTER_FIELDS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from './parser.ts';
+export { FILTER_FIELDS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_GLOB_LENGTH } from './parser.ts';
 
 /** A compiled filter expression. */
 export interface Filter {

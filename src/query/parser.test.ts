@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { MAX_FILTER_DEPTH, parse } from './parser.ts';
+import { MAX_FILTER_DEPTH, MAX_GLOB_LENGTH, parse } from './parser.ts';
 
 function errorOf(source: string): { message: string; code: string; details: unknown } {
   try {
@@ -88,6 +88,19 @@ describe('parse()', () => {
     expect(() => parse(`id == "${'x'.repeat(2041)}"`)).toThrow(/^Cannot parse filter at 2049: longer than 2048 characters$/);
     expect(() => parse('('.repeat(100_000))).toThrow(/longer than 2048 characters/);
     expect(parse(`id == "${'x'.repeat(2040)}"`)).toMatchObject({ kind: 'compare' });
+  });
+
+  it('refuses a ~ pattern longer than 256 characters at the position of the pattern', () => {
+    expect(MAX_GLOB_LENGTH).toBe(256);
+    expect(parse(`id ~ "${'*a'.repeat(128)}"`)).toMatchObject({ kind: 'glob', pattern: '*a'.repeat(128) });
+    const err = errorOf(`tags.x == 1 and id ~ "${'*a'.repeat(128)}?"`);
+    expect(err.message).toBe('Cannot parse filter at 22: glob pattern longer than 256 characters');
+    expect(err.details).toEqual({ position: 22 });
+    // Counted after escapes are decoded: 256 escaped characters are 256, not 1536.
+    expect(parse(`id ~ "${'\\u0061'.repeat(256)}"`)).toMatchObject({ pattern: 'a'.repeat(256) });
+    expect(errorOf(`id ~ "${'\\u0061'.repeat(257)}"`).message).toBe('Cannot parse filter at 6: glob pattern longer than 256 characters');
+    // An == literal is not a pattern and keeps only the filter length limit.
+    expect(parse(`id == "${'a'.repeat(1000)}"`)).toMatchObject({ kind: 'compare' });
   });
 
   it('accepts nesting up to the limit and refuses one level more', () => {

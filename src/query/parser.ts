@@ -5,6 +5,11 @@ import type { Token } from './lexer.ts';
 
 /** Longer filters are refused before parsing: they fit no URL a person would write. */
 export const MAX_FILTER_LENGTH = 2048;
+/**
+ * Longest `~` pattern, in UTF-16 code units once its escapes are decoded. Matching costs up to
+ * value length × pattern length, so this bound keeps a filter over 32 KiB values cheap.
+ */
+export const MAX_GLOB_LENGTH = 256;
 /** Parentheses and `not` together may nest this deep; deeper is refused before it costs the stack. */
 export const MAX_FILTER_DEPTH = 32;
 /** The twin's top-level fields (CONTRACT §1): the only ways a path may start. */
@@ -108,6 +113,9 @@ export function parse(source: string): Node {
     if (op.text === '~') {
       const pattern = current();
       if (pattern.kind !== 'string') throw expected('a string pattern', pattern);
+      if (pattern.value.length > MAX_GLOB_LENGTH) {
+        throw syntaxError(pattern.offset, `glob pattern longer than ${MAX_GLOB_LENGTH} characters`);
+      }
       advance();
       return { kind: 'glob', path, pattern: pattern.value };
     }

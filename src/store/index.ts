@@ -16,4 +16,4 @@
 export { createLevelStore } from './level-store.ts';
 export type { LevelStoreOptions } from './level-store.ts';
 export { createMemoryStore } from './memory-store.ts';
-export type { BatchStats, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';
+export type { BatchStats, CredentialOf, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';

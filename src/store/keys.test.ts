@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { historyKey, historyRange, inRange, keyWriteOf, twinKey, twinRange, versionOfHistoryKey } from './keys.ts';
+import {
+  credentialKey, credentialRange, historyKey, historyRange, inRange, keyWriteOf, twinKey, twinRange, versionOfHistoryKey,
+} from './keys.ts';
 
 const idChar = fc.constantFrom(...'aAzZ09._:-');
 const twinId = fc.tuple(fc.constantFrom(...'aAz09'), fc.array(idChar, { maxLength: 6 })).map(([h, t]) => h + t.join(''));
@@ -26,6 +28,22 @@ describe('store keys', () => {
       const range = twinRange(after === null ? { prefix } : { prefix, after });
       expect(inRange(twinKey(id), range)).toBe(id.startsWith(prefix) && (after === null || id > after));
     }));
+  });
+
+  it("each credential kind's range holds exactly that kind's credentials, and no twin or event", () => {
+    // Any UTF-16 units, biased towards those around the `!` separator and the range bounds.
+    const unit = fc.oneof(fc.constantFrom('!', '"', ' ', '\u0000', '\uffff', 'k', 'd'), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)));
+    const credentialId = fc.array(unit, { minLength: 1, maxLength: 8 }).map((cs) => cs.join(''));
+    fc.assert(fc.property(credentialId, twinId, (id, twin) =>
+      inRange(credentialKey('key', id), credentialRange('key'))
+      && inRange(credentialKey('device', id), credentialRange('device'))
+      && !inRange(credentialKey('device', id), credentialRange('key'))
+      && !inRange(credentialKey('key', id), credentialRange('device'))
+      && (['key', 'device'] as const).every((kind) =>
+        !inRange(twinKey(twin), credentialRange(kind)) && !inRange(historyKey(twin, 1), credentialRange(kind)))));
+    expect(keyWriteOf({ type: 'deleteCredential', kind: 'key', id: 'x' })).toEqual({ type: 'del', key: 'c!k!x' });
+    expect(keyWriteOf({ type: 'deleteCredential', kind: 'device', id: 'x' })).toEqual({ type: 'del', key: 'c!d!x' });
+    expect(() => keyWriteOf({ type: 'deleteCredential', kind: 'other' as never, id: 'x' })).toThrow(/Cannot store credential kind "other"/);
   });
 
   it('refuses twin ids and versions that would break the layout', () => {

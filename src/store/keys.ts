@@ -5,7 +5,8 @@
  *
  * - `t!{id}` — twin snapshot
  * - `h!{id}!{version, 10 digits}` — change event; zero-padding makes key order version order
- * - `c!{credentialId}` — credential
+ * - `c!k!{id}` — API key credential, `c!d!{id}` — device credential: one range per kind, so
+ *   listing the (few) API keys never reads the (many) device credentials
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -13,7 +14,7 @@
  * and each twin's history is one contiguous range.
  */
 import { fail } from '../errors.ts';
-import type { StoreOp } from './types.ts';
+import type { StoreOp, StoredCredential } from './types.ts';
 import { isTwinId } from '../twin/ids.ts';
 
 export const FORMAT_KEY = 'm!format';
@@ -22,7 +23,8 @@ export const FORMAT_VERSION = 1;
 
 const TWIN = 't!';
 const HISTORY = 'h!';
-const CREDENTIAL = 'c!';
+/** Per credential kind, the prefix of its range. */
+const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
  * Upper bound for "every key starting with p": `p + END` exceeds any key that continues p with an
  * id character, since ids are ASCII (≤ 0x7a) and U+00FF is above them in both UTF-16 and UTF-8.
@@ -47,8 +49,8 @@ export function versionOfHistoryKey(key: string): number {
   return Number(key.slice(-VERSION_DIGITS));
 }
 
-export function credentialKey(id: string): string {
-  return CREDENTIAL + id;
+export function credentialKey(kind: StoredCredential['kind'], id: string): string {
+  return CREDENTIAL[kind] + id;
 }
 
 /** Twins whose id starts with `prefix`, after `after` (exclusive) when given. */
@@ -70,8 +72,14 @@ export function historyRange(twin: string, after: number): KeyRange {
   return { gte: historyKey(twin, from), lt };
 }
 
-/** Every credential; `"` is the character after `!`, so this bound holds for any credential id. */
-export const CREDENTIAL_RANGE: KeyRange = { gte: CREDENTIAL, lt: 'c"' };
+/**
+ * Every credential of one kind and nothing else. `"` is the character after `!`, so the bound
+ * holds for any credential id, whatever characters it has.
+ */
+export function credentialRange(kind: StoredCredential['kind']): KeyRange {
+  const prefix = CREDENTIAL[kind];
+  return { gte: prefix, lt: `${prefix.slice(0, -1)}"` };
+}
 
 /** Is `key` inside `range`? (The memory store's replacement for a LevelDB range scan.) */
 export function inRange(key: string, range: KeyRange): boolean {
@@ -100,9 +108,9 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
     case 'deleteEvent':
       return { type: 'del', key: historyKey(checkTwinId(op.twin), checkVersion(op.version)) };
     case 'putCredential':
-      return { type: 'put', key: credentialKey(checkCredentialId(op.credential.id)), value: op.credential };
+      return { type: 'put', key: credentialKey(checkCredentialKind(op.credential.kind), checkCredentialId(op.credential.id)), value: op.credential };
     case 'deleteCredential':
-      return { type: 'del', key: credentialKey(checkCredentialId(op.id)) };
+      return { type: 'del', key: credentialKey(checkCredentialKind(op.kind), checkCredentialId(op.id)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -118,6 +126,11 @@ function checkVersion(version: unknown): number {
     throw fail('internal', `Cannot store event version "${String(version)}": not an integer in 0..${MAX_VERSION}`);
   }
   return version;
+}
+
+function checkCredentialKind(kind: unknown): StoredCredential['kind'] {
+  if (kind !== 'key' && kind !== 'device') throw fail('internal', `Cannot store credential kind "${String(kind)}": not "key" or "device"`);
+  return kind;
 }
 
 function checkCredentialId(id: unknown): string {

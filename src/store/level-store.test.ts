@@ -8,7 +8,7 @@ import { FORMAT_KEY } from './keys.ts';
 import { createLevelStore } from './level-store.ts';
 import type { LevelStoreOptions } from './level-store.ts';
 import { describeStoreContract, sampleEvent, sampleTwin } from './store-suite.ts';
-import type { BatchStats, StoreOp, TwinStore } from './types.ts';
+import type { BatchStats, StoreOp, StoredCredential, TwinStore } from './types.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'doppel-store-'));
@@ -176,6 +176,21 @@ describe('LevelDB store', () => {
       expect(await second.getTwin('a')).toEqual(sampleTwin('a'));
       expect(await second.readHistory('a', { after: 0, limit: 10 })).toEqual([sampleEvent('a', 1)]);
       expect(await second.listCredentials('device')).toHaveLength(1);
+    });
+
+    it('lays keys and device credentials out in disjoint ranges, and listing keys never reads a device record', async () => {
+      const store = await open();
+      const key: StoredCredential = { kind: 'key', id: 'k1', name: null, scopes: ['twins:read'], prefix: null, hash: 'h', createdAt: 'now' };
+      await store.commit([{ type: 'putCredential', credential: key }, { type: 'putCredential', credential: { kind: 'device', id: 'd1', twin: 'a', hash: 'h', createdAt: 'now' } }]);
+      await store.close();
+      const raw = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      expect(await raw.keys({ gte: 'c', lt: 'd' }).all()).toEqual(['c!d!d1', 'c!k!k1']);
+      // A device record no decoder can read: listing the keys must not even look at it.
+      await raw.put('c!d!d2', new Uint8Array([0xff, 0xff]));
+      await raw.close();
+      const again = await open();
+      expect(await again.listCredentials('key')).toEqual([key]);
+      expect(await again.getCredential('key', 'k1')).toEqual(key);
     });
 
     it('creates missing parent directories', async () => {

@@ -7,11 +7,11 @@
 import { fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import {
-  CREDENTIAL_RANGE, checkHistoryQuery, credentialKey, historyRange, inRange, keyWriteOf, twinKey,
+  checkHistoryQuery, credentialKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
   twinRange, versionOfHistoryKey,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
-import type { BatchStats, StoreOp, StoredCredential, TwinStore } from './types.ts';
+import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
 
 type State = 'new' | 'open' | 'closing' | 'closed';
 
@@ -113,16 +113,14 @@ class MemoryStore implements TwinStore {
     return this.#keysIn(historyRange(id, opts.after), opts.limit).map((key) => this.#get<ChangeEvent>(key) as ChangeEvent);
   }
 
-  async getCredential(id: string): Promise<StoredCredential | undefined> {
+  async getCredential<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined> {
     this.#check();
-    return this.#get<StoredCredential>(credentialKey(id));
+    return this.#get<CredentialOf<K>>(credentialKey(kind, id));
   }
 
-  async listCredentials(kind: StoredCredential['kind']): Promise<StoredCredential[]> {
+  async listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]> {
     this.#check();
-    return this.#keysIn(CREDENTIAL_RANGE)
-      .map((key) => this.#get<StoredCredential>(key) as StoredCredential)
-      .filter((c) => c.kind === kind);
+    return this.#keysIn(credentialRange(kind)).map((key) => this.#get<CredentialOf<K>>(key) as CredentialOf<K>);
   }
 
   #get<T>(key: string): T | undefined {

@@ -280,24 +280,57 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       it('round-trips device and key credentials and lists them by kind', async () => {
         const creds = [device('d1', 'a'), device('d2', 'b'), apiKey('k1'), apiKey('k2')];
         await store.commit(creds.map((credential) => ({ type: 'putCredential', credential })));
-        expect(await store.getCredential('k1')).toEqual(apiKey('k1'));
-        expect(await store.getCredential('d2')).toEqual(device('d2', 'b'));
-        expect(await store.getCredential('nope')).toBeUndefined();
+        expect(await store.getCredential('key', 'k1')).toEqual(apiKey('k1'));
+        expect(await store.getCredential('device', 'd2')).toEqual(device('d2', 'b'));
+        expect(await store.getCredential('key', 'nope')).toBeUndefined();
         expect(await store.listCredentials('device')).toEqual([device('d1', 'a'), device('d2', 'b')]);
         expect(await store.listCredentials('key')).toEqual([apiKey('k1'), apiKey('k2')]);
       });
 
-      it('deleteCredential removes one credential', async () => {
+      it('keeps keys and device credentials apart: each kind is read, listed and deleted on its own', async () => {
+        await store.commit([{ type: 'putCredential', credential: device('same', 'a') }, { type: 'putCredential', credential: apiKey('same') }]);
+        expect(await store.getCredential('device', 'same')).toEqual(device('same', 'a'));
+        expect(await store.getCredential('key', 'same')).toEqual(apiKey('same'));
+        expect(await store.getCredential('key', 'd-only')).toBeUndefined();
+        await store.commit([{ type: 'putCredential', credential: device('d-only', 'b') }]);
+        expect(await store.getCredential('key', 'd-only')).toBeUndefined();
+        await store.commit([{ type: 'deleteCredential', kind: 'device', id: 'same' }]);
+        expect(await store.getCredential('device', 'same')).toBeUndefined();
+        expect(await store.getCredential('key', 'same')).toEqual(apiKey('same'));
+        expect(await store.listCredentials('key')).toEqual([apiKey('same')]);
+        expect(await store.listCredentials('device')).toEqual([device('d-only', 'b')]);
+      });
+
+      it('deleteCredential removes one credential of its kind', async () => {
         await store.commit([{ type: 'putCredential', credential: device('d1', 'a') }, { type: 'putCredential', credential: device('d2', 'b') }]);
-        await store.commit([{ type: 'deleteCredential', id: 'd1' }]);
-        expect(await store.getCredential('d1')).toBeUndefined();
+        await store.commit([{ type: 'deleteCredential', kind: 'key', id: 'd1' }]);
+        expect(await store.getCredential('device', 'd1')).toEqual(device('d1', 'a'));
+        await store.commit([{ type: 'deleteCredential', kind: 'device', id: 'd1' }]);
+        expect(await store.getCredential('device', 'd1')).toBeUndefined();
         expect(await store.listCredentials('device')).toEqual([device('d2', 'b')]);
       });
 
       it('credentials do not show up as twins and twins not as credentials', async () => {
-        await store.commit([{ type: 'putCredential', credential: device('t!x', 'a') }, { type: 'putTwin', twin: sampleTwin('c') }]);
-        expect(await ids(store, {})).toEqual(['c']);
+        await store.commit([
+          { type: 'putCredential', credential: device('t!x', 'a') }, { type: 'putCredential', credential: apiKey('t!y') },
+          { type: 'putTwin', twin: sampleTwin('c') }, { type: 'putTwin', twin: sampleTwin('k') }, { type: 'putTwin', twin: sampleTwin('d') },
+        ]);
+        expect(await ids(store, {})).toEqual(['c', 'd', 'k']);
         expect((await store.listCredentials('device')).map((c) => c.id)).toEqual(['t!x']);
+        expect((await store.listCredentials('key')).map((c) => c.id)).toEqual(['t!y']);
+      });
+
+      it('lists ids with characters around the separator within their own kind', async () => {
+        const awkward = ['!', '!!', '"', 'a!b', '\u00ff', '~', 'z'];
+        await store.commit(awkward.flatMap((id) => [
+          { type: 'putCredential', credential: device(id, 'a') } as const, { type: 'putCredential', credential: apiKey(`k${id}`) } as const,
+        ]));
+        expect((await store.listCredentials('device')).map((c) => c.id)).toEqual([...awkward].sort());
+        expect((await store.listCredentials('key')).map((c) => c.id)).toEqual(awkward.map((id) => `k${id}`).sort());
+      });
+
+      it('refuses a credential op of an unknown kind as internal', async () => {
+        await expect(store.commit([{ type: 'deleteCredential', kind: 'admin' as never, id: 'x' }])).rejects.toMatchObject({ code: 'internal' });
       });
     });
 
@@ -310,7 +343,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         ]);
         expect(await store.getTwin('a')).toBeDefined();
         expect(await store.readHistory('a', { after: 0, limit: 10 })).toHaveLength(1);
-        expect(await store.getCredential('d1')).toBeDefined();
+        expect(await store.getCredential('device', 'd1')).toBeDefined();
       });
 
       it('resolves an empty commit', async () => {
@@ -380,7 +413,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         await expect(store.deleteTwinOps('a')).rejects.toMatchObject(closed);
         await expect(collect(store.listTwins({}))).rejects.toMatchObject(closed);
         await expect(store.readHistory('a', { after: 0, limit: 1 })).rejects.toMatchObject(closed);
-        await expect(store.getCredential('a')).rejects.toMatchObject(closed);
+        await expect(store.getCredential('key', 'a')).rejects.toMatchObject(closed);
         await expect(store.listCredentials('key')).rejects.toMatchObject(closed);
         await expect(store.open()).rejects.toMatchObject(closed);
         await expect(store.close()).resolves.toBeUndefined();

@@ -13,6 +13,9 @@ export type StoredCredential =
   | { kind: 'device'; id: string; twin: string; hash: string; createdAt: string }
   | { kind: 'key'; id: string; name: string | null; scopes: Scope[]; prefix: string | null; hash: string; createdAt: string };
 
+/** The credential record of one kind. */
+export type CredentialOf<K extends StoredCredential['kind']> = Extract<StoredCredential, { kind: K }>;
+
 /** One write inside an atomic commit. */
 export type StoreOp =
   | { type: 'putTwin'; twin: TwinState }
@@ -20,7 +23,7 @@ export type StoreOp =
   | { type: 'putEvent'; event: ChangeEvent }
   | { type: 'deleteEvent'; twin: string; version: number }
   | { type: 'putCredential'; credential: StoredCredential }
-  | { type: 'deleteCredential'; id: string };
+  | { type: 'deleteCredential'; kind: StoredCredential['kind']; id: string };
 
 /** Numbers a store reports after each physical batch (for /metrics). */
 export interface BatchStats { commits: number; ops: number; bytes: number; ms: number }
@@ -45,8 +48,10 @@ export interface TwinStore {
   /** Change events with version > `after`, ascending, at most `limit`. */
   readHistory(id: string, opts: { after: number; limit: number }): Promise<ChangeEvent[]>;
 
-  getCredential(id: string): Promise<StoredCredential | undefined>;
-  listCredentials(kind: StoredCredential['kind']): Promise<StoredCredential[]>;
+  /** The credential of that kind with that id; keys and device credentials are apart, one read. */
+  getCredential<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined>;
+  /** Every credential of one kind, in id order; reads only that kind's records. */
+  listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]>;
 
   /** Called after every physical batch, for metrics. */
   onBatch?: (stats: BatchStats) => void;

@@ -54,12 +54,22 @@ describe('planCreate()', () => {
     expect('clientToken' in event).toBe(false);
   });
 
-  it('drops nulls from the initial sections but keeps them in the event patch', () => {
-    const { state, event } = planCreate('a', { desired: { a: null, b: { c: null } } }, ctx(T0));
+  it('drops nulls from the initial sections, in the state and in the event patch', () => {
+    const { state, event } = planCreate('a', { desired: { a: null, b: { c: null } }, tags: {} }, ctx(T0));
     expect(state.desired).toEqual({ b: {} });
     expect(state.delta).toEqual({});
     expect(state.pendingSince).toBeNull();
-    expect(event.patch).toEqual({ desired: { a: null, b: { c: null } } });
+    expect(event.patch).toEqual({ desired: { b: {} }, tags: {} });
+  });
+
+  it('refuses an initial section whose patch is over the section limit, even if it creates little', () => {
+    const nulls = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`absent-${i}`, null]));
+    const limits = { ...DEFAULT_LIMITS, tagsBytes: 1024 };
+    const err = thrown(() => planCreate('a', { tags: nulls }, { ...ctx(T0), limits }));
+    const bytes = JSON.stringify(nulls).length;
+    expect(err.code).toBe('too_large');
+    expect(err.message).toBe(`Patch of "tags" is too large: ${bytes} bytes, the limit is 1024`);
+    expect(err.details).toEqual({ section: 'tags', bytes, limit: 1024 });
   });
 
   it('refuses an invalid id, an invalid section and an over-large section', () => {
@@ -134,11 +144,26 @@ describe('planPatch()', () => {
     expect(s4.pendingSince).toBe(T2);
   });
 
-  it('updates metadata only for leaves whose value changed', () => {
+  it('stamps every leaf the patch writes, changed or not, and no other (CONTRACT §1: "last written")', () => {
     const state = created({ temp: 21, mode: 'eco', room: { name: 'lab', floor: 1 } });
     const next = planPatch(state, { desired: { temp: 21, mode: 'off', room: { floor: 1, wing: 'b' } } }, ctx(T1))!.state;
-    expect(next.metadata.desired).toEqual({ temp: at(T0), mode: at(T1), room: { name: at(T0), floor: at(T0), wing: at(T1) } });
+    expect(next.metadata.desired).toEqual({ temp: at(T1), mode: at(T1), room: { name: at(T0), floor: at(T1), wing: at(T1) } });
     expect(next.metadata.reported).toBe(state.metadata.reported);
+  });
+
+  it('stamps the leaves written in a section that did not change when the patch changed another', () => {
+    const state = created({ temp: 21, mode: 'eco' });
+    const next = planPatch(state, { desired: { temp: 21 }, reported: { temp: 20 } }, ctx(T1))!.state;
+    expect(next.metadata.desired).toEqual({ temp: at(T1), mode: at(T0) });
+    expect(next.metadata.reported).toEqual({ temp: at(T1) });
+    const tagged = planPatch(state, { desired: { mode: 'eco' }, tags: { site: 'paris' } }, ctx(T2))!.state;
+    expect(tagged.metadata.desired).toEqual({ temp: at(T0), mode: at(T2) });
+  });
+
+  it('moves no metadata for a patch that changes nothing anywhere', () => {
+    const state = created({ temp: 21, mode: 'eco' });
+    expect(planPatch(state, { desired: { temp: 21, mode: 'eco' }, reported: {}, tags: { site: 'berlin' } }, ctx(T1))).toBeNull();
+    expect(state.metadata.desired).toEqual({ temp: at(T0), mode: at(T0) });
   });
 
   it('keeps the metadata and delta objects when only tags change', () => {
@@ -167,11 +192,54 @@ describe('planPatch()', () => {
     expect(seen.lastSeenVia).toBe('coap');
   });
 
-  it('puts only the sections of the request in the event, as given', () => {
+  it('puts only the effective change of each changed section in the event', () => {
     const state = created();
     const { event } = planPatch(state, { desired: { temp: 21 }, reported: { temp: 21, x: null } }, ctx(T1))!;
-    expect(event.patch).toEqual({ desired: { temp: 21 }, reported: { temp: 21, x: null } });
+    expect(event.patch).toEqual({ reported: { temp: 21 } });
     expect(event.delta).toEqual({ mode: 'eco' });
+  });
+
+  it('records deletions of present keys and changed values, at any depth, and nothing else', () => {
+    const state = created({ temp: 21, mode: 'eco', room: { name: 'lab', floor: 1, wing: 'a' }, list: [1, 2], gone: 1 });
+    const { event } = planPatch(state, {
+      desired: {
+        temp: 21, list: [1, 2], absent: null, gone: null, mode: { deep: { x: null, y: 1 } },
+        room: { name: 'lab', floor: 2, wing: null, nope: null, extra: { z: null } },
+      },
+    }, ctx(T1))!;
+    expect(event.patch).toEqual({
+      desired: { gone: null, mode: { deep: { y: 1 } }, room: { floor: 2, wing: null, extra: {} } },
+    });
+  });
+
+  it('refuses a section patch over the section limit before merging, however small the result', () => {
+    const state = created();
+    // Deleting keys the twin never had changes nothing, but would still be work and history.
+    const nulls = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`absent-key-${i}`, null]));
+    const bytes = JSON.stringify({ ...nulls, temp: 5 }).length;
+    expect(bytes).toBeGreaterThan(DEFAULT_LIMITS.desiredBytes);
+    const err = thrown(() => planPatch(state, { desired: { ...nulls, temp: 5 } }, ctx(T1)));
+    expect(err.code).toBe('too_large');
+    expect(err.message).toBe(`Patch of "desired" is too large: ${bytes} bytes, the limit is ${DEFAULT_LIMITS.desiredBytes}`);
+    expect(err.details).toEqual({ section: 'desired', bytes, limit: DEFAULT_LIMITS.desiredBytes });
+    // Refused with the other input checks: before the expected version is looked at.
+    expect(thrown(() => planPatch(state, { desired: nulls }, ctx(T1, { ifVersion: 99 }))).code).toBe('too_large');
+  });
+
+  it('never refuses clearing a full section for the size of its nulls, and records the deletions', () => {
+    const limits = { ...DEFAULT_LIMITS, desiredBytes: 64 };
+    const desired = Object.fromEntries('abcdefghi'.split('').map((k, i) => [k, i]));
+    expect(JSON.stringify(desired).length).toBeLessThanOrEqual(64);
+    const state = deepFreeze(planCreate('t', { desired }, { ...ctx(T0), limits }).state);
+    const clear = Object.fromEntries(Object.keys(desired).map((k) => [k, null]));
+    expect(JSON.stringify(clear).length).toBeGreaterThan(64);
+    const result = planPatch(state, { desired: clear }, { ...ctx(T1), limits })!;
+    expect(result.state.desired).toEqual({});
+    expect(result.event.patch).toEqual({ desired: clear });
+    // The same bytes of deletions of keys it does not have are refused.
+    const absent = Object.fromEntries('jklmnopqr'.split('').map((k) => [k, null]));
+    expect(thrown(() => planPatch(state, { desired: absent }, { ...ctx(T1), limits })).details)
+      .toEqual({ section: 'desired', bytes: JSON.stringify(absent).length, limit: 64 });
   });
 
   it('keeps the token id and never mutates the state it is given', () => {

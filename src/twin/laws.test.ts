@@ -144,18 +144,17 @@ describe('updateMetadata() laws', () => {
   const T0 = 't0';
   const T1 = 't1';
 
-  it('mirrors the new document and stamps exactly the leaves whose value changed', () => {
+  it('mirrors the new document and stamps exactly the leaves the patch writes, changed or not', () => {
     fc.assert(fc.property(doc, patch, (before, p) => {
       deepFreeze(before); deepFreeze(p);
       const meta = deepFreeze(metadataFor(before, T0));
       const after = applyMergePatch(before, p).value;
       const next = updateMetadata(meta, before, after, p, T1);
       if (!mirrors(next, after)) return false;
-      if (after === before && next !== meta) return false;
-      return leaves(after).every(([path, v]) => {
-        const old = get(before, path);
+      // A leaf of the result is written by the patch exactly when the patch holds a value there.
+      return leaves(after).every(([path]) => {
         const stamp = (get(next as unknown as JsonObject, path) as JsonObject).updatedAt;
-        return stamp === (old !== undefined && deepEqual(old, v) ? T0 : T1);
+        return stamp === (get(p, path) !== undefined ? T1 : T0);
       });
     }));
   });
@@ -185,7 +184,45 @@ describe('planPatch() laws', () => {
         expect(next.pendingSince === null).toBe(isEmptyObject(next.delta));
         if (!isEmptyObject(next.delta)) expect(next.pendingSince).toBe(isEmptyObject(state.delta) ? now : state.pendingSince);
         expect(mirrors(next.metadata.desired, next.desired) && mirrors(next.metadata.reported, next.reported)).toBe(true);
+        for (const s of ['desired', 'reported'] as const) {
+          const written = step[s];
+          for (const [path] of leaves(next[s])) {
+            const stamp = (get(next.metadata[s] as unknown as JsonObject, path) as JsonObject).updatedAt;
+            const previous = () => (get(state.metadata[s] as unknown as JsonObject, path) as JsonObject).updatedAt;
+            expect(stamp).toBe(written !== undefined && get(written, path) !== undefined ? now : previous());
+          }
+        }
         state = deepFreeze(next);
+      });
+    }));
+  });
+
+  it('records in each event an effective patch that replays exactly onto the previous state', () => {
+    const sectionNames = ['desired', 'reported', 'tags'] as const;
+    // Every leaf of an event patch is a deletion of a present key or a value that differs.
+    const effective = (before: JsonObject, p: JsonObject): boolean => Object.keys(p).every((k) => {
+      const v = p[k]!;
+      const b = Object.hasOwn(before, k) ? before[k] : undefined;
+      if (v === null) return b !== undefined;
+      if (b === undefined || !deepEqual(b, v)) return !isPlainObject(v) || b === undefined || !isPlainObject(b) || effective(b, v);
+      return false;
+    });
+    fc.assert(fc.property(safe.doc, safe.doc, fc.array(sections, { maxLength: 8 }), (desired, tags, steps) => {
+      const created = planCreate('t', { desired, tags }, { now: 't0', via: 'http', limits });
+      expect(applyMergePatch({}, created.event.patch.desired!).value).toEqual(created.state.desired);
+      expect(applyMergePatch({}, created.event.patch.tags!).value).toEqual(created.state.tags);
+      let state: TwinState = deepFreeze(created.state);
+      steps.forEach((step, i) => {
+        const result = planPatch(state, step, { now: `t${i + 1}`, via: 'coap', limits });
+        if (result === null) return;
+        for (const s of sectionNames) {
+          const recorded = result.event.patch[s];
+          // A section is in the event exactly when it changed, and replaying it gives the new one.
+          expect(recorded !== undefined).toBe(!deepEqual(state[s], result.state[s]));
+          expect(applyMergePatch(state[s], recorded ?? {}).value).toEqual(result.state[s]);
+          if (recorded !== undefined) expect(effective(state[s], recorded)).toBe(true);
+        }
+        state = deepFreeze(result.state);
       });
     }));
   });

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import type { DoppelError } from '../errors.ts';
-import { assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
+import { assertPatchSize, assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 import type { DocumentLimits, JsonObject } from './types.ts';
 
@@ -156,5 +156,30 @@ describe('assertSectionSize()', () => {
     expect(() => assertSectionSize(doc, 'reported', small)).not.toThrow();
     expect(thrown(() => assertSectionSize(doc, 'tags', small)).details).toEqual({ section: 'tags', bytes: 23, limit: 10 });
     expect(thrown(() => assertSectionSize(doc, 'desired', small)).details?.section).toBe('desired');
+  });
+});
+
+describe('assertPatchSize()', () => {
+  const small: DocumentLimits = { ...DEFAULT_LIMITS, desiredBytes: 20, reportedBytes: 30, tagsBytes: 10 };
+
+  it('accepts a patch at exactly the section limit and refuses one byte over, naming the patch', () => {
+    expect(() => assertPatchSize({ a: 'x'.repeat(12) }, {}, 'desired', small)).not.toThrow();
+    const err = thrown(() => assertPatchSize({ a: 'x'.repeat(13) }, {}, 'desired', small));
+    expect(err.code).toBe('too_large');
+    expect(err.message).toBe('Patch of "desired" is too large: 21 bytes, the limit is 20');
+    expect(err.details).toEqual({ section: 'desired', bytes: 21, limit: 20 });
+    expect(thrown(() => assertPatchSize({ a: 'x'.repeat(13) }, {}, 'tags', small)).details).toEqual({ section: 'tags', bytes: 21, limit: 10 });
+  });
+
+  it('counts deletions of absent keys, at any depth, but not deletions of keys the target has', () => {
+    const target: JsonObject = { aaaa: 1, o: { bbbb: 1 } };
+    // {"aaaa":null,"o":{"bbbb":null}} is 31 bytes, yet only shrinks the target.
+    expect(() => assertPatchSize({ aaaa: null, o: { bbbb: null } }, target, 'desired', small)).not.toThrow();
+    // The same bytes deleting keys the target lacks are counted whole.
+    expect(thrown(() => assertPatchSize({ cccc: null, o: { dddd: null } }, target, 'desired', small)).details)
+      .toEqual({ section: 'desired', bytes: 31, limit: 20 });
+    // What remains once the present deletions are set aside is measured: {"o":{},"x":"yyyyyyyyy"} = 24.
+    expect(thrown(() => assertPatchSize({ aaaa: null, o: { bbbb: null }, x: 'y'.repeat(9) }, target, 'desired', small)).details)
+      .toEqual({ section: 'desired', bytes: 24, limit: 20 });
   });
 });

@@ -1,5 +1,5 @@
 import { fail } from '../errors.ts';
-import { isPlainObject, utf8ByteLength } from './json.ts';
+import { isPlainObject, setOwn, utf8ByteLength } from './json.ts';
 import type { DocumentLimits, JsonObject, Section } from './types.ts';
 
 const hasOwn = Object.hasOwn;
@@ -41,14 +41,67 @@ export function validateSection(value: unknown, section: Section, limits: Docume
  * assertSectionSize(doc, 'tags', DEFAULT_LIMITS); // throws when JSON.stringify(doc) > 8 KiB of UTF-8
  */
 export function assertSectionSize(doc: JsonObject, section: Section, limits: DocumentLimits): void {
-  const limit = section === 'desired' ? limits.desiredBytes : section === 'reported' ? limits.reportedBytes : limits.tagsBytes;
-  const json = JSON.stringify(doc);
-  // A UTF-16 code unit takes 1 to 3 UTF-8 bytes, so most documents are decided without counting.
-  if (json.length * 3 <= limit) return;
-  const bytes = utf8ByteLength(json);
-  if (bytes > limit) {
+  const limit = sectionLimit(section, limits);
+  const bytes = bytesOver(doc, limit);
+  if (bytes !== null) {
     throw fail('too_large', `Section "${section}" is too large: ${bytes} bytes, the limit is ${limit}`, { section, bytes, limit });
   }
+}
+
+/**
+ * Refuses, before it is merged, a patch of `section` whose JSON encoding is over the section's
+ * byte limit, with `too_large` (details `{section, bytes, limit}`): no request can make the core
+ * merge or record more than a section's worth of patch, whatever it does to the section.
+ * Deletions of members `target` has are not counted, since they only shrink what is already
+ * within the limit: clearing a full section (one `null` per member, which can be longer than the
+ * members themselves) is always possible.
+ *
+ * @example
+ * assertPatchSize({ b: 'x'.repeat(40_000) }, {}, 'desired', DEFAULT_LIMITS);
+ * // throws: Patch of "desired" is too large: 40008 bytes, the limit is 32768
+ */
+export function assertPatchSize(patch: JsonObject, target: JsonObject, section: Section, limits: DocumentLimits): void {
+  const limit = sectionLimit(section, limits);
+  let bytes = bytesOver(patch, limit);
+  if (bytes === null) return;
+  const counted = withoutDeletionsOf(patch, target);
+  if (counted !== patch) bytes = bytesOver(counted, limit);
+  if (bytes !== null) {
+    throw fail('too_large', `Patch of "${section}" is too large: ${bytes} bytes, the limit is ${limit}`, { section, bytes, limit });
+  }
+}
+
+function sectionLimit(section: Section, limits: DocumentLimits): number {
+  return section === 'desired' ? limits.desiredBytes : section === 'reported' ? limits.reportedBytes : limits.tagsBytes;
+}
+
+/** The UTF-8 size of `doc` as JSON when it is over `limit`, else null. */
+function bytesOver(doc: JsonObject, limit: number): number | null {
+  const json = JSON.stringify(doc);
+  // A UTF-16 code unit takes 1 to 3 UTF-8 bytes, so most documents are decided without counting.
+  if (json.length * 3 <= limit) return null;
+  const bytes = utf8ByteLength(json);
+  return bytes > limit ? bytes : null;
+}
+
+/** `patch` without its `null`s for members `target` has, at any depth; `patch` itself if none. */
+function withoutDeletionsOf(patch: JsonObject, target: JsonObject): JsonObject {
+  let out: JsonObject | undefined;
+  for (const key in patch) {
+    if (!hasOwn(patch, key) || !hasOwn(target, key)) continue;
+    const p = patch[key]!;
+    const t = target[key]!;
+    if (p === null) {
+      out ??= { ...patch };
+      delete out[key];
+    } else if (isPlainObject(p) && isPlainObject(t)) {
+      const next = withoutDeletionsOf(p, t);
+      if (next === p) continue;
+      out ??= { ...patch };
+      setOwn(out, key, next);
+    }
+  }
+  return out ?? patch;
 }
 
 function walkObject(o: JsonObject, depth: number, w: Walk): void {

@@ -45,9 +45,8 @@ describe('updateMetadata()', () => {
     expect(write({ a: 1, b: 2 }, { a: 3 }).meta).toEqual({ a: at(T1), b: at(T0) });
   });
 
-  it('leaves the time of a leaf written with the same value', () => {
-    const { meta, old } = write({ a: 1, b: [1, 2] }, { a: 1, b: [1, 2] });
-    expect(meta).toBe(old);
+  it('stamps a leaf written with the value it already had: it was written now (CONTRACT §1)', () => {
+    expect(write({ a: 1, b: [1, 2], c: 'x' }, { a: 1, b: [1, 2] }).meta).toEqual({ a: at(T1), b: at(T1), c: at(T0) });
   });
 
   it('adds metadata for a new leaf', () => {
@@ -63,10 +62,17 @@ describe('updateMetadata()', () => {
     expect(meta).toBe(old);
   });
 
-  it('recurses into nested objects and touches only changed leaves', () => {
-    const { meta, old } = write({ o: { a: 1, b: 2 }, k: { x: 1 } }, { o: { a: 1, b: 3, c: 4 } });
-    expect(meta).toEqual({ o: { a: at(T0), b: at(T1), c: at(T1) }, k: { x: at(T0) } });
+  it('recurses into nested objects and stamps exactly the leaves the patch names', () => {
+    const { meta, old } = write({ o: { a: 1, b: 2, d: 5 }, k: { x: 1 } }, { o: { a: 1, b: 3, c: 4 } });
+    expect(meta).toEqual({ o: { a: at(T1), b: at(T1), c: at(T1), d: at(T0) }, k: { x: at(T0) } });
     expect(meta.k).toBe(old.k);
+  });
+
+  it('returns the metadata itself when the patch writes no leaf and deletes nothing', () => {
+    for (const patch of [{}, { o: {} }, { o: { gone: null } }, { gone: null }] as JsonObject[]) {
+      const { meta, old } = write({ o: { a: 1 }, b: 2 }, patch);
+      expect(meta).toBe(old);
+    }
   });
 
   it('gives a whole new subtree when an object replaces a scalar', () => {

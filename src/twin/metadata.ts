@@ -1,4 +1,4 @@
-import { deepEqual, isPlainObject, setOwn } from './json.ts';
+import { isPlainObject, setOwn } from './json.ts';
 import type { JsonObject, JsonValue, LeafMeta, MetadataTree } from './types.ts';
 
 const hasOwn = Object.hasOwn;
@@ -23,16 +23,20 @@ export function metadataFor(doc: JsonObject, now: string): MetadataTree {
 }
 
 /**
- * The metadata of a section after `patch` turned `before` into `after`. A leaf's `updatedAt` is
- * the time its value last changed: writing the same value again leaves it alone, so a patch that
- * changes nothing changes no metadata either. Never mutates its inputs; returns `meta` itself when
- * nothing changed.
+ * The metadata of a section after `patch` turned `before` into `after` (CONTRACT §1: metadata holds
+ * "the time each leaf was last written"). Every leaf the patch writes gets `updatedAt = now`, even
+ * when it wrote the value the leaf already had; a leaf the patch does not name keeps its time; a
+ * deleted key loses its metadata. A patch object that replaces a non-object writes a whole new
+ * subtree (`{}` for an empty one). Whether the write counts at all — a patch that changes nothing
+ * anywhere is a no-op — is `planPatch`'s decision, made before this is called. Never mutates its
+ * inputs; returns `meta` itself when the patch writes and deletes nothing.
  *
  * Leaves and subtrees are told apart by walking alongside the document, never by looking for an
  * `updatedAt` key, since a document may have a key of that name.
  *
  * @example
- * updateMetadata({ a: { updatedAt: t0 } }, { a: 1 }, { a: 2 }, { a: 2 }, t1); // { a: { updatedAt: t1 } }
+ * updateMetadata({ a: { updatedAt: t0 }, b: { updatedAt: t0 } }, { a: 1, b: 2 }, { a: 1, b: 3 }, { a: 1, b: 3 }, t1);
+ * // { a: { updatedAt: t1 }, b: { updatedAt: t1 } }: `a` was written too, with its old value
  */
 export function updateMetadata(meta: MetadataTree, before: JsonObject, after: JsonObject, patch: JsonObject, now: string): MetadataTree {
   let out: MetadataTree | undefined;
@@ -46,9 +50,9 @@ export function updateMetadata(meta: MetadataTree, before: JsonObject, after: Js
       delete out[key];
       continue;
     }
-    const b = own(before, key);
     const a = own(after, key);
     if (isPlainObject(p)) {
+      const b = own(before, key);
       if (b !== undefined && isPlainObject(b)) {
         const current = own(meta, key);
         // `before[key]` is an object, so its metadata is a subtree; missing metadata (an
@@ -59,9 +63,8 @@ export function updateMetadata(meta: MetadataTree, before: JsonObject, after: Js
       } else {
         next = metadataFor(a !== undefined && isPlainObject(a) ? a : EMPTY, now);
       }
-    } else if (b !== undefined && a !== undefined && deepEqual(b, a)) {
-      continue;
     } else {
+      // A scalar or an array is one leaf, written whole.
       next = { updatedAt: now };
     }
     out ??= { ...meta };

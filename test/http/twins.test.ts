@@ -247,6 +247,14 @@ describe('PATCH /v1/twins/{id}', () => {
 });
 
 describe('DELETE /v1/twins/{id}', () => {
+  it('honours If-Match: a stale version is 412 and the twin stays, the current one deletes', async () => {
+    await createTwin(t, 'del-im', { desired: { a: 1 } });
+    await patch('del-im', { desired: { a: 2 } });
+    await expectProblem(await t.call('DELETE', '/v1/twins/del-im', { headers: { 'if-match': '"1"' } }), 412, 'version_conflict');
+    expect((await twin('del-im')).version).toBe(2);
+    expect((await t.call('DELETE', '/v1/twins/del-im', { headers: { 'if-match': '"2"' } })).status).toBe(204);
+  });
+
   it('deletes with 204, after which the twin and its history answer 404', async () => {
     await createTwin(t, 'del-1', { desired: { a: 1 } });
     await patch('del-1', { desired: { a: 2 } });

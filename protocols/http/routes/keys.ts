@@ -51,7 +51,7 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
     authorize(principal, 'keys:admin');
     const id = parseWith(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a key id'), c.req.param('id'), 'key id');
     if (principal.kind === 'key' && principal.prefix !== null) {
-      const target = (await credentials.listKeys()).find((k) => k.id === id);
+      const target = await credentials.getKey(id);
       if (target !== undefined && !withinReach(principal, target.prefix)) {
         throw new DoppelError('forbidden', `Forbidden: a key limited to "${principal.prefix}" can only manage keys within that prefix`);
       }

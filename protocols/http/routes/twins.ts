@@ -114,11 +114,12 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
   register(app, table, {
     method: 'delete', path: '/v1/twins/:id', tag: 'Twins', auth: 'bearer', summary: 'Delete a twin',
     description: 'Deletes the twin, its history and its device token. Emits no change event; open streams end.',
-    responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 403, 404, 429) },
+    headers: { 'If-Match': 'Expected version; 412 version_conflict on mismatch' },
+    responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 403, 404, 412, 429) },
   }, async (c) => {
     const id = twinId(c);
     authorize(c.get('principal'), 'twins:write', id);
-    await twins.remove(id);
+    await twins.remove(id, ifMatchVersion(c.req.header('if-match') ?? null));
     return c.body(null, 204);
   });
 
