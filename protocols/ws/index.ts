@@ -51,6 +51,13 @@ export function createWsEndpoint(deps: {
   };
   const sessions = new Set<Session>();
   let closed = false;
+  // A revoked key or rotated device token ends its live sessions at once, not at their next request.
+  const stopRevocations = deps.credentials.onRevoke((id) => {
+    for (const session of [...sessions]) {
+      const p = session.principal;
+      if (p.kind !== 'admin' && p.id === id) session.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
+    }
+  });
 
   const open = (connection: WsConnection, principal: Principal, token: string) => {
     if (closed) { connection.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason); return; }
@@ -82,6 +89,7 @@ export function createWsEndpoint(deps: {
     },
     close() {
       closed = true;
+      stopRevocations();
       for (const session of [...sessions]) session.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
     },
   };

@@ -27,6 +27,8 @@ export interface Credentials {
   mintDeviceCredential(twin: string, now: string): Promise<{ credential: StoredCredential; token: string }>;
   /** Drops the cached records with this id (of either kind) after a revocation or rotation elsewhere. */
   forget(id: string): void;
+  /** Calls `listener` with the credential id whenever one is revoked (key deleted, device token rotated or its twin deleted). */
+  onRevoke(listener: (id: string) => void): () => void;
 }
 
 const CACHE_MAX = 50_000;
@@ -47,8 +49,10 @@ export async function createCredentials(deps: {
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(token, principal);
   };
+  const revokeListeners = new Set<(id: string) => void>();
   const forgetId = (id: string) => {
     generation++;
+    for (const listener of revokeListeners) listener(id);
     cache.delete(cacheKey('key', id));
     cache.delete(cacheKey('device', id));
     for (const [token, p] of verified) if (p.kind !== 'admin' && p.id === id) verified.delete(token);
@@ -135,5 +139,9 @@ export async function createCredentials(deps: {
     },
 
     forget: forgetId,
+    onRevoke(listener) {
+      revokeListeners.add(listener);
+      return () => { revokeListeners.delete(listener); };
+    },
   };
 }

@@ -100,13 +100,20 @@ describe('app sessions enforce scopes and prefixes per op', () => {
     expect(c.pending()).toEqual([]);
   });
 
-  it('a revoked key gets unauthorized on its next request and the connection is closed with 4401', async () => {
+  it('a revoked key has its open connection closed with 4401 at once, even while silent', async () => {
     const res = await t.call('POST', '/v1/keys', { body: { scopes: ['twins:read'] } });
     const { id, token } = await expectJson<{ id: string; token: string }>(res, 201);
     const c = await open(token);
     expect(await c.request({ op: 'get', twin: 'a-1' })).toMatchObject({ op: 'twin' });
     expect((await t.call('DELETE', `/v1/keys/${id}`)).status).toBe(204);
-    expect(await c.request({ op: 'get', twin: 'a-1' })).toMatchObject({ op: 'error', code: 'unauthorized' });
+    expect(await c.closed).toEqual({ code: 4401, reason: 'unauthorized' });
+  });
+
+  it('a rotated device token has its device session closed with 4401 at once', async () => {
+    const old = await deviceToken(t, 'a-2');
+    const c = await open(old);
+    expect(await c.next()).toMatchObject({ op: 'delta', twin: 'a-2' });
+    await deviceToken(t, 'a-2');
     expect(await c.closed).toEqual({ code: 4401, reason: 'unauthorized' });
   });
 });
