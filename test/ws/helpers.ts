@@ -151,16 +151,7 @@ export async function createKey(t: TestServer, body: Json): Promise<string> {
   return (await expectJson<{ token: string }>(await t.call('POST', '/v1/keys', { body }), 201)).token;
 }
 
-/** Polls `probe` until it returns something other than undefined, or fails at the deadline. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { eventually } from '../support/eventually.ts';
 
 /** A metric sample from `GET /metrics`, or undefined when the series is absent. */
 export async function metric(t: TestServer, series: string): Promise<number | undefined> {
