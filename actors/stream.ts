@@ -25,6 +25,8 @@ export interface StreamOptions {
   /** Live notices buffered while history replays, before the stream gives up (`onOverflow`). */
   maxBuffered?: number;
   onOverflow?: () => void;
+  /** Called with the twin at the cut, before any item (e.g. to learn its incarnation). */
+  onStart?: (state: TwinState) => void;
 }
 
 /** Identifies one life of a twin id: its creation time, compactly. */
@@ -47,6 +49,7 @@ export async function openTwinStream(twins: TwinService, id: string, opts: Strea
     buffer.push(notice);
   });
   try {
+    opts.onStart?.(state);
     const since = opts.since;
     if (since !== undefined && opts.incarnation !== undefined && opts.incarnation !== incarnation(state)) {
       sink({ type: 'snapshot', state, resync: true });

@@ -152,6 +152,19 @@ describe('GET /v1/twins/{id}/events', () => {
     resumed.close();
   });
 
+  it('gives events resumed with a bare ?since= the same full ids as a fresh stream', async () => {
+    await createTwin(t, 'sse-9');
+    const fresh = await subscribe('sse-9');
+    const snap = (await fresh.next())!;
+    fresh.close();
+    await patchTwin(t, 'sse-9', { desired: { a: 1 } });
+    const resumed = await subscribe('sse-9', {}, '?since=1');
+    const change = (await resumed.next())!;
+    expect(change.event).toBe('change');
+    expect(change.rawId).toBe(`2.${snap.rawId!.split('.')[1]}`);
+    resumed.close();
+  });
+
   it('answers 404 not_found for a missing twin before any stream starts, and 400 for a bad Last-Event-ID', async () => {
     const { response, stream } = await openSse(t, '/v1/twins/no-such-twin/events');
     expect(stream).toBeNull();

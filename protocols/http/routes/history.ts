@@ -53,6 +53,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
     const resume = parseResume(c.req.header('last-event-id') ?? c.req.query('since'));
     // Subscribe before answering so a missing twin is a proper 404, not an empty stream.
     const queue: StreamItem[] = [];
+    let life = ''; // the twin's incarnation, set at the cut (onStart), part of every event id
     let wake: (() => void) | null = null;
     let closed = false;
     const push = (item: StreamItem) => {
@@ -62,9 +63,8 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
     };
     const unsubscribe = await openTwinStream(twins, id, {
       ...resume, maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
+      onStart: (state) => { life = incarnation(state); },
     }, push);
-    // Resuming without a snapshot: the incarnation is the one the client named (checked above).
-    let life = resume.incarnation ?? '';
     return streamSSE(c, async (stream) => {
       const end = () => { closed = true; wake?.(); };
       stream.onAbort(end);
@@ -80,7 +80,6 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
             continue;
           }
           if (item.type === 'snapshot') {
-            life = incarnation(item.state);
             const twin = toPublicTwin(item.state, twins.connection(item.state));
             await stream.writeSSE({ event: 'snapshot', id: `${item.state.version}.${life}`, data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
           } else if (item.type === 'change') {
