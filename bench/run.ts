@@ -68,7 +68,7 @@ const patch = (i: number) => {
 /** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it. */
 async function measureDoppel(flags: string[]): Promise<{ get: Figure; patch: Figure }> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
-  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
+  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--coap', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
   try {
     process.stdout.write(`doppel ${flags.join(' ')}: seeding ${TWINS} twins… `);
     const seeded = await runLoad({

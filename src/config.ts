@@ -40,6 +40,12 @@ export const ConfigSchema = z.object({
   wsMaxBacklogBytes: positiveInt.default(8 * 1024 * 1024).describe('Unsent bytes queued for one WebSocket before it is closed with 4008 slow_consumer'),
   wsMaxSubscriptions: positiveInt.default(100_000).describe('Subscriptions (twin ids and prefixes) one WebSocket connection may hold'),
   metricsAuth: flag.default(false).describe('Require a credential for /metrics'),
+  coapCacheSize: positiveInt.default(65_536).describe('Bytes of CoAP replies kept to answer duplicate requests (node-coap exchange cache; bounds its memory)'),
+  coapConfirmEvery: positiveInt.default(16).describe('CoAP Observe: at least every Nth notification is confirmable'),
+  coapConfirmSeconds: positiveInt.default(60).describe('CoAP Observe: at least one confirmable notification this often'),
+  coapMaxObservers: positiveInt.default(100_000).describe('CoAP Observe relations held at most (beyond: plain replies)'),
+  coapAckTimeoutMs: positiveInt.default(2000).describe('CoAP ACK_TIMEOUT for confirmable notifications (RFC 7252 §4.8)'),
+  coapMaxRetransmit: z.coerce.number().int().min(0).max(10).default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
 }).strict();
 

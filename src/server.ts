@@ -6,6 +6,7 @@
  */
 import { TwinService } from '../actors/index.ts';
 import { createApp } from '../protocols/http/index.ts';
+import { createCoapEndpoint } from '../protocols/coap/index.ts';
 import { createWsEndpoint } from '../protocols/ws/index.ts';
 import { createCredentials, createRateLimiter } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
@@ -18,6 +19,8 @@ import type { TwinStore } from './store/types.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
+  /** The bound CoAP UDP port (useful with `--coap 0`). */
+  readonly coapPort: number;
   readonly adminToken: string;
   readonly twins: TwinService;
   readonly store: TwinStore;
@@ -79,13 +82,28 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     maxSubscriptions: config.wsMaxSubscriptions,
   });
   const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket });
+  const coap = createCoapEndpoint({
+    twins, credentials, logger, metrics,
+    maxBodyBytes: config.maxBodyBytes, cacheSize: config.coapCacheSize,
+    confirmEvery: config.coapConfirmEvery, confirmSeconds: config.coapConfirmSeconds, maxObservers: config.coapMaxObservers,
+    ackTimeoutMs: config.coapAckTimeoutMs, maxRetransmit: config.coapMaxRetransmit,
+  });
+  let coapPort: number;
+  try {
+    coapPort = await coap.listen(config.host, config.coap);
+  } catch (err) {
+    await http.close(0);
+    await store.close();
+    throw err;
+  }
   const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
   ready = true;
-  logger.info('listening', { http: http.port, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
+  logger.info('listening', { http: http.port, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
 
   let closing: Promise<void> | null = null;
   return {
     httpPort: http.port,
+    coapPort,
     adminToken: admin.token,
     twins,
     store,
@@ -96,6 +114,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       websocket.close();
       const httpClosed = http.close(config.shutdownSeconds * 1000);
       await twins.drain();
+      // After the drain, so CoAP writes in flight still get their reply.
+      await coap.close();
       await store.close();
       await httpClosed;
       logger.info('stopped');

@@ -33,7 +33,7 @@ export interface TestServer {
 export async function startTestServer(flags: string[] = [], opts: { dataDir?: string } = {}): Promise<TestServer> {
   const dir = opts.dataDir === undefined ? await tempDir() : null;
   const dataDir = opts.dataDir ?? dir!.path;
-  const config = loadConfig(['--http', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
+  const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
   const server = await startServer(config, nodeRuntime, silentLogger);
   const url = `http://127.0.0.1:${server.httpPort}`;
   return {
@@ -64,7 +64,7 @@ export interface ChildServer {
 
 /** Runs the built CLI (`dist/src/cli.js serve`) and waits for its "listening" log line. */
 export async function startChildServer(dataDir: string, flags: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--http', '0', '--data', dataDir, ...flags], {
+  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--http', '0', '--coap', '0', '--data', dataDir, ...flags], {
     env: { ...process.env, DOPPEL_ADMIN_TOKEN: ADMIN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,137 @@
+/**
+ * Observe relations (RFC 7641) on `/t/{id}/desired` and `/t/{id}/delta`. Each relation holds a
+ * twin subscription taken at a consistent cut (so it gets exactly the changes after the state it
+ * answered with, in version order) and, for a device, an attachment that keeps the twin online and
+ * resident. Notifications go out only when the observed part changed. Frames are encoded once per
+ * change event, resource and format, however many observers share them.
+ */
+import type { TwinNotice, TwinService } from '../../actors/index.ts';
+import { deepEqual } from '../../src/twin/index.ts';
+import type { ChangeEvent, JsonObject, TwinState } from '../../src/twin/types.ts';
+import { encodeBody } from './formats.ts';
+import type { Format } from './formats.ts';
+import type { CoapEndpoint, CoapExchange, Observation, ObservationEnd } from './transport.ts';
+
+export type Observable = 'desired' | 'delta';
+
+export interface ObserveOptions {
+  twins: TwinService;
+  /** RFC 7641 §4.5: at least one confirmable notification every `confirmEvery` notifications … */
+  confirmEvery: number;
+  /** … or every `confirmMs`, whichever comes first. */
+  confirmMs: number;
+  maxObservers: number;
+  now?: () => number;
+  onEnd?: (why: ObservationEnd) => void;
+}
+
+interface Relation {
+  key: string;
+  endpoint: CoapEndpoint;
+  token: string;
+  observation: Observation | null;
+  last: JsonObject;
+  sent: number;
+  lastConfirmable: number;
+  release(): void;
+}
+
+const frames = new WeakMap<ChangeEvent, Map<string, Uint8Array>>();
+
+export class ObserveRegistry {
+  readonly #opts: Required<Omit<ObserveOptions, 'onEnd'>> & Pick<ObserveOptions, 'onEnd'>;
+  readonly #relations = new Map<string, Relation>();
+  /** `address:port|token` → relation key, for deregistration (RFC 7641 §3.6 / §4.1). */
+  readonly #byEndpoint = new Map<string, string>();
+
+  constructor(opts: ObserveOptions) {
+    this.#opts = { now: () => Date.now(), ...opts };
+  }
+
+  get size(): number { return this.#relations.size; }
+
+  /**
+   * Registers (or, RFC 7641 §4.1, re-registers) an observation and answers `exchange`. The same
+   * device, token and resource from a new address or port (NAT rebinding) replaces the old
+   * relation. Returns false when the registry is full: the caller then answers a plain GET.
+   */
+  async register(exchange: CoapExchange, who: string, id: string, part: Observable, format: Format, device: boolean): Promise<boolean> {
+    const { request } = exchange;
+    const key = `${who}|${id}/${part}|${request.token}`;
+    this.#relations.get(key)?.observation?.end();
+    if (this.#relations.size >= this.#opts.maxObservers) return false;
+    const { twins } = this.#opts;
+    const detach = device ? await twins.attachDevice(id, 'coap') : () => {};
+    const queued: TwinNotice[] = [];
+    let relation: Relation | null = null;
+    let sub: { state: TwinState; unsubscribe: () => void };
+    try {
+      sub = await twins.subscribe(id, (n) => { if (relation === null) queued.push(n); else this.#onNotice(relation, part, format, n); });
+    } catch (err) {
+      detach();
+      throw err;
+    }
+    const r: Relation = {
+      key, endpoint: request.endpoint, token: request.token, observation: null, last: sub.state[part], sent: 0,
+      lastConfirmable: this.#opts.now(),
+      release: () => { sub.unsubscribe(); detach(); },
+    };
+    // Another registration of the same key may have landed while we awaited: the newest wins.
+    this.#relations.get(key)?.observation?.end();
+    this.#relations.set(key, r);
+    const endpointKey = `${request.endpoint.address}:${request.endpoint.port}|${request.token}`;
+    this.#byEndpoint.set(endpointKey, key);
+    const observation = exchange.accept({ code: '2.05', contentFormat: format, payload: encodeBody(r.last, format) });
+    r.observation = observation;
+    observation.onEnd((why) => {
+      r.release();
+      if (this.#relations.get(key) === r) this.#relations.delete(key);
+      if (this.#byEndpoint.get(endpointKey) === key) this.#byEndpoint.delete(endpointKey);
+      this.#opts.onEnd?.(why);
+    });
+    relation = r;
+    for (const n of queued) this.#onNotice(r, part, format, n);
+    return true;
+  }
+
+  /** RFC 7641 §3.6: a GET with Observe=1 (or any new request with that token) ends the relation. */
+  cancel(endpoint: CoapEndpoint, token: string): void {
+    const key = this.#byEndpoint.get(`${endpoint.address}:${endpoint.port}|${token}`);
+    if (key !== undefined) this.#relations.get(key)?.observation?.end();
+  }
+
+  /** Ends every relation (server shutdown). */
+  close(): void {
+    for (const r of [...this.#relations.values()]) r.observation?.end();
+  }
+
+  #onNotice(r: Relation, part: Observable, format: Format, notice: TwinNotice): void {
+    const obs = r.observation;
+    if (obs === null) return;
+    if (notice.type === 'deleted') {
+      // RFC 7641 §3.2: an error notification (here 4.04) ends the observation.
+      obs.notify({ code: '4.04', payload: new TextEncoder().encode(`not_found: twin "${notice.twin}" was deleted`) }, true);
+      return;
+    }
+    const value = notice.state[part];
+    // Notify only when the observed part changed: desired when the event patched it (events hold
+    // the effective patch, RFC 7396 no-ops removed), delta when it differs from the last one sent.
+    const changed = part === 'desired' ? notice.event.patch.desired !== undefined : value !== r.last && !deepEqual(value, r.last);
+    if (!changed) return;
+    r.last = value;
+    r.sent++;
+    const now = this.#opts.now();
+    const confirmable = r.sent % this.#opts.confirmEvery === 0 || now - r.lastConfirmable >= this.#opts.confirmMs;
+    if (confirmable) r.lastConfirmable = now;
+    obs.notify({ code: '2.05', contentFormat: format, payload: frame(notice.event, part, format, value) }, confirmable);
+  }
+}
+
+function frame(event: ChangeEvent, part: Observable, format: Format, value: JsonObject): Uint8Array {
+  let byEvent = frames.get(event);
+  if (byEvent === undefined) { byEvent = new Map(); frames.set(event, byEvent); }
+  const key = `${part}/${format}`;
+  let bytes = byEvent.get(key);
+  if (bytes === undefined) { bytes = Uint8Array.from(encodeBody(value, format)); byEvent.set(key, bytes); }
+  return bytes;
+}

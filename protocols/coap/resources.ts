@@ -1,0 +1,129 @@
+/**
+ * The CoAP resources of CONTRACT §6, on the transport seam:
+ * - `GET /t/{id}`: the device view `{version, desired, reported, delta}` (never tags or metadata);
+ * - `GET /t/{id}/desired`, `GET /t/{id}/delta`: that part, observable (RFC 7641);
+ * - `PUT`/`POST /t/{id}/reported`: merge patch of reported → 2.04 `{version, delta}`;
+ * - `GET /.well-known/core`: discovery (RFC 6690).
+ * Every request answers exactly once; failures become a CoAP code with a diagnostic payload.
+ */
+import type { TwinService } from '../../actors/index.ts';
+import { authorize } from '../../src/auth/index.ts';
+import type { Credentials, Principal } from '../../src/auth/index.ts';
+import { DoppelError } from '../../src/errors.ts';
+import { toDeviceView } from '../../src/twin/index.ts';
+import type { TwinState } from '../../src/twin/types.ts';
+import { CoapFailure, errorResponse } from './errors.ts';
+import { decodeBody, encodeBody, LINK_FORMAT, replyFormat, requestFormat } from './formats.ts';
+import { linkFormat } from './link-format.ts';
+import type { Observable, ObserveRegistry } from './observe.ts';
+import { decodeUint } from './options.ts';
+import type { CoapExchange, CoapRequest } from './transport.ts';
+
+export interface ResourceDeps {
+  twins: TwinService;
+  credentials: Credentials;
+  observers: ObserveRegistry;
+  maxBodyBytes: number;
+  isClosing(): boolean;
+  /** Unexpected (internal) failures, for the log. */
+  onInternalError(err: unknown, request: CoapRequest): void;
+  /** One call per answered request, with the response code (metrics). */
+  onAnswered?(method: string, code: string): void;
+}
+
+/**
+ * The request handler to give the transport.
+ *
+ * @example
+ * await transport.listen('127.0.0.1', 5683, createResourceHandler({ twins, credentials, observers, … }));
+ */
+export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchange) => void {
+  return (exchange) => {
+    let answered = false;
+    const answer: CoapExchange = {
+      request: exchange.request,
+      respond: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); exchange.respond(response); },
+      accept: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); return exchange.accept(response); },
+    };
+    route(answer, deps).catch((err: unknown) => {
+      const res = errorResponse(err);
+      if (res.internal) deps.onInternalError(err, exchange.request);
+      if (!answered) answer.respond(res);
+    });
+  };
+}
+
+async function route(ex: CoapExchange, deps: ResourceDeps): Promise<void> {
+  const r = ex.request;
+  if (deps.isClosing()) throw new DoppelError('unavailable', 'Server is shutting down');
+  const [first, id, part, ...rest] = r.path;
+  if (first === '.well-known' && id === 'core' && part === undefined) {
+    if (r.method !== 'GET') throw notAllowed(r, 'GET');
+    const token = queryParam(r, 'token');
+    const principal = token === undefined ? undefined : await deps.credentials.authenticate(token);
+    ex.respond({ code: '2.05', contentFormat: LINK_FORMAT, payload: new TextEncoder().encode(linkFormat(principal?.kind === 'device' ? principal.twin : undefined)) });
+    return;
+  }
+  if (first !== 't' || id === undefined || id === '' || rest.length > 0 || (part !== undefined && !['desired', 'delta', 'reported'].includes(part))) {
+    throw new DoppelError('not_found', `No resource "/${r.path.join('/')}": see /.well-known/core`);
+  }
+  const principal = await deps.credentials.authenticate(queryParam(r, 'token'));
+  if (part === 'reported') {
+    if (r.method !== 'PUT' && r.method !== 'POST') throw notAllowed(r, 'PUT, POST');
+    return report(ex, deps, principal, id);
+  }
+  if (r.method !== 'GET') throw notAllowed(r, 'GET');
+  authorize(principal, 'device:read', id);
+  const format = replyFormat(r.accept, r.contentFormat);
+  if (r.observe === 1) deps.observers.cancel(r.endpoint, r.token);
+  if (r.observe === 0 && part !== undefined) {
+    const who = principal.kind === 'admin' ? 'admin' : principal.id;
+    if (await deps.observers.register(ex, who, id, part as Observable, format, principal.kind === 'device')) return;
+  }
+  const state = await deps.twins.touch(id, 'coap');
+  ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(select(state, part), format) });
+}
+
+async function report(ex: CoapExchange, deps: ResourceDeps, principal: Principal, id: string): Promise<void> {
+  const r = ex.request;
+  authorize(principal, 'device:report', id);
+  const inFormat = requestFormat(r.contentFormat);
+  const outFormat = replyFormat(r.accept, r.contentFormat);
+  if (r.payload.length > deps.maxBodyBytes) throw new DoppelError('too_large', `Too large: body over ${deps.maxBodyBytes} bytes`);
+  const reported = decodeBody(r.payload, inFormat);
+  const ifVersion = expectedVersion(r);
+  const { state } = await deps.twins.patch(id, { reported }, {
+    via: 'coap', deviceContact: true, ...(ifVersion === undefined ? {} : { ifVersion }),
+  });
+  // A sleepy device that never observes learns what is pending in the same exchange.
+  ex.respond({ code: '2.04', contentFormat: outFormat, payload: encodeBody({ version: state.version, delta: state.delta }, outFormat) });
+}
+
+function select(state: TwinState, part: string | undefined): unknown {
+  if (part === 'desired') return state.desired;
+  if (part === 'delta') return state.delta;
+  return toDeviceView(state);
+}
+
+/**
+ * RFC 7252 §5.10.8.1: If-Match carries the expected version as an unsigned integer (an empty
+ * value means "the twin exists", which any version satisfies). One value at most.
+ */
+function expectedVersion(r: CoapRequest): number | undefined {
+  if (r.ifMatch.length === 0) return undefined;
+  if (r.ifMatch.length > 1) throw new DoppelError('invalid_request', 'Invalid If-Match: give one version');
+  const value = r.ifMatch[0]!;
+  if (value.length === 0) return undefined;
+  if (value.length > 6) throw new DoppelError('invalid_request', 'Invalid If-Match: a version is an unsigned integer of at most 6 bytes');
+  return decodeUint(value);
+}
+
+function queryParam(r: CoapRequest, name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (const q of r.query) if (q.startsWith(prefix)) return q.slice(prefix.length);
+  return undefined;
+}
+
+function notAllowed(r: CoapRequest, allowed: string): CoapFailure {
+  return new CoapFailure('4.05', `Method ${r.method} not allowed on "/${r.path.join('/')}": use ${allowed}`);
+}

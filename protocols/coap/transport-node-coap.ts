@@ -1,0 +1,246 @@
+/**
+ * The CoAP transport on node-coap (RFC 7252): node-coap parses requests, answers duplicates from
+ * its exchange cache, piggybacks responses and serves Block2 downloads. Around it, this adapter
+ * owns the UDP socket and sees every datagram first, to
+ * - drop malformed datagrams (and RST a malformed confirmable one) before node-coap sees them,
+ * - answer CoAP ping (empty CON) with RST (RFC 7252 §4.3),
+ * - reassemble Block1 uploads by Request-Tag (`block1.ts`, fixing node-coap's token keying),
+ * - hold back duplicates of a request still being handled (node-coap caches a reply only once sent),
+ * - route ACK/RST of Observe notifications to the notifier (`notifier.ts`).
+ * Nothing outside this file imports node-coap.
+ */
+import { createSocket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { createServer } from 'coap';
+import type { IncomingMessage, OutgoingMessage } from 'coap';
+import { parse } from 'coap-packet';
+import type { ParsedPacket } from 'coap-packet';
+import { Block1Reassembler } from './block1.ts';
+import type { Block1Options } from './block1.ts';
+import { Notifier } from './notifier.ts';
+import { decodeUint, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import type { CoapEndpoint, CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
+
+export interface NodeCoapTransportOptions {
+  /**
+   * Bytes of replies node-coap keeps for duplicate detection (RFC 7252 §4.5). Its default (32 MiB
+   * counted in a way that lets the cache grow to gigabytes under load) must not be used.
+   */
+  cacheSize: number;
+  /** How long a handler may take before node-coap sends an empty ACK and a separate response. */
+  piggybackMs: number;
+  block1: Block1Options;
+  ackTimeoutMs: number;
+  maxRetransmit: number;
+  /** Called with unexpected failures (logged by the caller); never thrown into the socket. */
+  onError(err: unknown): void;
+}
+
+const METHODS: Record<string, string> = { '0.01': 'GET', '0.02': 'POST', '0.03': 'PUT', '0.04': 'DELETE', '0.05': 'FETCH', '0.06': 'PATCH', '0.07': 'iPATCH' };
+/** Largest block node-coap serves (its Block2 code caps at 1024, SZX 6). */
+const MAX_SZX = 6;
+/** Requests remembered as in flight at most (each leaves when answered). */
+const MAX_IN_FLIGHT = 100_000;
+/**
+ * An in-flight entry older than this is stale: node-coap answered it itself (a Block2 follow-up
+ * from its cache) or dropped it. RFC 7252 §4.8.2: a sender gives up after MAX_TRANSMIT_WAIT (93 s),
+ * but by then node-coap's exchange cache is what catches duplicates.
+ */
+const IN_FLIGHT_MS = 30_000;
+
+type NodeRequest = IncomingMessage & { _packet: ParsedPacket; rsinfo: RemoteInfo };
+type NodeResponse = OutgoingMessage & { code: string; setOption(name: string, value: Buffer): unknown; write?(chunk: Buffer): boolean };
+
+export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTransport {
+  let socket: Socket | null = null;
+  let server: ReturnType<typeof createServer> | null = null;
+  const block1 = new Block1Reassembler(opts.block1);
+  /** `address:port/mid` → Block1 value to echo in the final response (RFC 7959 §2.3). */
+  const block1Echo = new Map<string, Buffer>();
+  /**
+   * `address:port/mid` → our own parse of a request handed to node-coap. node-coap converts option
+   * values in place (Content-Format to a MIME string, Uri-Path to text …), so resources read ours.
+   */
+  const inFlight = new Map<string, { packet: ParsedPacket; at: number }>();
+  const notifier = new Notifier({
+    ackTimeoutMs: opts.ackTimeoutMs, maxRetransmit: opts.maxRetransmit, maxBlockSzx: MAX_SZX,
+    send: (d, e) => socket?.send(d, e.port, e.address),
+    etagOf: nodeCoapEtag,
+  });
+
+  const send = (datagram: Buffer, r: RemoteInfo) => socket?.send(datagram, r.port, r.address);
+  /** The key of the request node-coap last delivered to `onRequest` (set synchronously). */
+  let delivered: string | null = null;
+
+  function onDatagram(msg: Buffer, rinfo: RemoteInfo, forward: (m: Buffer, r: RemoteInfo) => void): void {
+    try {
+      const version = msg.length >= 4 ? msg[0]! >> 6 : 0;
+      let packet: ParsedPacket;
+      try {
+        if (!isWellFormed(msg)) throw new Error('message format error');
+        packet = parse(msg);
+      } catch {
+        // RFC 7252 §4.2: a malformed confirmable message is rejected with RST; §4.3: others ignored.
+        if (version === 1 && (msg[0]! >> 4 & 3) === 0) send(Buffer.from([0x70, 0, msg[2]!, msg[3]!]), rinfo);
+        return;
+      }
+      const endpoint = `${rinfo.address}:${rinfo.port}`;
+      if (packet.code === '0.00') {
+        if (packet.ack || packet.reset) {
+          if (notifier.onEmpty({ address: rinfo.address, port: rinfo.port }, packet.messageId, packet.reset)) return;
+          forward(msg, rinfo); // node-coap's own separate responses
+        } else if (packet.confirmable) {
+          send(Buffer.from([0x70, 0, msg[2]!, msg[3]!]), rinfo); // RFC 7252 §4.3: CoAP ping → RST
+        }
+        return;
+      }
+      if (!packet.code.startsWith('0.') || packet.ack || packet.reset) return; // responses are not expected here
+      const key = `${endpoint}/${packet.messageId}`;
+      // RFC 7252 §4.5: a duplicate of a request still being processed is not processed again; once
+      // answered, node-coap's exchange cache replays the reply.
+      const now = Date.now();
+      const held = inFlight.get(key);
+      if (held !== undefined && now - held.at < IN_FLIGHT_MS) return;
+      const outcome = block1.handle(endpoint, msg, packet);
+      if (outcome.kind === 'reply') { send(outcome.datagram, rinfo); return; }
+      if (inFlight.size >= MAX_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
+      inFlight.delete(key);
+      if (outcome.kind === 'forward') {
+        block1Echo.set(key, outcome.block1);
+        inFlight.set(key, { packet: parse(outcome.datagram), at: now });
+        delivered = null;
+        forward(outcome.datagram, rinfo);
+      } else {
+        inFlight.set(key, { packet, at: now });
+        delivered = null;
+        forward(msg, rinfo);
+      }
+      // node-coap handles a datagram synchronously: when it did not reach `onRequest`, it was
+      // answered from node-coap's caches (a duplicate, a Block2 follow-up) or refused there, and
+      // must not be held as in flight (its retransmissions have to reach node-coap again).
+      if (delivered !== key) { inFlight.delete(key); block1Echo.delete(key); }
+    } catch (err) {
+      opts.onError(err);
+    }
+  }
+
+  function toRequest(req: NodeRequest, p: ParsedPacket): CoapRequest {
+    const path: string[] = [];
+    const query: string[] = [];
+    const ifMatch: Uint8Array[] = [];
+    let contentFormat: number | undefined;
+    let accept: number | undefined;
+    let observe: number | undefined;
+    for (const o of p.options) {
+      switch (String(o.name)) {
+        case 'Uri-Path': path.push(o.value.toString('utf8')); break;
+        case 'Uri-Query': query.push(o.value.toString('utf8')); break;
+        case 'Content-Format': contentFormat = decodeUint(o.value); break;
+        case 'Accept': accept = decodeUint(o.value); break;
+        case 'If-Match': ifMatch.push(o.value); break;
+        case 'Observe': observe = decodeUint(o.value); break;
+      }
+    }
+    return {
+      method: METHODS[p.code] ?? p.code, path, query, contentFormat, accept, ifMatch, observe,
+      payload: p.payload, endpoint: { address: req.rsinfo.address, port: req.rsinfo.port },
+      token: p.token.toString('hex'), confirmable: p.confirmable,
+    };
+  }
+
+  function onRequest(req: NodeRequest, res: NodeResponse): void {
+    const key = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.messageId}`;
+    delivered = key;
+    const ours = inFlight.get(key)?.packet;
+    if (ours === undefined) { opts.onError(new Error(`CoAP request ${key} reached node-coap without passing the adapter`)); return; }
+    const request = toRequest(req, ours);
+    let answered = false;
+    const prepare = (response: CoapResponse) => {
+      if (answered) throw new Error('CoAP exchange answered twice');
+      answered = true;
+      res.code = response.code;
+      if (response.contentFormat !== undefined) res.setOption('Content-Format', encodeUint(response.contentFormat));
+      if (response.maxAge !== undefined) res.setOption('Max-Age', encodeUint(response.maxAge));
+      const echo = block1Echo.get(key);
+      if (echo !== undefined) { block1Echo.delete(key); res.setOption('Block1', echo); }
+      return Buffer.from(response.payload.buffer, response.payload.byteOffset, response.payload.byteLength);
+    };
+    const exchange: CoapExchange = {
+      request,
+      respond(response) {
+        const payload = prepare(response);
+        // OutMessage.end serves Block2 (RFC 7959 §2.4) when the payload is over one block.
+        // An ObserveWriteStream (Observe=0 GET answered without accepting) ends with one write.
+        res.end(payload);
+        inFlight.delete(key);
+      },
+      accept(response): Observation {
+        const payload = prepare(response);
+        const block2 = ours.options.find((o) => String(o.name) === 'Block2');
+        const requested = block2 === undefined ? null : parseBlock(block2.value);
+        const szx = Math.min(MAX_SZX, requested?.szx ?? MAX_SZX);
+        // node-coap's ObserveWriteStream numbers this first reply Observe=1 and piggybacks it;
+        // later notifications are ours (notifier.ts), continuing from that sequence number.
+        if (payload.length > 1 << (szx + 4)) {
+          // RFC 7959 §2.6 via the normal Block2 path: the first block now, the client GETs the rest.
+          res.setOption('ETag', nodeCoapEtag(payload));
+          res.setOption('Block2', encodeUint(0 * 16 + 8 + szx));
+          res.setOption('Size2', encodeUint(payload.length));
+          res.write!(payload.subarray(0, 1 << (szx + 4)));
+        } else {
+          res.write!(payload);
+        }
+        inFlight.delete(key);
+        return notifier.open(request.endpoint, ours.token, 1);
+      },
+    };
+    handler(exchange);
+  }
+
+  let handler: (exchange: CoapExchange) => void = () => {};
+
+  return {
+    async listen(host, port, h) {
+      handler = h;
+      // An exclusive bind (unlike node-coap's own listen(), which sets SO_REUSEADDR): a second
+      // server on the same port must fail loudly instead of silently sharing datagrams.
+      const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(port, host, () => { sock.off('error', reject); resolve(); });
+      });
+      const srv = createServer({ cacheSize: opts.cacheSize, piggybackReplyMs: opts.piggybackMs });
+      srv.on('request', (req, res) => {
+        try { onRequest(req as NodeRequest, res as NodeResponse); } catch (err) { opts.onError(err); }
+      });
+      srv.on('error', (err) => opts.onError(err));
+      srv.listen(sock);
+      // Take the socket's datagrams from node-coap and give them to it through `onDatagram`.
+      sock.removeAllListeners('message');
+      const forward = srv.handleRequest();
+      sock.on('message', (m, r) => onDatagram(m, r, forward));
+      sock.on('error', (err) => opts.onError(err));
+      socket = sock;
+      server = srv;
+      return sock.address().port;
+    },
+    async close() {
+      notifier.close();
+      server?.close();
+      const sock = socket;
+      socket = null;
+      server = null;
+      if (sock !== null) await new Promise<void>((resolve) => sock.close(() => resolve()));
+    },
+  };
+}
+
+/** node-coap's Block2 ETag (a 2-byte XOR of the payload), so an Observe first block matches the rest. */
+function nodeCoapEtag(payload: Uint8Array): Buffer {
+  const id = Buffer.of(0, 0);
+  for (let i = 0; i < payload.length; i += 2) {
+    id[0] = id[0]! ^ payload[i]!;
+    id[1] = id[1]! ^ (payload[i + 1] ?? 0);
+  }
+  return id;
+}
