@@ -3,6 +3,7 @@
  * bare hono baseline, drives both with the same load generator, and reports throughput, latency
  * and server CPU per request, as ratios to the baseline measured in the same run. Runs are
  * sequential (never two servers under load at once); each figure is the median of the runs.
+ * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -10,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { soak } from './coap-soak.ts';
 import { percentile, runLoad } from './http-load.ts';
 
 const quick = process.argv.includes('--quick');
@@ -88,6 +90,14 @@ async function measureDoppel(flags: string[]): Promise<{ get: Figure; patch: Fig
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--coap-soak')) {
+    // `npm run bench -- --coap-soak [--quick]`: the CoAP memory soak (bench/coap-soak.ts) alone.
+    console.log(`# Doppel CoAP soak${quick ? ' (quick)' : ''}`);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+    const r = await soak({ seconds: quick ? 15 : 60, inFlight: 32 });
+    process.exitCode = r.plateau ? 0 : 1;
+    return;
+  }
   console.log(`# Doppel benchmark${quick ? ' (quick)' : ''}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);

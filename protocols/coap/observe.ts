@@ -43,6 +43,8 @@ export class ObserveRegistry {
   readonly #relations = new Map<string, Relation>();
   /** `address:port|token` → relation key, for deregistration (RFC 7641 §3.6 / §4.1). */
   readonly #byEndpoint = new Map<string, string>();
+  /** Registrations between the cap check and holding their relation. */
+  #registering = 0;
 
   constructor(opts: ObserveOptions) {
     this.#opts = { now: () => Date.now(), ...opts };
@@ -59,17 +61,25 @@ export class ObserveRegistry {
     const { request } = exchange;
     const key = `${who}|${id}/${part}|${request.token}`;
     this.#relations.get(key)?.observation?.end();
-    if (this.#relations.size >= this.#opts.maxObservers) return false;
+    // Registrations still awaiting their subscription count too, so concurrent ones cannot
+    // overshoot the cap.
+    if (this.#relations.size + this.#registering >= this.#opts.maxObservers) return false;
     const { twins } = this.#opts;
-    const detach = device ? await twins.attachDevice(id, 'coap') : () => {};
     const queued: TwinNotice[] = [];
     let relation: Relation | null = null;
     let sub: { state: TwinState; unsubscribe: () => void };
+    let detach: () => void;
+    this.#registering++;
     try {
-      sub = await twins.subscribe(id, (n) => { if (relation === null) queued.push(n); else this.#onNotice(relation, part, format, n); });
-    } catch (err) {
-      detach();
-      throw err;
+      detach = device ? await twins.attachDevice(id, 'coap') : () => {};
+      try {
+        sub = await twins.subscribe(id, (n) => { if (relation === null) queued.push(n); else this.#onNotice(relation, part, format, n); });
+      } catch (err) {
+        detach();
+        throw err;
+      }
+    } finally {
+      this.#registering--;
     }
     const r: Relation = {
       key, endpoint: request.endpoint, token: request.token, observation: null, last: sub.state[part], sent: 0,

@@ -165,31 +165,45 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       if (echo !== undefined) { block1Echo.delete(key); res.setOption('Block1', echo); }
       return Buffer.from(response.payload.buffer, response.payload.byteOffset, response.payload.byteLength);
     };
+    /** One write to an ObserveWriteStream, block-wise when the payload is over one block. */
+    const writeFirstBlock = (out: NodeResponse, payload: Buffer) => {
+      const block2 = ours.options.find((o) => String(o.name) === 'Block2');
+      const requested = block2 === undefined ? null : parseBlock(block2.value);
+      const szx = Math.min(MAX_SZX, requested?.szx ?? MAX_SZX);
+      if (payload.length > 1 << (szx + 4)) {
+        // RFC 7959 §2.6 via the normal Block2 path: the first block now, the client GETs the rest.
+        out.setOption('ETag', nodeCoapEtag(payload));
+        out.setOption('Block2', encodeUint(0 * 16 + 8 + szx));
+        out.setOption('Size2', encodeUint(payload.length));
+        out.write!(payload.subarray(0, 1 << (szx + 4)));
+      } else {
+        out.write!(payload);
+      }
+    };
     const exchange: CoapExchange = {
       request,
       respond(response) {
         const payload = prepare(response);
-        // OutMessage.end serves Block2 (RFC 7959 §2.4) when the payload is over one block.
-        // An ObserveWriteStream (Observe=0 GET answered without accepting) ends with one write.
-        res.end(payload);
+        if (request.observe === 0) {
+          // node-coap answers an Observe=0 GET with an ObserveWriteStream, whose write() adds an
+          // Observe option. Answered without accepting (not observable, observer cap reached), the
+          // reply must carry none (RFC 7641 §4.1: then it is a plain GET response), so the
+          // stream's Observe option is suppressed; one write ends it (its 'finish' sends nothing more).
+          const setOption = res.setOption.bind(res);
+          res.setOption = (name: string, value: Buffer) => (name === 'Observe' ? res : setOption(name, value));
+          writeFirstBlock(res, payload);
+          res.end();
+        } else {
+          // OutMessage.end serves Block2 (RFC 7959 §2.4) when the payload is over one block.
+          res.end(payload);
+        }
         inFlight.delete(key);
       },
       accept(response): Observation {
         const payload = prepare(response);
-        const block2 = ours.options.find((o) => String(o.name) === 'Block2');
-        const requested = block2 === undefined ? null : parseBlock(block2.value);
-        const szx = Math.min(MAX_SZX, requested?.szx ?? MAX_SZX);
         // node-coap's ObserveWriteStream numbers this first reply Observe=1 and piggybacks it;
         // later notifications are ours (notifier.ts), continuing from that sequence number.
-        if (payload.length > 1 << (szx + 4)) {
-          // RFC 7959 §2.6 via the normal Block2 path: the first block now, the client GETs the rest.
-          res.setOption('ETag', nodeCoapEtag(payload));
-          res.setOption('Block2', encodeUint(0 * 16 + 8 + szx));
-          res.setOption('Size2', encodeUint(payload.length));
-          res.write!(payload.subarray(0, 1 << (szx + 4)));
-        } else {
-          res.write!(payload);
-        }
+        writeFirstBlock(res, payload);
         inFlight.delete(key);
         return notifier.open(request.endpoint, ours.token, 1);
       },

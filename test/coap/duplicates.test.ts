@@ -1,0 +1,79 @@
+/**
+ * Duplicate detection over time (RFC 7252 §4.5): a retransmitted confirmable PUT arriving after
+ * other traffic, still well within EXCHANGE_LIFETIME (247 s), must not be applied twice. node-coap's
+ * exchange cache is bounded by bytes (`--coap-cache-size`, 64 KiB by default, roughly 1,000
+ * replies): within that, the duplicate is answered from the cache; beyond it, the request is
+ * handled again. If-Match makes a second application visible (the repeat is refused with 4.12
+ * instead of replaying the cached 2.04).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ParsedPacket } from 'coap-packet';
+import type { TestServer } from '../support/server.ts';
+import { buildRequest, createTwin, json, RawClient, startCoapServer, uint } from './helpers.ts';
+
+let t: TestServer & { port: number };
+let device: RawClient;
+let others: RawClient;
+let token: string;
+let noiseToken: string;
+
+beforeAll(async () => {
+  // The default --coap-cache-size; device rate limits out of the way of the intervening traffic.
+  t = await startCoapServer(['--device-rate', '100000', '--device-burst', '100000']);
+  device = await RawClient.open(t.port);
+  others = await RawClient.open(t.port);
+  token = await createTwin(t, 'dup-1', { temp: 21 });
+  noiseToken = await createTwin(t, 'dup-noise', { temp: 21 });
+});
+afterAll(async () => {
+  await device?.close();
+  await others?.close();
+  await t?.stop();
+});
+
+const version = async (id: string) => ((await (await t.call('GET', `/v1/twins/${id}`)).json()) as { version: number }).version;
+
+/** `count` confirmable PUTs from another endpoint, 32 at a time, each answered 2.04. */
+async function traffic(count: number): Promise<void> {
+  for (let done = 0; done < count; done += 32) {
+    const batch = Array.from({ length: Math.min(32, count - done) }, (_, k) =>
+      others.request({ method: 'PUT', path: '/t/dup-noise/reported', query: [`token=${noiseToken}`], payload: `{"n":${done + k}}` }, 10_000));
+    for (const r of await Promise.all(batch)) expect(r.code).toBe('2.04');
+  }
+}
+
+/** Sends a PUT with If-Match, then `between` other requests, then the same datagram again. */
+async function retransmitAfter(between: number): Promise<{ first: ParsedPacket; again: ParsedPacket; applied: number }> {
+  const v = await version('dup-1');
+  const { packet, datagram } = buildRequest({ method: 'PUT', path: '/t/dup-1/reported', query: [`token=${token}`], ifMatch: uint(v), payload: `{"temp":${v}}` });
+  device.sendRaw(datagram);
+  const first = await device.next((p) => p.token.equals(packet.token!), 5000, 'first reply');
+  await traffic(between);
+  device.sendRaw(datagram);
+  const again = await device.next((p) => p.token.equals(packet.token!), 5000, 'reply to the retransmission');
+  return { first, again, applied: (await version('dup-1')) - v };
+}
+
+describe('CoAP duplicates after other traffic (RFC 7252 §4.5)', () => {
+  it('answers a retransmission after 200 intervening requests from the exchange cache, applied once', async () => {
+    const { first, again, applied } = await retransmitAfter(200);
+    expect(first.code).toBe('2.04');
+    expect(again.code).toBe('2.04');
+    expect(again.messageId).toBe(first.messageId);
+    expect(again.payload).toEqual(first.payload);
+    expect(applied).toBe(1);
+  });
+
+  // Known gap (README "reliability"): at the default --coap-cache-size (64 KiB) the reply has been
+  // evicted after 2,000 intervening requests, so the retransmission is handled again: here refused
+  // with 4.12 by If-Match (without it, the merge patch would be applied a second time). When a
+  // compact, time-bounded duplicate cache lands, this must become a replayed 2.04 (as above).
+  it('documents what happens today after 2,000 intervening requests: handled again, refused by If-Match', async () => {
+    const { first, again, applied } = await retransmitAfter(2000);
+    expect(first.code).toBe('2.04');
+    expect(json(first)).toHaveProperty('version');
+    expect(again.code).toBe('4.12');
+    // If-Match kept the second application from changing anything.
+    expect(applied).toBe(1);
+  });
+});
