@@ -1,9 +1,11 @@
-import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import type { DoppelError } from '../errors.ts';
 import { assertPatchSize, assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 import type { DocumentLimits, JsonObject } from './types.ts';
+
+// The reference: what a UTF-8 encoder makes of the JSON text (runtime-neutral, unlike Buffer).
+const utf8Bytes = (text: string): number => new TextEncoder().encode(text).length;
 
 function thrown(fn: () => unknown): DoppelError {
   try { fn(); } catch (err) { return err as DoppelError; }
@@ -130,7 +132,7 @@ describe('assertSectionSize()', () => {
 
   it('accepts a section at exactly its byte limit', () => {
     const doc = { a: 'x'.repeat(12) }; // {"a":"xxxxxxxxxxxx"} = 20 bytes
-    expect(Buffer.byteLength(JSON.stringify(doc))).toBe(20);
+    expect(utf8Bytes(JSON.stringify(doc))).toBe(20);
     expect(() => assertSectionSize(doc, 'desired', small)).not.toThrow();
   });
 
@@ -148,7 +150,7 @@ describe('assertSectionSize()', () => {
     expect(err.details).toEqual({ section: 'desired', bytes: 22, limit: 20 });
     const escaped = { a: '\n\u0001😀' }; // {"a":"\n\u0001😀"}
     expect(thrown(() => assertSectionSize(escaped, 'desired', { ...small, desiredBytes: 19 })).details)
-      .toEqual({ section: 'desired', bytes: Buffer.byteLength(JSON.stringify(escaped)), limit: 19 });
+      .toEqual({ section: 'desired', bytes: utf8Bytes(JSON.stringify(escaped)), limit: 19 });
   });
 
   it('uses the limit of each section', () => {
