@@ -6,7 +6,7 @@
  */
 import { ERROR_CODES, toDoppelError } from '../../src/errors.ts';
 import type { DoppelError } from '../../src/errors.ts';
-import { toDeviceView, toPublicTwin } from '../../src/twin/index.ts';
+import { eventJson, toDeviceView, toPublicTwin } from '../../src/twin/index.ts';
 import type { ChangeEvent, Connection, JsonObject, TwinState } from '../../src/twin/types.ts';
 import type { Ref } from './messages.ts';
 
@@ -16,7 +16,7 @@ const changeFrames = new WeakMap<ChangeEvent, string>();
 export function changeFrame(event: ChangeEvent): string {
   let frame = changeFrames.get(event);
   if (frame === undefined) {
-    frame = `{"op":"change","event":${JSON.stringify(event)}}`;
+    frame = `{"op":"change","event":${eventJson(event)}}`;
     changeFrames.set(event, frame);
   }
   return frame;

@@ -18,3 +18,4 @@ export type {
   ChangeEvent, Connection, DeviceView, DocumentLimits, JsonObject, JsonPrimitive, JsonValue, LeafMeta,
   MetadataTree, PublicTwin, Section, TwinPatch, TwinState, Via,
 } from './types.ts';
+export { eventJson } from './event-json.ts';

@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { authorize } from '../../../src/auth/index.ts';
 import { DoppelError } from '../../../src/errors.ts';
-import { toPublicTwin } from '../../../src/twin/index.ts';
+import { eventJson, toPublicTwin } from '../../../src/twin/index.ts';
 import { incarnation, openTwinStream } from '../../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../../actors/index.ts';
 import { parseWith } from '../body.ts';
@@ -83,7 +83,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
             const twin = toPublicTwin(item.state, twins.connection(item.state));
             await stream.writeSSE({ event: 'snapshot', id: `${item.state.version}.${life}`, data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
           } else if (item.type === 'change') {
-            await stream.writeSSE({ event: 'change', id: `${item.event.version}.${life}`, data: JSON.stringify(item.event) });
+            await stream.writeSSE({ event: 'change', id: `${item.event.version}.${life}`, data: eventJson(item.event) });
           } else {
             await stream.writeSSE({ event: 'deleted', data: JSON.stringify({ twin: item.twin }) });
             break;
