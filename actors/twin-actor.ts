@@ -8,7 +8,7 @@ import { DoppelError } from '../src/errors.ts';
 import type { StoreOp, StoredCredential, TwinStore } from '../src/store/types.ts';
 import { planCreate, planPatch } from '../src/twin/index.ts';
 import type { ChangeContext } from '../src/twin/index.ts';
-import type { ChangeEvent, Connection, DocumentLimits, TwinPatch, TwinState, Via } from '../src/twin/types.ts';
+import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { Actor } from './registry.ts';
 import { Mailbox } from './mailbox.ts';
 import type { EventBus, Listener } from './event-bus.ts';
@@ -180,4 +180,3 @@ export function storedConnection(state: TwinState, now: number, livenessMs: numb
   return { online: now - Date.parse(state.lastSeenAt) < livenessMs, via: state.lastSeenVia, lastSeenAt: state.lastSeenAt };
 }
 
-export type { TwinPatch };

@@ -10,6 +10,7 @@ import { createCoapEndpoint } from '../protocols/coap/index.ts';
 import { createWsEndpoint } from '../protocols/ws/index.ts';
 import { createCredentials, createRateLimiter } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
+import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { createRegistry } from './metrics/index.ts';
@@ -30,6 +31,7 @@ export interface DoppelServer {
 
 export async function startServer(config: Config, runtime: Runtime, logger: Logger): Promise<DoppelServer> {
   const started = performance.now();
+  logger.debug('configuration', { config: maskConfig(config) });
   await runtime.mkdirp(config.data);
   const admin = await resolveAdminToken(runtime, config.data, config.adminToken);
   if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
