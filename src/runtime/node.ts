@@ -10,6 +10,10 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { HttpListener, Runtime } from './types.ts';
 import { attachWebSocket } from './node-websocket.ts';
 
+// A log reader that goes away (a pipe to a crashed shipper, `| head`) must not take the server
+// down with EPIPE: losing log lines is better than losing the process.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
 export const nodeRuntime: Runtime = {
   name: 'node',
   env: process.env,

@@ -33,6 +33,19 @@ describe('doppel serve', () => {
     server = null;
   });
 
+  it('keeps serving when the reader of its log goes away (no crash on EPIPE)', async () => {
+    const fresh = await tempDir('doppel-epipe-');
+    const child = await startChildServer(fresh.path, ['--log-level', 'debug']);
+    try {
+      child.child.stdout!.destroy(); // the log reader is gone; every request still logs a line
+      for (let i = 0; i < 5; i++) expect((await fetch(`${child.url}/healthz`)).status).toBe(200);
+      expect(child.child.exitCode).toBeNull();
+    } finally {
+      await child.kill('SIGKILL');
+      await fresh.remove();
+    }
+  });
+
   it('refuses a bad flag with exit code 2 and a message naming it', async () => {
     const err = await run(process.execPath, ['dist/src/cli.js', 'serve', '--htp', '1']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
