@@ -17,35 +17,33 @@ export type Principal =
  */
 export type Action = Scope | 'device:read' | 'device:report';
 
-/** Throws `forbidden` unless `principal` may perform `action` (on `twin`, when given). */
-export function authorize(principal: Principal, action: Action, twin?: string): void {
-  if (principal.kind === 'admin') return;
+/** Why `principal` may not perform `action` (on `twin`, when given); null when it may. */
+function denial(principal: Principal, action: Action, twin?: string): string | null {
+  if (principal.kind === 'admin') return null;
   if (principal.kind === 'device') {
-    if ((action === 'device:read' || action === 'device:report') && twin === principal.twin) return;
-    throw new DoppelError('forbidden', twin !== undefined && twin !== principal.twin
-      ? `Forbidden: this device token belongs to another twin`
-      : `Forbidden: a device token may only read its own twin and write its reported state`);
+    if ((action === 'device:read' || action === 'device:report') && twin === principal.twin) return null;
+    return twin !== undefined && twin !== principal.twin
+      ? 'Forbidden: this device token belongs to another twin'
+      : 'Forbidden: a device token may only read its own twin and write its reported state';
   }
   if (action === 'device:read') action = 'twins:read';
-  if (action === 'device:report') {
-    throw new DoppelError('forbidden', 'Forbidden: reported state is written with the device token of the twin (or the admin token)');
-  }
-  if (!principal.scopes.includes(action)) {
-    throw new DoppelError('forbidden', `Forbidden: this key lacks the "${action}" scope`);
-  }
+  if (action === 'device:report') return 'Forbidden: reported state is written with the device token of the twin (or the admin token)';
+  if (!principal.scopes.includes(action)) return `Forbidden: this key lacks the "${action}" scope`;
   if (twin !== undefined && principal.prefix !== null && !twin.startsWith(principal.prefix)) {
-    throw new DoppelError('forbidden', `Forbidden: this key is limited to twins starting with "${principal.prefix}"`);
+    return `Forbidden: this key is limited to twins starting with "${principal.prefix}"`;
   }
+  return null;
 }
 
-/** Whether `principal` may perform `action` (on `twin`, when given), without throwing. */
+/** Throws `forbidden` unless `principal` may perform `action` (on `twin`, when given). */
+export function authorize(principal: Principal, action: Action, twin?: string): void {
+  const reason = denial(principal, action, twin);
+  if (reason !== null) throw new DoppelError('forbidden', reason);
+}
+
+/** Whether `principal` may perform `action` (on `twin`, when given). */
 export function can(principal: Principal, action: Action, twin?: string): boolean {
-  try {
-    authorize(principal, action, twin);
-    return true;
-  } catch {
-    return false;
-  }
+  return denial(principal, action, twin) === null;
 }
 
 /** The id prefix a principal's listings are confined to ('' for all). */
