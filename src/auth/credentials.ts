@@ -45,9 +45,16 @@ export async function createCredentials(deps: {
   const cacheKey = (kind: StoredCredential['kind'], id: string) => `${kind}!${id}`;
   // bearer string → principal, only for tokens that verified; dropped on revoke/rotation via `forget`.
   const verified = new Map<string, Principal>();
+  // `{kind}!{id}` → its verified token (one secret per credential verifies), so `forget` is O(1).
+  const tokenOf = new Map<string, string>();
   const rememberVerified = (token: string, principal: Principal) => {
-    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    if (verified.size >= VERIFIED_MAX) {
+      const [oldest, p] = verified.entries().next().value!;
+      verified.delete(oldest);
+      if (p.kind !== 'admin') tokenOf.delete(cacheKey(p.kind, p.id));
+    }
     verified.set(token, principal);
+    if (principal.kind !== 'admin') tokenOf.set(cacheKey(principal.kind, principal.id), token);
   };
   const revokeListeners = new Set<(id: string) => void>();
   const forgetId = (id: string) => {
@@ -55,7 +62,10 @@ export async function createCredentials(deps: {
     for (const listener of revokeListeners) listener(id);
     cache.delete(cacheKey('key', id));
     cache.delete(cacheKey('device', id));
-    for (const [token, p] of verified) if (p.kind !== 'admin' && p.id === id) verified.delete(token);
+    for (const key of [cacheKey('key', id), cacheKey('device', id)]) {
+      const token = tokenOf.get(key);
+      if (token !== undefined) { verified.delete(token); tokenOf.delete(key); }
+    }
   };
   const charge = (principal: Principal): Principal => {
     if (principal.kind === 'device') limiter.take(principal.id, limits.device);
