@@ -32,7 +32,10 @@ export async function runLoad(opts: { port: number; concurrency: number; seconds
       for (;;) {
         const headEnd = buffer.indexOf('\r\n\r\n');
         if (headEnd < 0) return;
-        const m = /content-length: (\d+)/i.exec(buffer.slice(0, headEnd));
+        const head = buffer.slice(0, headEnd);
+        // Framing we do not parse (chunked) would desynchronise the counts: fail loudly instead.
+        if (!head.startsWith('HTTP/1.1 ') || /transfer-encoding: chunked/i.test(head)) { reject(new Error(`unexpected reply framing: ${head.slice(0, 200)}`)); socket.destroy(); return; }
+        const m = /content-length: (\d+)/i.exec(head);
         const length = m === null ? 0 : Number(m[1]);
         if (buffer.length < headEnd + 4 + length) return;
         const status = Number(buffer.slice(9, 12));

@@ -3,15 +3,18 @@
  * bare hono baseline, drives both with the same load generator, and reports throughput, latency
  * and server CPU per request, as ratios to the baseline measured in the same run. Runs are
  * sequential (never two servers under load at once); each figure is the median of the runs.
- * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead.
+ * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead;
+ * `npm run bench -- --runtimes [--quick]` compares startup and HTTP throughput on Node and Deno.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { soak } from './coap-soak.ts';
+import { projectRoot, serverCommand } from './server-command.ts';
+import type { ServerRuntime } from './server-command.ts';
 import { percentile, runLoad } from './http-load.ts';
 
 const quick = process.argv.includes('--quick');
@@ -21,15 +24,28 @@ const CONCURRENCY = 16;
 const TWINS = quick ? 1000 : 10_000;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
-async function start(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
+interface Started { child: ChildProcess; port: number; /** spawn → "listening" line, wall clock */ wallMs: number; /** the server's own startupMs */ startupMs: number }
+
+async function start(file: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawn(file, args, { cwd: projectRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise<Started>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      try { const e = JSON.parse(line) as { msg?: string; http?: number }; if (e.msg === 'listening' && e.http) resolve(e.http); } catch { /* ignore */ }
+      try {
+        const e = JSON.parse(line) as { msg?: string; http?: number; startupMs?: number };
+        if (e.msg === 'listening' && e.http) resolve({ child, port: e.http, wallMs: performance.now() - t0, startupMs: e.startupMs ?? NaN });
+      } catch { /* ignore */ }
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}`)));
   });
-  return { child, port };
+}
+
+const stop = async (s: Started) => { s.child.kill('SIGTERM'); if (s.child.exitCode === null) await new Promise((r) => s.child.once('exit', r)); };
+
+/** Starts the Doppel server on `runtime` (the package.json command) with a data dir and flags. */
+function startDoppel(runtime: ServerRuntime, dir: string, flags: string[] = []): Promise<Started> {
+  const { file, args } = serverCommand(runtime);
+  return start(file, [...args, '--http', '0', '--coap', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
 }
 
 /** User+system CPU seconds of a process so far (Linux /proc). */
@@ -67,26 +83,63 @@ const patch = (i: number) => {
   return `PATCH /v1/twins/bench-${i % TWINS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
 };
 
+const create = (i: number) => {
+  const body = `{"id":"bench-${i}","desired":{"temp":21,"mode":"eco"},"tags":{"site":"berlin"}}`;
+  return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+};
+
 /** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it. */
-async function measureDoppel(flags: string[]): Promise<{ get: Figure; patch: Figure }> {
+async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node'): Promise<{ get: Figure; patch: Figure }> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
-  const doppel = await start(['dist/src/cli.js', 'serve', '--http', '0', '--coap', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
+  const doppel = await startDoppel(runtime, dir, flags);
   try {
-    process.stdout.write(`doppel ${flags.join(' ')}: seeding ${TWINS} twins… `);
+    process.stdout.write(`doppel on ${runtime} ${flags.join(' ')}: seeding ${TWINS} twins… `);
     const seeded = await runLoad({
       port: doppel.port, concurrency: CONCURRENCY, seconds: 600, maxRequests: TWINS,
-      request: (i) => {
-        const body = `{"id":"bench-${i}","desired":{"temp":21,"mode":"eco"},"tags":{"site":"berlin"}}`;
-        return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-      },
+      request: create,
     });
     console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s`);
     return { get: await measure(doppel.port, doppel.child.pid!, get), patch: await measure(doppel.port, doppel.child.pid!, patch) };
   } finally {
-    doppel.child.kill('SIGTERM');
-    await new Promise((r) => doppel.child.once('exit', r));
+    await stop(doppel);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Startup to "listening" on an empty data dir and on one holding `TWINS` twins: median of 5 each. */
+async function measureStartup(runtime: ServerRuntime): Promise<{ emptyWall: number; emptyOwn: number; seededWall: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-start-'));
+  try {
+    const empties: Started[] = [];
+    for (let i = 0; i < 5; i++) {
+      await rm(join(dir, 'db'), { recursive: true, force: true });
+      const s = await startDoppel(runtime, dir);
+      empties.push(s);
+      await stop(s);
+    }
+    const seeder = await startDoppel(runtime, dir);
+    await runLoad({ port: seeder.port, concurrency: CONCURRENCY, seconds: 600, maxRequests: TWINS, request: create });
+    await stop(seeder);
+    const seeded: number[] = [];
+    for (let i = 0; i < 5; i++) { const s = await startDoppel(runtime, dir); seeded.push(s.wallMs); await stop(s); }
+    return { emptyWall: median(empties.map((s) => s.wallMs)), emptyOwn: median(empties.map((s) => s.startupMs)), seededWall: median(seeded) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench -- --runtimes`: the same server on Node and on Deno, side by side. */
+async function compareRuntimes(): Promise<void> {
+  console.log(`deno: ${execFileSync(serverCommand('deno').file, ['--version'], { encoding: 'utf8' }).split('\n')[0]}`);
+  const rows: string[] = [];
+  for (const runtime of ['node', 'deno'] as const) {
+    const startup = await measureStartup(runtime);
+    const figures = await measureDoppel([], runtime);
+    rows.push(`| ${runtime} | ${Math.round(startup.emptyWall)} ms (server's own ${Math.round(startup.emptyOwn)} ms) | ${Math.round(startup.seededWall)} ms | ${fmt(figures.get)} | ${fmt(figures.patch)} |`);
+  }
+  console.log(`\n| runtime | start, empty data dir: spawn → listening | start with ${TWINS} twins | HTTP GET twin | HTTP PATCH desired (persisted) |`);
+  console.log('|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
 }
 
 async function main(): Promise<void> {
@@ -102,7 +155,9 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);
 
-  const baseline = await start(['dist/bench/baseline-server.js']);
+  if (process.argv.includes('--runtimes')) { await compareRuntimes(); return; }
+
+  const baseline = await start(process.execPath, ['dist/bench/baseline-server.js']);
   const baseGet = await measure(baseline.port, baseline.child.pid!, get);
   const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
   baseline.child.kill('SIGTERM');

@@ -82,6 +82,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   reportedRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
   historyRoutes(app, table, {
     twins: deps.twins, stream: deps.stream ?? { heartbeatMs: 15_000, maxQueued: 1000 }, onShutdown: deps.onShutdown ?? (() => () => {}),
+    openStreams: deps.metrics.gauge({ name: 'doppel_http_event_streams', help: 'Open server-sent event streams (GET /v1/twins/{id}/events)' }),
   });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });

@@ -1,7 +1,7 @@
 /**
  * @module
- * The runtime seam: the only things Doppel needs from Node or Deno. `node.ts` (and later
- * `deno.ts`) implement it; everything else receives a `Runtime` and stays runtime-neutral.
+ * The runtime seam: the only things Doppel needs from Node or Deno. `node.ts` and `deno.ts`
+ * implement it; everything else receives a `Runtime` and stays runtime-neutral.
  */
 
 export interface HttpListener {

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, startChildServer, tempDir } from '../support/server.ts';
+import { ADMIN, serverCommand, startChildServer, tempDir } from '../support/server.ts';
 import type { ChildServer } from '../support/server.ts';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Runs the CLI on the runtime under test (`serve` is part of the command, as in package.json). */
+const cli = (args: string[]) => { const { file, args: base } = serverCommand(); return execFileAsync(file, [...base, ...args]); };
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
 describe('doppel serve', () => {
@@ -47,16 +49,16 @@ describe('doppel serve', () => {
   });
 
   it('refuses a bad flag with exit code 2 and a message naming it', async () => {
-    const err = await run(process.execPath, ['dist/src/cli.js', 'serve', '--htp', '1']).catch((e: { code: number; stderr: string }) => e);
+    const err = await cli(['--htp', '1']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toContain('Unknown flag "--htp"');
-    const bad = await run(process.execPath, ['dist/src/cli.js', 'serve', '--http', 'eighty']).catch((e: { code: number; stderr: string }) => e);
+    const bad = await cli(['--http', 'eighty']).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toContain('--http');
   });
 
   it('prints every flag in --help', async () => {
-    const { stdout } = await run(process.execPath, ['dist/src/cli.js', '--help']);
+    const { stdout } = await cli(['--help']);
     for (const flag of ['--data', '--http', '--coap', '--host', '--sync', '--history-retention']) expect(stdout).toContain(flag);
   });
 

@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { createTwin, eventually, expectProblem, getTwin, openSse, patchTwin } from './helpers.ts';
+import { metric } from '../support/metric.ts';
 import type { Json, SseEvent, SseStream } from './helpers.ts';
 
 const RETENTION = 3;
@@ -178,17 +179,26 @@ describe('GET /v1/twins/{id}/events', () => {
 
 describe('stream lifetime', () => {
   it('unsubscribes from the twin once the client goes away', async () => {
-    await createTwin(t, 'life-1');
-    const streams = await Promise.all([subscribe('life-1'), subscribe('life-1')]);
-    for (const s of streams) expect((await s.next())!.event).toBe('snapshot');
-    expect(t.server.twins.bus.listenerCount('life-1')).toBe(2);
-    for (const s of streams) s.close();
-    await eventually(async () => (t.server.twins.bus.listenerCount('life-1') === 0 ? true : undefined), 'the listeners to go');
-    // The twin still works and a new stream starts fresh.
-    await patchTwin(t, 'life-1', { desired: { a: 1 } });
-    const again = await subscribe('life-1');
-    expect((await again.next())!).toMatchObject({ event: 'snapshot', id: '2' });
-    again.close();
+    // A server of its own, so the open-stream gauge counts only this test's streams.
+    const own = await startTestServer();
+    try {
+      const streamsOpen = () => metric(own, 'doppel_http_event_streams');
+      await createTwin(own, 'life-1');
+      const streams = await Promise.all([1, 2].map(async () => (await openSse(own, '/v1/twins/life-1/events')).stream!));
+      for (const s of streams) expect((await s.next())!.event).toBe('snapshot');
+      expect(await streamsOpen()).toBe(2);
+      if (own.local !== undefined) expect(own.local.twins.bus.listenerCount('life-1')).toBe(2);
+      for (const s of streams) s.close();
+      await eventually(async () => ((await streamsOpen()) === 0 ? true : undefined), 'the streams to end');
+      if (own.local !== undefined) expect(own.local.twins.bus.listenerCount('life-1')).toBe(0);
+      // The twin still works and a new stream starts fresh.
+      await patchTwin(own, 'life-1', { desired: { a: 1 } });
+      const again = (await openSse(own, '/v1/twins/life-1/events')).stream!;
+      expect((await again.next())!).toMatchObject({ event: 'snapshot', id: '2' });
+      again.close();
+    } finally {
+      await own.stop();
+    }
   });
 
   it('ends open streams when the server stops, so stopping does not wait for them', async () => {

@@ -1,6 +1,9 @@
 /**
- * Test servers: the real server in-process (port 0, LevelDB in a temp dir), or as a child process
- * of the built CLI for crash tests. Every helper cleans up what it started.
+ * Test servers, on the runtime under test: `DOPPEL_TEST_RUNTIME=node` (the default) runs the real
+ * server in-process; `DOPPEL_TEST_RUNTIME=deno` runs it as a child process with the exact command
+ * of `npm run start:deno`, so the same integration suite proves both runtimes. Crash tests always
+ * use a child process (`startChildServer`), on the same runtime. Every helper cleans up what it
+ * started; every server binds port 0 and keeps LevelDB in a temp dir.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -8,11 +11,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { projectRoot, serverCommand as startCommand } from '../../bench/server-command.ts';
+import type { ServerRuntime } from '../../bench/server-command.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { nodeRuntime } from '../../src/runtime/node.ts';
 import { startServer } from '../../src/server.ts';
 import type { DoppelServer } from '../../src/server.ts';
+
+export type TestRuntime = ServerRuntime;
+export const TEST_RUNTIME: TestRuntime = process.env.DOPPEL_TEST_RUNTIME === 'deno' ? 'deno' : 'node';
+/** True when the server runs inside the test process (its internals reachable as `t.local`). */
+export const IN_PROCESS = TEST_RUNTIME === 'node';
+
+const root = projectRoot;
+/** The command that starts the server on `runtime` (package.json's `start` / `start:deno`). */
+export const serverCommand = (runtime: TestRuntime = TEST_RUNTIME) => startCommand(runtime);
 
 export const ADMIN = 'test-admin-token-0123456789abcdef';
 
@@ -21,8 +35,18 @@ export async function tempDir(prefix = 'doppel-test-'): Promise<{ path: string; 
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** What tests may touch on any runtime. */
+export interface ServerHandle {
+  readonly httpPort: number;
+  readonly coapPort: number;
+  /** Graceful stop (in-process: `close()`; child process: SIGTERM, then exit code 0 expected). */
+  close(): Promise<void>;
+}
+
 export interface TestServer {
-  server: DoppelServer;
+  server: ServerHandle;
+  /** The in-process server, for the few tests that reach into internals; undefined on Deno. */
+  local: DoppelServer | undefined;
   url: string;
   dataDir: string;
   /** fetch against the server with the admin token unless `token` is given (null: none). */
@@ -33,11 +57,25 @@ export interface TestServer {
 export async function startTestServer(flags: string[] = [], opts: { dataDir?: string } = {}): Promise<TestServer> {
   const dir = opts.dataDir === undefined ? await tempDir() : null;
   const dataDir = opts.dataDir ?? dir!.path;
-  const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
-  const server = await startServer(config, nodeRuntime, silentLogger);
+  let server: ServerHandle;
+  let local: DoppelServer | undefined;
+  if (IN_PROCESS) {
+    const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
+    server = local = await startServer(config, nodeRuntime, silentLogger);
+  } else {
+    const child = await startChildServer(dataDir, ['--admin-token', ADMIN, ...flags]);
+    server = {
+      httpPort: child.port,
+      coapPort: child.coapPort,
+      close: async () => {
+        const code = await child.kill('SIGTERM');
+        if (code !== 0) throw new Error(`server exited with ${code} on SIGTERM: ${child.stderr()}`);
+      },
+    };
+  }
   const url = `http://127.0.0.1:${server.httpPort}`;
   return {
-    server, url, dataDir,
+    server, local, url, dataDir,
     call: (method, path, o = {}) => {
       const headers: Record<string, string> = { ...o.headers };
       const token = o.token === undefined ? ADMIN : o.token;
@@ -57,33 +95,52 @@ export interface ChildServer {
   child: ChildProcess;
   url: string;
   port: number;
+  coapPort: number;
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs the built CLI (`dist/src/cli.js serve`) and waits for its "listening" log line. */
-export async function startChildServer(dataDir: string, flags: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--http', '0', '--coap', '0', '--data', dataDir, ...flags], {
-    env: { ...process.env, DOPPEL_ADMIN_TOKEN: ADMIN, ...env },
+/**
+ * Runs the server as a child process on `runtime` (`npm start`'s or `npm run start:deno`'s command)
+ * and waits for its "listening" log line.
+ */
+export async function startChildServer(
+  dataDir: string, flags: string[] = [], env: Record<string, string> = {}, runtime: TestRuntime = TEST_RUNTIME,
+): Promise<ChildServer> {
+  const command = serverCommand(runtime);
+  const child = spawn(command.file, [...command.args, '--http', '0', '--coap', '0', '--data', dataDir, ...flags], {
+    cwd: root,
+    env: { ...process.env, DOPPEL_ADMIN_TOKEN: ADMIN, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<{ http: number; coap: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);
     lines.on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; http?: number };
-        if (entry.msg === 'listening' && typeof entry.http === 'number') { clearTimeout(timer); resolve(entry.http); }
+        const entry = JSON.parse(line) as { msg?: string; http?: number; coap?: number; runtime?: string };
+        if (entry.msg === 'listening' && typeof entry.http === 'number' && typeof entry.coap === 'number') {
+          clearTimeout(timer);
+          // The server names its adapter: proof the suite runs on the runtime it claims to.
+          if (entry.runtime !== runtime) reject(new Error(`expected a ${runtime} server, got ${entry.runtime}`));
+          else resolve({ http: entry.http, coap: entry.coap });
+        }
       } catch { /* not a log line */ }
     });
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${stderr}`)); });
+  }).catch((err: unknown) => {
+    child.kill('SIGKILL'); // never leave a half-started server behind
+    throw err;
   });
   return {
-    child, port, url: `http://127.0.0.1:${port}`, exited,
+    child, port: ports.http, coapPort: ports.coap, url: `http://127.0.0.1:${ports.http}`, exited,
+    stderr: () => stderr,
     kill: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
-import { connect } from './helpers.ts';
+import { connect, createTwin, patchTwin } from './helpers.ts';
 import type { Client, Msg } from './helpers.ts';
 
 let t: TestServer;
@@ -18,12 +18,11 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** Creates twins in-process (setup only; what is under test is the WebSocket side). */
-async function createTwins(ids: readonly string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 200) {
-    await Promise.all(ids.slice(i, i + 200).map((id) => t.server.twins.create(id, { desired: { n: 0 } }, { via: 'http' })));
-  }
+/** Creates (or patches) twins over HTTP, 50 requests at a time (setup; the WebSocket side is under test). */
+async function writeTwins(ids: readonly string[], write: (id: string) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < ids.length; i += 50) await Promise.all(ids.slice(i, i + 50).map(write));
 }
+const createTwins = (ids: readonly string[]) => writeTwins(ids, (id) => createTwin(t, id, { desired: { n: 0 } }));
 
 async function openMany(n: number): Promise<Client[]> {
   const out: Client[] = [];
@@ -82,9 +81,7 @@ describe('fan-out', () => {
     await until(byPrefix!, 1 + ids.length);
     await until(byIds!, 1 + ids.length);
     expect(byPrefix!.received.filter(isSnapshot).map((m) => (m.twin as { id: string }).id)).toEqual(ids);
-    for (let i = 0; i < ids.length; i += 200) {
-      await Promise.all(ids.slice(i, i + 200).map((id) => t.server.twins.patch(id, { desired: { n: 1 } }, { via: 'http' })));
-    }
+    await writeTwins(ids, (id) => patchTwin(t, id, { desired: { n: 1 } }));
     await until(byPrefix!, 1 + 2 * ids.length);
     await until(byIds!, 1 + 2 * ids.length);
     for (const c of [byPrefix!, byIds!]) {

@@ -153,14 +153,7 @@ export async function createKey(t: TestServer, body: Json): Promise<string> {
 
 export { eventually } from '../support/eventually.ts';
 
-/** A metric sample from `GET /metrics`, or undefined when the series is absent. */
-export async function metric(t: TestServer, series: string): Promise<number | undefined> {
-  const text = await (await t.call('GET', '/metrics')).text();
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
+export { metric } from '../support/metric.ts';
 
 /** Versions of the `change` events about `twin` among `messages`. */
 export const changeVersions = (messages: readonly Msg[], twin: string): number[] =>

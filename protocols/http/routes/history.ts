@@ -10,6 +10,7 @@ import { DoppelError } from '../../../src/errors.ts';
 import { eventJson, toPublicTwin } from '../../../src/twin/index.ts';
 import { incarnation, openTwinStream } from '../../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../../actors/index.ts';
+import type { Gauge } from '../../../src/metrics/index.ts';
 import { parseWith } from '../body.ts';
 import { register } from '../route.ts';
 import type { Env, RouteTable } from '../route.ts';
@@ -20,7 +21,7 @@ import { twinId } from './twins.ts';
 
 export interface StreamLimits { heartbeatMs: number; maxQueued: number }
 
-export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; onShutdown: (hook: () => void) => () => void }): void {
+export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; onShutdown: (hook: () => void) => () => void; openStreams: Gauge }): void {
   const { twins } = deps;
 
   register(app, table, {
@@ -70,6 +71,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
       stream.onAbort(end);
       const removeHook = deps.onShutdown(end);
       const heartbeat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, deps.stream.heartbeatMs);
+      deps.openStreams.inc();
       try {
         while (!closed || queue.length > 0) {
           const item = queue.shift();
@@ -93,6 +95,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
         clearInterval(heartbeat);
         removeHook();
         unsubscribe();
+        deps.openStreams.dec();
       }
     });
   });

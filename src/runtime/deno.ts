@@ -1,0 +1,156 @@
+/**
+ * @module
+ * The Deno 2 runtime adapter: HTTP via `Deno.serve`, WebSockets via `Deno.upgradeWebSocket`,
+ * files, signals and timers via the `Deno` namespace. The Deno surface used here is typed locally
+ * (below) so the Node build needs no Deno type package.
+ */
+import type { FetchHandler, HttpListener, Runtime, WsConnection, WsEndpoint } from './types.ts';
+
+interface DenoHttpServer {
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+interface DenoApi {
+  readonly args: string[];
+  readonly env: { toObject(): Record<string, string> };
+  readonly stdout: { writeSync(bytes: Uint8Array): number };
+  readonly stderr: { writeSync(bytes: Uint8Array): number };
+  serve(
+    options: { hostname: string; port: number; onListen(addr: { port: number }): void; onError?(err: unknown): Response },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): DenoHttpServer;
+  upgradeWebSocket(request: Request, options: { idleTimeout: number }): { socket: WebSocket; response: Response };
+  readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string, options: { mode: number }): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean }): Promise<void>;
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  unrefTimer(id: number): void;
+  exit(code: number): never;
+  readonly errors: { NotFound: new (...args: never[]) => Error };
+}
+
+const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+const encoder = new TextEncoder();
+
+export const denoRuntime: Runtime = {
+  name: 'deno',
+  env: Deno.env.toObject(),
+  args: Deno.args,
+
+  async serveHttp(handler, { host, port, websocket }): Promise<HttpListener> {
+    const sockets = new Set<WebSocket>();
+    let bound!: (port: number) => void;
+    const listening = new Promise<number>((resolve) => { bound = resolve; });
+    const server = Deno.serve({
+      hostname: host, port,
+      onListen: (addr) => bound(addr.port), // also keeps Deno's own "Listening on" line off stdout
+      onError: () => new Response('Internal error', { status: 500 }),
+    }, websocket === undefined ? handler : routeUpgrades(handler, websocket, sockets));
+    const boundPort = await listening;
+    return {
+      port: boundPort,
+      close: async (graceMs = 5000) => {
+        for (const socket of sockets) socket.close(1001, 'server shutting down');
+        // shutdown() waits for every open request; past the grace period we stop waiting and let
+        // the process exit take the stragglers.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+        await Promise.race([server.shutdown(), deadline]);
+        clearTimeout(timer);
+      },
+    };
+  },
+
+  async readTextFile(path) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  },
+
+  async writeSecretFile(path, text) {
+    const slash = path.lastIndexOf('/');
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    await Deno.writeTextFile(path, text, { mode: 0o600 });
+    await Deno.chmod(path, 0o600); // the mode applies only when the file is created
+  },
+
+  async mkdirp(path) { await Deno.mkdir(path, { recursive: true }); },
+  joinPath: (...parts) => parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/'),
+
+  onShutdownSignal(handler) {
+    let fired = false;
+    const listeners = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
+      const listener = () => { if (!fired) { fired = true; handler(signal); } };
+      Deno.addSignalListener(signal, listener);
+      return [signal, listener] as const;
+    });
+    return () => { for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener); };
+  },
+
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    Deno.unrefTimer(timer as unknown as number);
+    return () => clearInterval(timer);
+  },
+
+  writeStdout: (line) => writeAll(Deno.stdout, `${line}\n`),
+  writeStderr: (line) => writeAll(Deno.stderr, `${line}\n`),
+  exit: (code) => Deno.exit(code),
+};
+
+/** Sends WebSocket handshakes on the endpoint's path to it; everything else to the app. */
+function routeUpgrades(handler: FetchHandler, endpoint: WsEndpoint, sockets: Set<WebSocket>): FetchHandler {
+  return async (request) => {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || new URL(request.url).pathname !== endpoint.path) {
+      return handler(request);
+    }
+    const decision = await endpoint.accept(request);
+    if (decision instanceof Response) return decision;
+    // Deno's own heartbeat pings an idle peer and closes it (1001) once `idleTimeout` seconds pass
+    // with no frame or pong from it (measured: ~1 s at idleTimeout 1); two intervals, as on Node.
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: Math.max(1, Math.round((2 * endpoint.heartbeatMs) / 1000)) });
+    socket.addEventListener('open', () => { sockets.add(socket); decision(wrap(socket, endpoint.maxPayload)); });
+    socket.addEventListener('close', () => { sockets.delete(socket); });
+    return response;
+  };
+}
+
+function wrap(socket: WebSocket, maxPayload: number): WsConnection {
+  return {
+    send: (text) => { if (socket.readyState === WebSocket.OPEN) socket.send(text); },
+    close: (code, reason) => { if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason); },
+    get bufferedAmount() { return socket.bufferedAmount; },
+    onMessage(handler) {
+      socket.addEventListener('message', (event: MessageEvent) => {
+        if (typeof event.data !== 'string') { socket.close(1003, 'text frames only'); return; }
+        // Deno.upgradeWebSocket has no frame-size option, so the limit is checked on arrival.
+        if (utf8Length(event.data, maxPayload) > maxPayload) { socket.close(1009, 'message too big'); return; }
+        handler(event.data);
+      });
+    },
+    onClose(handler) { socket.addEventListener('close', (event: CloseEvent) => handler(event.code, event.reason)); },
+  };
+}
+
+/** UTF-8 byte length, encoding only when the UTF-16 length leaves it in doubt. */
+function utf8Length(text: string, limit: number): number {
+  if (text.length > limit) return text.length;
+  if (text.length * 3 <= limit) return text.length;
+  return encoder.encode(text).length;
+}
+
+/** Writes everything (writeSync may write part of a pipe buffer); a vanished reader is ignored. */
+function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  } catch {
+    // Losing log lines is better than losing the process (EPIPE from a closed pipe).
+  }
+}
