@@ -36,6 +36,9 @@ interface Relation {
   release(): void;
 }
 
+/** Max-Age of the 5.03 that ends observations at shutdown: a restart usually takes a few seconds. */
+const SHUTDOWN_RETRY_SECONDS = 5;
+
 const frames = new WeakMap<ChangeEvent, Map<string, Uint8Array>>();
 
 export class ObserveRegistry {
@@ -110,9 +113,18 @@ export class ObserveRegistry {
     if (key !== undefined) this.#relations.get(key)?.observation?.end();
   }
 
-  /** Ends every relation (server shutdown). */
+  /**
+   * Ends every relation (server shutdown) with a final 5.03 notification: an error notification
+   * ends the observation on the device's side too (RFC 7641 §3.2), and Max-Age says when to
+   * register again (RFC 7252 §5.9.3.4), instead of leaving the device waiting for notifications
+   * that will never come. Non-confirmable: the socket closes right after.
+   */
   close(): void {
-    for (const r of [...this.#relations.values()]) r.observation?.end();
+    const payload = new TextEncoder().encode('unavailable: server shutting down');
+    for (const r of [...this.#relations.values()]) {
+      r.observation?.notify({ code: '5.03', payload, maxAge: SHUTDOWN_RETRY_SECONDS }, false);
+      r.observation?.end();
+    }
   }
 
   #onNotice(r: Relation, part: Observable, format: Format, notice: TwinNotice): void {

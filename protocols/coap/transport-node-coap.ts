@@ -4,6 +4,8 @@
  * owns the UDP socket and sees every datagram first, to
  * - drop malformed datagrams (and RST a malformed confirmable one) before node-coap sees them,
  * - answer CoAP ping (empty CON) with RST (RFC 7252 §4.3),
+ * - refuse or normalize requests node-coap mishandles (`screen.ts`: methods, critical options,
+ *   Block2, Observe),
  * - reassemble Block1 uploads by Request-Tag (`block1.ts`, fixing node-coap's token keying),
  * - hold back duplicates of a request still being handled (node-coap caches a reply only once sent),
  * - route ACK/RST of Observe notifications to the notifier (`notifier.ts`).
@@ -13,12 +15,13 @@ import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { createServer } from 'coap';
 import type { IncomingMessage, OutgoingMessage } from 'coap';
-import { parse } from 'coap-packet';
+import { generate, parse } from 'coap-packet';
 import type { ParsedPacket } from 'coap-packet';
-import { Block1Reassembler } from './block1.ts';
+import { Block1Reassembler, reply } from './block1.ts';
 import type { Block1Options } from './block1.ts';
 import { Notifier } from './notifier.ts';
-import { decodeUint, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { blockSize, decodeUint, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { screenRequest } from './screen.ts';
 import type { CoapEndpoint, CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
 
 export interface NodeCoapTransportOptions {
@@ -49,7 +52,11 @@ const MAX_IN_FLIGHT = 100_000;
 const IN_FLIGHT_MS = 30_000;
 
 type NodeRequest = IncomingMessage & { _packet: ParsedPacket; rsinfo: RemoteInfo };
-type NodeResponse = OutgoingMessage & { code: string; setOption(name: string, value: Buffer): unknown; write?(chunk: Buffer): boolean };
+type NodeResponse = OutgoingMessage & {
+  code: string; setOption(name: string, value: Buffer): unknown; write?(chunk: Buffer): boolean;
+  /** node-coap's parse of the request, which its `end()` reads Block2 from. */
+  _request?: { options: Array<{ name: string | number; value: Buffer }> };
+};
 
 export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTransport {
   let socket: Socket | null = null;
@@ -64,15 +71,25 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
   const inFlight = new Map<string, { packet: ParsedPacket; at: number }>();
   const notifier = new Notifier({
     ackTimeoutMs: opts.ackTimeoutMs, maxRetransmit: opts.maxRetransmit, maxBlockSzx: MAX_SZX,
-    send: (d, e) => socket?.send(d, e.port, e.address),
+    send: (d, e) => sendTo(d, e.port, e.address),
     etagOf: nodeCoapEtag,
   });
 
-  const send = (datagram: Buffer, r: RemoteInfo) => socket?.send(datagram, r.port, r.address);
+  // Datagrams handed to the socket but not yet written: closing the socket drops them, and the
+  // last ones matter (the 5.03 that ends each observation at shutdown), so close() waits for them.
+  let unsent = 0;
+  let flushed: (() => void) | null = null;
+  const sendTo = (datagram: Buffer, port: number, address: string) => {
+    if (socket === null) return;
+    unsent++;
+    socket.send(datagram, port, address, () => { if (--unsent === 0) flushed?.(); });
+  };
+  const send = (datagram: Buffer, r: RemoteInfo) => sendTo(datagram, r.port, r.address);
   /** The key of the request node-coap last delivered to `onRequest` (set synchronously). */
   let delivered: string | null = null;
 
-  function onDatagram(msg: Buffer, rinfo: RemoteInfo, forward: (m: Buffer, r: RemoteInfo) => void): void {
+  function onDatagram(datagram: Buffer, rinfo: RemoteInfo, forward: (m: Buffer, r: RemoteInfo) => void): void {
+    let msg = datagram;
     try {
       const version = msg.length >= 4 ? msg[0]! >> 6 : 0;
       let packet: ParsedPacket;
@@ -95,6 +112,13 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
         return;
       }
       if (!packet.code.startsWith('0.') || packet.ack || packet.reset) return; // responses are not expected here
+      const screened = screenRequest(packet);
+      if (screened.kind === 'drop') return;
+      if (screened.kind === 'refuse') { send(reply(packet, screened.code, [], Buffer.from(screened.message)), rinfo); return; }
+      if (screened.kind === 'rewrite') {
+        packet = screened.packet;
+        msg = generate(packet, msg.length + 64);
+      }
       const key = `${endpoint}/${packet.messageId}`;
       // RFC 7252 §4.5: a duplicate of a request still being processed is not processed again; once
       // answered, node-coap's exchange cache replays the reply.
@@ -135,8 +159,9 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       switch (String(o.name)) {
         case 'Uri-Path': path.push(o.value.toString('utf8')); break;
         case 'Uri-Query': query.push(o.value.toString('utf8')); break;
-        case 'Content-Format': contentFormat = decodeUint(o.value); break;
-        case 'Accept': accept = decodeUint(o.value); break;
+          // RFC 7252 §5.4.5: a repeated non-repeatable option counts once, the first time.
+        case 'Content-Format': contentFormat ??= decodeUint(o.value); break;
+        case 'Accept': accept ??= decodeUint(o.value); break;
         case 'If-Match': ifMatch.push(o.value); break;
         case 'Observe': observe = decodeUint(o.value); break;
       }
@@ -182,7 +207,8 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
     };
     const exchange: CoapExchange = {
       request,
-      respond(response) {
+      respond(answer) {
+        const response = request.observe === 0 ? answer : pastTheEnd(ours, answer, res);
         const payload = prepare(response);
         if (request.observe === 0) {
           // node-coap answers an Observe=0 GET with an ObserveWriteStream, whose write() adds an
@@ -244,9 +270,26 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       const sock = socket;
       socket = null;
       server = null;
+      if (unsent > 0) await new Promise<void>((resolve) => { flushed = resolve; setTimeout(resolve, 250).unref(); });
       if (sock !== null) await new Promise<void>((resolve) => sock.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A Block2 request for a block past the end of the reply (RFC 7959 §2.2): node-coap's `end()`
+ * would set 4.02 and drop the payload, and a code set by us would override it (an empty 2.05).
+ * A success becomes 4.02 with a diagnostic, an error stays itself; either goes out whole, with
+ * Block2 hidden from node-coap (a diagnostic is at most 200 bytes).
+ */
+function pastTheEnd(request: ParsedPacket, response: CoapResponse, res: NodeResponse): CoapResponse {
+  const option = request.options.find((o) => String(o.name) === 'Block2');
+  const block = option === undefined ? null : parseBlock(option.value);
+  const length = response.payload.length;
+  if (block === null || length === 0 || block.num * blockSize(Math.min(block.szx, MAX_SZX)) < length) return response;
+  if (res._request !== undefined) res._request.options = res._request.options.filter((o) => String(o.name) !== 'Block2');
+  if (!response.code.startsWith('2.')) return response;
+  return { code: '4.02', payload: new TextEncoder().encode(`invalid_request: Block2 block ${block.num} is past the end of the ${length}-byte reply`) };
 }
 
 /** node-coap's Block2 ETag (a 2-byte XOR of the payload), so an Observe first block matches the rest. */
