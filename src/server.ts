@@ -16,7 +16,7 @@ import type { Logger } from './log.ts';
 import { createRegistry } from './metrics/index.ts';
 import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
-import type { TwinStore } from './store/types.ts';
+import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -29,7 +29,13 @@ export interface DoppelServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, runtime: Runtime, logger: Logger): Promise<DoppelServer> {
+/** Assembly options that are not configuration: seams for the in-process fault tests. */
+export interface ServerOptions {
+  /** Fault injection into the store's write path (tests only). */
+  storeHooks?: LevelStoreTestHooks;
+}
+
+export async function startServer(config: Config, runtime: Runtime, logger: Logger, options: ServerOptions = {}): Promise<DoppelServer> {
   const started = performance.now();
   logger.debug('configuration', { config: maskConfig(config) });
   await runtime.mkdirp(config.data);
@@ -37,16 +43,22 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
 
   const metrics = createRegistry();
-  const store = createLevelStore({ path: runtime.joinPath(config.data, 'db'), sync: config.sync });
+  const store = createLevelStore({ path: runtime.joinPath(config.data, 'db'), sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
   await store.open();
 
   const batchOps = metrics.histogram({ name: 'doppel_store_batch_ops', help: 'Operations per physical LevelDB batch (group commit)', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] });
   const batchSeconds = metrics.histogram({ name: 'doppel_store_batch_duration_seconds', help: 'Time to write one LevelDB batch', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
   const commits = metrics.counter({ name: 'doppel_store_commits_total', help: 'Commits (each one change, atomically) written' });
+  const failedCommits = metrics.counter({ name: 'doppel_store_failed_commits_total', help: 'Commits refused with unavailable because their LevelDB batch failed (disk full, I/O error)' });
+  let lastFailureLog = 0;
   store.onBatch = (s) => {
     batchOps.observe(undefined, s.ops);
     batchSeconds.observe(undefined, s.ms / 1000);
-    commits.inc(undefined, s.commits);
+    if (!s.failed) { commits.inc(undefined, s.commits); return; }
+    failedCommits.inc(undefined, s.commits);
+    // One line a second at most: a full disk fails every batch, and the log may share that disk.
+    const now = Date.now();
+    if (now - lastFailureLog >= 1000) { lastFailureLog = now; logger.error('storage write failed; writes answer unavailable until it heals', { commits: s.commits }); }
   };
 
   const credentials = await createCredentials({

@@ -14,6 +14,7 @@
  * ```
  */
 export { createLevelStore } from './level-store.ts';
+export type { LevelStoreTestHooks } from './level-store.ts';
 export type { LevelStoreOptions } from './level-store.ts';
 export { createMemoryStore } from './memory-store.ts';
 export type { BatchStats, CredentialOf, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';

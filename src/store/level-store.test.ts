@@ -124,6 +124,17 @@ describe('LevelDB store', () => {
       expect(await store.getTwin('later')).toBeDefined();
     });
 
+    it('keeps writing after a batch of an idle store fails at once (the writer restarts)', async () => {
+      let failing = true;
+      const store = await open({ testHooks: { beforeBatch: () => { if (failing) throw new Error('disk full'); } } });
+      await expect(store.commit(twinOps('first'))).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(store.commit(twinOps('second'))).rejects.toMatchObject({ code: 'unavailable' });
+      failing = false;
+      await store.commit(twinOps('third'));
+      expect(await store.getTwin('third')).toBeDefined();
+      expect(await store.getTwin('second')).toBeUndefined();
+    });
+
     it('turns a rejected db.batch() into unavailable for each commit in the batch', async () => {
       const store = await open();
       const spy = vi.spyOn(Level.prototype, 'batch').mockRejectedValueOnce(

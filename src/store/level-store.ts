@@ -76,6 +76,7 @@ class LevelStore implements TwinStore {
   #queue: PendingCommit[] = [];
   /** The writer loop while one runs; at most one, which is what keeps commits in call order. */
   #writer: Promise<void> | undefined;
+  #writing = false;
 
   constructor(opts: LevelStoreOptions) {
     this.#path = opts.path;
@@ -171,34 +172,40 @@ class LevelStore implements TwinStore {
     }
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ ...pending, resolve, reject });
-      this.#writer ??= this.#writeLoop();
+      // A flag, not the promise: a loop that ends synchronously (a hook that throws at once) would
+      // otherwise leave its settled promise behind, and no commit would start a writer again.
+      if (!this.#writing) this.#writer = this.#writeLoop();
     });
   }
 
   async #writeLoop(): Promise<void> {
+    this.#writing = true;
     const db = this.#db as Level<string, Uint8Array>;
-    while (this.#queue.length > 0) {
-      const group = this.#takeBatch();
-      const ops = group.length === 1 ? group[0]!.ops : group.flatMap((c) => c.ops);
-      let bytes = 0;
-      for (const c of group) bytes += c.bytes;
-      const started = performance.now();
-      let error: DoppelError | undefined;
-      try {
-        await this.#hooks?.beforeBatch?.(ops.length);
-        await db.batch(ops, { sync: this.#sync });
-      } catch (err) {
-        // LevelDB applies a batch all or nothing, so every commit in it failed whole; the next
-        // batch is tried afresh (a transient failure, e.g. a full disk that was cleared, heals).
-        error = new DoppelError('unavailable', `Storage write failed: ${reasonOf(err)}`, { cause: err });
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#takeBatch();
+        const ops = group.length === 1 ? group[0]!.ops : group.flatMap((c) => c.ops);
+        let bytes = 0;
+        for (const c of group) bytes += c.bytes;
+        const started = performance.now();
+        let error: DoppelError | undefined;
+        try {
+          await this.#hooks?.beforeBatch?.(ops.length);
+          await db.batch(ops, { sync: this.#sync });
+        } catch (err) {
+          // LevelDB applies a batch all or nothing, so every commit in it failed whole; the next
+          // batch is tried afresh (a transient failure, e.g. a full disk that was cleared, heals).
+          error = new DoppelError('unavailable', `Storage write failed: ${reasonOf(err)}`, { cause: err });
+        }
+        for (const c of group) {
+          if (error) c.reject(error);
+          else c.resolve();
+        }
+        this.#report({ commits: group.length, ops: ops.length, bytes, ms: performance.now() - started, failed: error !== undefined });
       }
-      for (const c of group) {
-        if (error) c.reject(error);
-        else c.resolve();
-      }
-      this.#report({ commits: group.length, ops: ops.length, bytes, ms: performance.now() - started });
+    } finally {
+      this.#writing = false;
     }
-    this.#writer = undefined;
   }
 
   /** Takes the next batch off the queue: whole commits, in order, up to `maxBatchOps`. */

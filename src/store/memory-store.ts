@@ -70,7 +70,7 @@ class MemoryStore implements TwinStore {
         else this.#delete(w.key);
       }
       try {
-        this.onBatch?.({ commits: 1, ops: writes.length, bytes: 0, ms: performance.now() - started });
+        this.onBatch?.({ commits: 1, ops: writes.length, bytes: 0, ms: performance.now() - started, failed: false });
       } catch {
         // A metrics hook must never fail a commit.
       }

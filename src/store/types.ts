@@ -26,7 +26,8 @@ export type StoreOp =
   | { type: 'deleteCredential'; kind: StoredCredential['kind']; id: string };
 
 /** Numbers a store reports after each physical batch (for /metrics). */
-export interface BatchStats { commits: number; ops: number; bytes: number; ms: number }
+/** One physical batch written (or failed: its commits were all rejected with `unavailable`). */
+export interface BatchStats { commits: number; ops: number; bytes: number; ms: number; failed: boolean }
 
 export interface TwinStore {
   open(): Promise<void>;

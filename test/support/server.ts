@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { nodeRuntime } from '../../src/runtime/node.ts';
 import { startServer } from '../../src/server.ts';
-import type { DoppelServer } from '../../src/server.ts';
+import type { DoppelServer, ServerOptions } from '../../src/server.ts';
 
 export type TestRuntime = ServerRuntime;
 export const TEST_RUNTIME: TestRuntime = process.env.DOPPEL_TEST_RUNTIME === 'deno' ? 'deno' : 'node';
@@ -54,15 +54,16 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(flags: string[] = [], opts: { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(flags: string[] = [], opts: { dataDir?: string } & ServerOptions = {}): Promise<TestServer> {
   const dir = opts.dataDir === undefined ? await tempDir() : null;
   const dataDir = opts.dataDir ?? dir!.path;
   let server: ServerHandle;
   let local: DoppelServer | undefined;
   if (IN_PROCESS) {
     const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
-    server = local = await startServer(config, nodeRuntime, silentLogger);
+    server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) });
   } else {
+    if (opts.storeHooks !== undefined) throw new Error('store hooks need the in-process server (test/in-process/)');
     const child = await startChildServer(dataDir, ['--admin-token', ADMIN, ...flags]);
     server = {
       httpPort: child.port,
