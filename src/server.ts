@@ -8,7 +8,7 @@ import { TwinService } from '../actors/index.ts';
 import { createApp } from '../protocols/http/index.ts';
 import { createCoapEndpoint } from '../protocols/coap/index.ts';
 import { createWsEndpoint } from '../protocols/ws/index.ts';
-import { createCredentials, createRateLimiter } from './auth/index.ts';
+import { createCredentials, createRateLimiter, createStreamQuota } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
@@ -80,10 +80,13 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   metrics.gauge({ name: 'doppel_actors_passivated', help: 'Twin actors passivated since start', collect: () => twins.stats.passivated });
   metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
 
+  const streams = createStreamQuota({ maxTotal: config.maxStreams, maxPerCredential: config.maxStreamsPerCredential });
+  metrics.gauge({ name: 'doppel_streams_open', help: 'Long-lived streams open (WebSocket connections and event streams)', collect: () => streams.open });
+
   let ready = false;
   const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
-    twins, credentials, metrics, logger,
+    twins, credentials, metrics, logger, streams,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
     isReady: () => ready,
     onShutdown: (hook) => { shutdownHooks.add(hook); return () => { shutdownHooks.delete(hook); }; },
@@ -94,12 +97,13 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     heartbeatMs: config.wsPingSeconds * 1000,
     maxBacklogBytes: config.wsMaxBacklogBytes,
     maxSubscriptions: config.wsMaxSubscriptions,
+    streams,
   });
   const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket });
   const coap = createCoapEndpoint({
     twins, credentials, logger, metrics,
     maxBodyBytes: config.maxBodyBytes, cacheSize: config.coapCacheSize,
-    confirmEvery: config.coapConfirmEvery, confirmSeconds: config.coapConfirmSeconds, maxObservers: config.coapMaxObservers,
+    confirmEvery: config.coapConfirmEvery, confirmSeconds: config.coapConfirmSeconds, maxObservers: config.coapMaxObservers, maxObserversPerTwin: config.coapMaxObserversPerTwin,
     ackTimeoutMs: config.coapAckTimeoutMs, maxRetransmit: config.coapMaxRetransmit,
   });
   let coapPort: number;

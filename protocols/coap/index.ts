@@ -39,6 +39,7 @@ export interface CoapEdgeOptions {
   confirmEvery: number;
   confirmSeconds: number;
   maxObservers: number;
+  maxObserversPerTwin: number;
   ackTimeoutMs: number;
   maxRetransmit: number;
   /** Another engine behind the seam (tests, a leaner transport); node-coap by default. */
@@ -58,7 +59,7 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
   const observationsEnded = opts.metrics.counter({ name: 'doppel_coap_observations_ended_total', help: 'CoAP observations ended, by reason (reset, timeout, closed)', labelNames: ['reason'] });
   for (const reason of ['reset', 'timeout', 'closed']) observationsEnded.inc({ reason }, 0);
   const observers = new ObserveRegistry({
-    twins: opts.twins, confirmEvery: opts.confirmEvery, confirmMs: opts.confirmSeconds * 1000, maxObservers: opts.maxObservers,
+    twins: opts.twins, confirmEvery: opts.confirmEvery, confirmMs: opts.confirmSeconds * 1000, maxObservers: opts.maxObservers, maxObserversPerTwin: opts.maxObserversPerTwin,
     onEnd: (why) => observationsEnded.inc({ reason: why }),
   });
   opts.metrics.gauge({ name: 'doppel_coap_observations', help: 'CoAP observe relations held', collect: () => observers.size });

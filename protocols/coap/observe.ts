@@ -21,6 +21,8 @@ export interface ObserveOptions {
   /** … or every `confirmMs`, whichever comes first. */
   confirmMs: number;
   maxObservers: number;
+  /** Relations on one twin at most: one misbehaving device cannot take the whole budget. */
+  maxObserversPerTwin: number;
   now?: () => number;
   onEnd?: (why: ObservationEnd) => void;
 }
@@ -48,6 +50,8 @@ export class ObserveRegistry {
   readonly #byEndpoint = new Map<string, string>();
   /** Registrations between the cap check and holding their relation. */
   #registering = 0;
+  /** Twin id → relations held or being registered on it. */
+  readonly #perTwin = new Map<string, number>();
 
   constructor(opts: ObserveOptions) {
     this.#opts = { now: () => Date.now(), ...opts };
@@ -67,6 +71,16 @@ export class ObserveRegistry {
     // Registrations still awaiting their subscription count too, so concurrent ones cannot
     // overshoot the cap.
     if (this.#relations.size + this.#registering >= this.#opts.maxObservers) return false;
+    const onTwin = this.#perTwin.get(id) ?? 0;
+    if (onTwin >= this.#opts.maxObserversPerTwin) return false;
+    this.#perTwin.set(id, onTwin + 1);
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.#perTwin.get(id) ?? 1) - 1;
+      if (n === 0) this.#perTwin.delete(id); else this.#perTwin.set(id, n);
+    };
     const { twins } = this.#opts;
     const queued: TwinNotice[] = [];
     let relation: Relation | null = null;
@@ -81,13 +95,16 @@ export class ObserveRegistry {
         detach();
         throw err;
       }
+    } catch (err) {
+      uncount();
+      throw err;
     } finally {
       this.#registering--;
     }
     const r: Relation = {
       key, endpoint: request.endpoint, token: request.token, observation: null, last: sub.state[part], sent: 0,
       lastConfirmable: this.#opts.now(),
-      release: () => { sub.unsubscribe(); detach(); },
+      release: () => { sub.unsubscribe(); detach(); uncount(); },
     };
     // Another registration of the same key may have landed while we awaited: the newest wins.
     this.#relations.get(key)?.observation?.end();

@@ -7,7 +7,8 @@
  */
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
-import type { Credentials } from '../../src/auth/index.ts';
+import { createStreamQuota } from '../../src/auth/index.ts';
+import type { Credentials, StreamQuota } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
@@ -33,6 +34,8 @@ export interface HttpDeps {
   isReady: () => boolean;
   now?: () => Date;
   stream?: { heartbeatMs: number; maxQueued: number };
+  /** Caps on long-lived streams, shared with the WebSocket edge (default: unlimited). */
+  streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
 }
@@ -83,6 +86,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   historyRoutes(app, table, {
     twins: deps.twins, stream: deps.stream ?? { heartbeatMs: 15_000, maxQueued: 1000 }, onShutdown: deps.onShutdown ?? (() => () => {}),
     openStreams: deps.metrics.gauge({ name: 'doppel_http_event_streams', help: 'Open server-sent event streams (GET /v1/twins/{id}/events)' }),
+    quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });

@@ -19,7 +19,7 @@
  */
 import type { TwinService } from '../../actors/index.ts';
 import { bearerToken } from '../../src/auth/index.ts';
-import type { Credentials, Principal } from '../../src/auth/index.ts';
+import type { Credentials, Principal, StreamQuota } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
@@ -43,6 +43,8 @@ export function createWsEndpoint(deps: {
   heartbeatMs: number;
   maxBacklogBytes: number;
   maxSubscriptions: number;
+  /** Shared with the SSE route: caps long-lived streams overall and per credential. */
+  streams: StreamQuota;
 }): WsEndpoint & { close(): void } {
   const metrics = registerMetrics(deps.metrics);
   const sessionDeps: SessionDeps = {
@@ -61,12 +63,20 @@ export function createWsEndpoint(deps: {
 
   const open = (connection: WsConnection, principal: Principal, token: string) => {
     if (closed) { connection.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason); return; }
+    let release: () => void;
+    try {
+      // The handshake checked for room; others may have taken it during the upgrade.
+      release = deps.streams.acquire(principal);
+    } catch {
+      connection.close(CLOSE.overloaded.code, CLOSE.overloaded.reason);
+      return;
+    }
     const device = principal.kind === 'device';
     sessions.add(new Session({
       connection, principal, token, deps: sessionDeps,
       kind: device ? 'device' : 'app',
       handler: device ? deviceHandler : appHandler,
-      onEnd: (s) => sessions.delete(s),
+      onEnd: (s) => { sessions.delete(s); release(); },
     }));
   };
 
@@ -80,6 +90,7 @@ export function createWsEndpoint(deps: {
       let principal: Principal;
       try {
         principal = await deps.credentials.authenticate(token);
+        deps.streams.check(principal); // refused as HTTP 503/429 with Retry-After, before any upgrade
       } catch (err) {
         const { response, error } = problemResponse(err, WS_PATH);
         if (error.code === 'internal') deps.logger.error('websocket handshake failed', { err });

@@ -51,6 +51,8 @@ export const CLOSE = {
   notFound: { code: 4404, reason: 'not_found' },
   unavailable: { code: 4503, reason: 'unavailable' },
   shuttingDown: { code: 1001, reason: 'server shutting down' },
+  /** RFC 6455 §7.4.1 "Try Again Later": a stream cap filled between the handshake and the open. */
+  overloaded: { code: 1013, reason: 'try again later' },
 } as const;
 
 export class Session {

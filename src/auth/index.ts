@@ -11,3 +11,5 @@ export type { Credentials, CredentialLimits, KeyInfo } from './credentials.ts';
 export { createRateLimiter } from './rate-limit.ts';
 export type { RateLimit, RateLimiter } from './rate-limit.ts';
 export { constantTimeEqual, hashSecret, newToken, parseToken, randomToken } from './tokens.ts';
+export { createStreamQuota } from './stream-quota.ts';
+export type { StreamQuota } from './stream-quota.ts';

@@ -1,7 +1,8 @@
 /**
  * History pages and the Server-Sent Events stream of a twin's changes. The stream starts with a
  * `snapshot` event, or with the events after `Last-Event-ID` when resuming (a `snapshot` marked
- * `resync` when those have left history); every event's SSE id is the twin version.
+ * `resync` when those have left history); every event's SSE id is the twin version. A stream
+ * opened with an API key ends as soon as that key is revoked, as its WebSocket sessions do.
  */
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -11,6 +12,8 @@ import { eventJson, toPublicTwin } from '../../../src/twin/index.ts';
 import { incarnation, openTwinStream } from '../../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../../actors/index.ts';
 import type { Gauge } from '../../../src/metrics/index.ts';
+import { onRevoked } from '../auth.ts';
+import type { StreamQuota } from '../../../src/auth/index.ts';
 import { parseWith } from '../body.ts';
 import { register } from '../route.ts';
 import type { Env, RouteTable } from '../route.ts';
@@ -21,7 +24,7 @@ import { twinId } from './twins.ts';
 
 export interface StreamLimits { heartbeatMs: number; maxQueued: number }
 
-export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; onShutdown: (hook: () => void) => () => void; openStreams: Gauge }): void {
+export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; stream: StreamLimits; onShutdown: (hook: () => void) => () => void; openStreams: Gauge; quota: StreamQuota }): void {
   const { twins } = deps;
 
   register(app, table, {
@@ -62,14 +65,23 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
       if (queue.length >= deps.stream.maxQueued) { closed = true; } else queue.push(item);
       wake?.();
     };
-    const unsubscribe = await openTwinStream(twins, id, {
-      ...resume, maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
-      onStart: (state) => { life = incarnation(state); },
-    }, push);
+    const release = deps.quota.acquire(c.get('principal')); // 503 or 429 with Retry-After when full
+    let unsubscribe: () => void;
+    try {
+      unsubscribe = await openTwinStream(twins, id, {
+        ...resume, maxBuffered: deps.stream.maxQueued, onOverflow: () => { closed = true; wake?.(); },
+        onStart: (state) => { life = incarnation(state); },
+      }, push);
+    } catch (err) {
+      release();
+      throw err;
+    }
     return streamSSE(c, async (stream) => {
       const end = () => { closed = true; wake?.(); };
       stream.onAbort(end);
       const removeHook = deps.onShutdown(end);
+      // Nothing more once the credential is gone, not even what is already queued.
+      const stopRevoked = onRevoked(c.get('principal'), () => { queue.length = 0; end(); });
       const heartbeat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, deps.stream.heartbeatMs);
       deps.openStreams.inc();
       try {
@@ -94,7 +106,9 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
       } finally {
         clearInterval(heartbeat);
         removeHook();
+        stopRevoked();
         unsubscribe();
+        release();
         deps.openStreams.dec();
       }
     });
