@@ -4,17 +4,19 @@
  * and server CPU per request, as ratios to the baseline measured in the same run. Runs are
  * sequential (never two servers under load at once); each figure is the median of the runs.
  * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead;
- * `npm run bench -- --runtimes [--quick]` compares startup and HTTP throughput on Node and Deno.
+ * `npm run bench -- --runtimes [--quick]` compares startup and HTTP throughput on Node and Deno;
+ * `npm run bench -- --isolation [--quick]` measures one device's latency while another floods.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { soak } from './coap-soak.ts';
-import { projectRoot, serverCommand } from './server-command.ts';
+import { isolation } from './isolation.ts';
+import { serverCommand } from './server-command.ts';
 import type { ServerRuntime } from './server-command.ts';
+import { BENCH_ADMIN, cpuSeconds, start, startDoppel, stop } from './server-process.ts';
+import type { Started } from './server-process.ts';
 import { percentile, runLoad } from './http-load.ts';
 
 const quick = process.argv.includes('--quick');
@@ -22,37 +24,7 @@ const RUNS = 3;
 const SECONDS = quick ? 2 : 5;
 const CONCURRENCY = 16;
 const TWINS = quick ? 1000 : 10_000;
-const ADMIN = 'bench-admin-token-0123456789abcdef';
-
-interface Started { child: ChildProcess; port: number; /** spawn → "listening" line, wall clock */ wallMs: number; /** the server's own startupMs */ startupMs: number }
-
-async function start(file: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const t0 = performance.now();
-  const child = spawn(file, args, { cwd: projectRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise<Started>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const e = JSON.parse(line) as { msg?: string; http?: number; startupMs?: number };
-        if (e.msg === 'listening' && e.http) resolve({ child, port: e.http, wallMs: performance.now() - t0, startupMs: e.startupMs ?? NaN });
-      } catch { /* ignore */ }
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-  });
-}
-
-const stop = async (s: Started) => { s.child.kill('SIGTERM'); if (s.child.exitCode === null) await new Promise((r) => s.child.once('exit', r)); };
-
-/** Starts the Doppel server on `runtime` (the package.json command) with a data dir and flags. */
-function startDoppel(runtime: ServerRuntime, dir: string, flags: string[] = []): Promise<Started> {
-  const { file, args } = serverCommand(runtime);
-  return start(file, [...args, '--http', '0', '--coap', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: ADMIN });
-}
-
-/** User+system CPU seconds of a process so far (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(stat[11]) + Number(stat[12])) / 100;
-}
+const ADMIN = BENCH_ADMIN;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -156,11 +128,16 @@ async function main(): Promise<void> {
   console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);
 
   if (process.argv.includes('--runtimes')) { await compareRuntimes(); return; }
+  if (process.argv.includes('--isolation')) {
+    const { withinBound } = await isolation({ seconds: quick ? 2 : 10 });
+    process.exitCode = withinBound ? 0 : 1;
+    return;
+  }
 
   const baseline = await start(process.execPath, ['dist/bench/baseline-server.js']);
   const baseGet = await measure(baseline.port, baseline.child.pid!, get);
   const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
-  baseline.child.kill('SIGTERM');
+  await stop(baseline);
 
   const ours = await measureDoppel([]);
   const synced = await measureDoppel(['--sync']);

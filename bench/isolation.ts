@@ -1,0 +1,67 @@
+/**
+ * Flood isolation (`npm run bench -- --isolation`): one device floods its twin with confirmable
+ * CoAP PUTs (64 in flight, far over its rate limit) while another device reports at a steady
+ * 50/s. The victim's latency with the flood is compared with its latency alone, in the same run.
+ * The stated bound: the victim's p99 under the flood stays within 5 ms, or within 3× its p99
+ * alone when that is larger. The flooder is answered 4.29 (with Max-Age) once past its burst.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codeName, coapDatagram, runCoapLoad } from './coap-load.ts';
+import type { CoapLoadResult } from './coap-load.ts';
+import { percentile } from './http-load.ts';
+import { BENCH_ADMIN, cpuSeconds, startDoppel, stop } from './server-process.ts';
+
+const auth = { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' };
+
+async function device(httpPort: number, id: string): Promise<string> {
+  const base = `http://127.0.0.1:${httpPort}`;
+  const created = await fetch(`${base}/v1/twins`, { method: 'POST', headers: auth, body: JSON.stringify({ id, desired: { temp: 21 } }) });
+  if (created.status !== 201) throw new Error(`create ${id}: ${created.status}`);
+  const issued = await fetch(`${base}/v1/twins/${id}/token`, { method: 'POST', headers: auth });
+  return ((await issued.json()) as { token: string }).token;
+}
+
+const reports = (id: string, token: string) => [20, 21].map((temp) => coapDatagram({ path: ['t', id, 'reported'], query: [`token=${token}`], payload: `{"temp":${temp}}` }));
+
+function summary(r: CoapLoadResult): { p50: number; p99: number; codes: string } {
+  const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+  const codes = [...r.codes].map(([c, n]) => `${codeName(c)}×${n}`).join(', ') + (r.timeouts > 0 ? `, timeouts×${r.timeouts}` : '');
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), codes };
+}
+
+export async function isolation(opts: { seconds: number; log?: (line: string) => void }): Promise<{ withinBound: boolean }> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const dir = await mkdtemp(join(tmpdir(), 'doppel-isolation-'));
+  const server = await startDoppel('node', dir);
+  try {
+    const victim = reports('victim', await device(server.port, 'victim'));
+    const flooder = reports('flooder', await device(server.port, 'flooder'));
+    const steady = () => runCoapLoad({ port: server.coapPort, datagrams: victim, rate: 50, seconds: opts.seconds });
+
+    await steady(); // warm-up
+    const alone = summary(await steady());
+    const cpu0 = await cpuSeconds(server.child.pid!);
+    const [withFlood, flood] = await Promise.all([
+      steady(),
+      runCoapLoad({ port: server.coapPort, datagrams: flooder, inFlight: 64, seconds: opts.seconds }),
+    ]);
+    const cpu1 = await cpuSeconds(server.child.pid!);
+    const under = summary(withFlood);
+    const floodSummary = summary(flood);
+    const bound = Math.max(5, 3 * alone.p99);
+    const withinBound = under.p99 <= bound;
+    const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+    log(`\n| victim (50 reports/s) | p50 | p99 | replies |`);
+    log('|---|---|---|---|');
+    log(`| alone | ${fmt(alone.p50)} | ${fmt(alone.p99)} | ${alone.codes} |`);
+    log(`| while another device floods | ${fmt(under.p50)} | ${fmt(under.p99)} | ${under.codes} |`);
+    log(`\nflooder: ${Math.round(flood.replies / flood.seconds)} replies/s (${floodSummary.codes}); server CPU ${(((cpu1 - cpu0) * 1e6) / (flood.replies + withFlood.replies)).toFixed(0)} µs per request during the flood`);
+    log(`bound: victim p99 under flood ≤ max(5 ms, 3 × p99 alone) = ${fmt(bound)}: ${withinBound ? 'within' : 'EXCEEDED'}`);
+    return { withinBound };
+  } finally {
+    await stop(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
