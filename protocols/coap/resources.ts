@@ -5,6 +5,9 @@
  * - `PUT`/`POST /t/{id}/reported`: merge patch of reported → 2.04 `{version, delta}`;
  * - `GET /.well-known/core`: discovery (RFC 6690).
  * Every request answers exactly once; failures become a CoAP code with a diagnostic payload.
+ * Only a device token's own requests count as device contact; an API key or the admin token may
+ * read (and the admin write) but is not the device. A revoked key or rotated device token loses
+ * its observations at once, with a final 4.01 (RFC 7641 §3.2), as its WebSocket sessions close.
  */
 import type { TwinService } from '../../actors/index.ts';
 import { authorize } from '../../src/auth/index.ts';
@@ -17,7 +20,7 @@ import { decodeBody, encodeBody, LINK_FORMAT, replyFormat, requestFormat } from 
 import { linkFormat } from './link-format.ts';
 import type { Observable, ObserveRegistry } from './observe.ts';
 import { decodeUint } from './options.ts';
-import type { CoapExchange, CoapRequest } from './transport.ts';
+import type { CoapExchange, CoapRequest, Observation } from './transport.ts';
 
 export interface ResourceDeps {
   twins: TwinService;
@@ -38,6 +41,7 @@ export interface ResourceDeps {
  * await transport.listen('127.0.0.1', 5683, createResourceHandler({ twins, credentials, observers, … }));
  */
 export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchange) => void {
+  const revocable = observationsByCredential(deps.credentials);
   return (exchange) => {
     let answered = false;
     const answer: CoapExchange = {
@@ -45,7 +49,7 @@ export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchan
       respond: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); exchange.respond(response); },
       accept: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); return exchange.accept(response); },
     };
-    route(answer, deps).catch((err: unknown) => {
+    route(answer, deps, revocable).catch((err: unknown) => {
       const res = errorResponse(err);
       if (res.internal) deps.onInternalError(err, exchange.request);
       if (!answered) answer.respond(res);
@@ -53,7 +57,7 @@ export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchan
   };
 }
 
-async function route(ex: CoapExchange, deps: ResourceDeps): Promise<void> {
+async function route(ex: CoapExchange, deps: ResourceDeps, revocable: Revocable): Promise<void> {
   const r = ex.request;
   if (deps.isClosing()) throw new DoppelError('unavailable', 'Server is shutting down');
   const [first, id, part, ...rest] = r.path;
@@ -78,9 +82,9 @@ async function route(ex: CoapExchange, deps: ResourceDeps): Promise<void> {
   if (r.observe === 1) deps.observers.cancel(r.endpoint, r.token);
   if (r.observe === 0 && part !== undefined) {
     const who = principal.kind === 'admin' ? 'admin' : principal.id;
-    if (await deps.observers.register(ex, who, id, part as Observable, format, principal.kind === 'device')) return;
+    if (await deps.observers.register(revocable.track(ex, principal), who, id, part as Observable, format, principal.kind === 'device')) return;
   }
-  const state = await deps.twins.touch(id, 'coap');
+  const state = principal.kind === 'device' ? await deps.twins.touch(id, 'coap') : await deps.twins.get(id);
   ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(select(state, part), format) });
 }
 
@@ -93,10 +97,48 @@ async function report(ex: CoapExchange, deps: ResourceDeps, principal: Principal
   const reported = decodeBody(r.payload, inFormat);
   const ifVersion = expectedVersion(r);
   const { state } = await deps.twins.patch(id, { reported }, {
-    via: 'coap', deviceContact: true, ...(ifVersion === undefined ? {} : { ifVersion }),
+    via: 'coap', deviceContact: principal.kind === 'device', ...(ifVersion === undefined ? {} : { ifVersion }),
   });
   // A sleepy device that never observes learns what is pending in the same exchange.
   ex.respond({ code: '2.04', contentFormat: outFormat, payload: encodeBody({ version: state.version, delta: state.delta }, outFormat) });
+}
+
+interface Revocable {
+  /** `ex`, with the observation it may accept held under `principal`'s credential. */
+  track(ex: CoapExchange, principal: Principal): CoapExchange;
+}
+
+/** Observations by credential id, ended with a final 4.01 when that credential is revoked. */
+function observationsByCredential(credentials: Credentials): Revocable {
+  const held = new Map<string, Set<Observation>>();
+  credentials.onRevoke((id) => {
+    const observations = held.get(id);
+    if (observations === undefined) return;
+    held.delete(id);
+    const { code, payload } = errorResponse(new DoppelError('unauthorized', 'Unauthorized: the credential was revoked'));
+    // An error notification ends the relation (its onEnd releases the twin subscription).
+    for (const o of observations) o.notify({ code, payload }, true);
+  });
+  return {
+    track(ex, principal) {
+      if (principal.kind === 'admin') return ex;
+      return {
+        request: ex.request,
+        respond: (response) => ex.respond(response),
+        accept(response) {
+          const observation = ex.accept(response);
+          let set = held.get(principal.id);
+          if (set === undefined) held.set(principal.id, (set = new Set()));
+          set.add(observation);
+          observation.onEnd(() => {
+            set.delete(observation);
+            if (set.size === 0 && held.get(principal.id) === set) held.delete(principal.id);
+          });
+          return observation;
+        },
+      };
+    },
+  };
 }
 
 function select(state: TwinState, part: string | undefined): unknown {

@@ -184,6 +184,9 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       if (answered) throw new Error('CoAP exchange answered twice');
       answered = true;
       res.code = response.code;
+      // An Observe=0 GET is answered through node-coap's ObserveWriteStream, which sends
+      // `statusCode`, not `code`: without this a refused registration went out as 2.05.
+      (res as { statusCode?: string }).statusCode = response.code;
       if (response.contentFormat !== undefined) res.setOption('Content-Format', encodeUint(response.contentFormat));
       if (response.maxAge !== undefined) res.setOption('Max-Age', encodeUint(response.maxAge));
       const echo = block1Echo.get(key);

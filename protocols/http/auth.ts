@@ -1,9 +1,32 @@
 /**
  * Bearer authentication for the HTTP edge: the token's place is defined in src/auth/bearer.ts.
+ * Long-lived responses (event streams) follow their credential's revocation through `onRevoked`.
  */
 import { bearerToken } from '../../src/auth/index.ts';
 import type { Credentials, Principal } from '../../src/auth/index.ts';
 
-export function authenticate(credentials: Credentials, request: Request, allowQuery = true): Promise<Principal> {
-  return credentials.authenticate(bearerToken(request, allowQuery));
+/**
+ * The one route where `?access_token=` counts: a browser's EventSource cannot set headers. Exact,
+ * so a twin whose id is "events" (`/v1/twins/events`) does not take query tokens, and neither
+ * does /metrics: tokens in URLs leak into logs and referrers.
+ */
+const EVENT_STREAM = /^\/v1\/twins\/[^/]+\/events$/;
+
+/** Which credentials authenticated a principal, so a route can follow its revocation. */
+const issuers = new WeakMap<Principal, Credentials>();
+
+/** `allowQuery`: the caller's hint that this may be an event stream; the path decides. */
+export async function authenticate(credentials: Credentials, request: Request, allowQuery = false): Promise<Principal> {
+  const query = allowQuery && EVENT_STREAM.test(new URL(request.url).pathname);
+  const principal = await credentials.authenticate(bearerToken(request, query));
+  issuers.set(principal, credentials);
+  return principal;
+}
+
+/** Calls `listener` when `principal`'s key is deleted or device token rotated; returns the remover. */
+export function onRevoked(principal: Principal, listener: () => void): () => void {
+  const credentials = issuers.get(principal);
+  if (principal.kind === 'admin' || credentials === undefined) return () => {};
+  const { id } = principal;
+  return credentials.onRevoke((revoked) => { if (revoked === id) listener(); });
 }

@@ -1,6 +1,7 @@
 /**
  * API keys (CONTRACT §4): created by the admin or a `keys:admin` key, shown once, stored hashed.
- * A key can only create keys within its own scopes and prefix, so `keys:admin` never escalates.
+ * A key manages (lists, creates, deletes) only keys within its own scopes and prefix, so
+ * `keys:admin` never escalates, nor revokes keys more powerful than itself.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -34,26 +35,26 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
 
   register(app, table, {
     method: 'get', path: '/v1/keys', tag: 'Keys', auth: 'bearer', summary: 'List API keys',
-    description: 'Every key with its scopes and prefix; never the token.',
+    description: 'Every key the caller may manage (for a keys:admin key, those within its scopes and prefix), with its scopes and prefix; never the token.',
     responses: { 200: { description: 'The keys', schema: KeyList }, ...problems(401, 403, 429) },
   }, async (c) => {
     const principal = c.get('principal');
     authorize(principal, 'keys:admin');
-    return c.json({ items: (await credentials.listKeys()).filter((k) => withinReach(principal, k.prefix)) });
+    return c.json({ items: (await credentials.listKeys()).filter((k) => withinReach(principal, k)) });
   });
 
   register(app, table, {
     method: 'delete', path: '/v1/keys/:id', tag: 'Keys', auth: 'bearer', summary: 'Revoke an API key',
-    description: 'The key stops working immediately.',
+    description: 'The key stops working immediately. A keys:admin key may revoke only keys within its scopes and prefix.',
     responses: { 204: { description: 'Revoked' }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
     const principal = c.get('principal');
     authorize(principal, 'keys:admin');
     const id = parseWith(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a key id'), c.req.param('id'), 'key id');
-    if (principal.kind === 'key' && principal.prefix !== null) {
+    if (principal.kind === 'key') {
       const target = await credentials.getKey(id);
-      if (target !== undefined && !withinReach(principal, target.prefix)) {
-        throw new DoppelError('forbidden', `Forbidden: a key limited to "${principal.prefix}" can only manage keys within that prefix`);
+      if (target !== undefined && !withinReach(principal, target)) {
+        throw new DoppelError('forbidden', 'Forbidden: a key can only manage keys within its own scopes and prefix');
       }
     }
     await credentials.deleteKey(id);
@@ -61,8 +62,14 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
   });
 }
 
-/** A prefix-limited key manages only keys inside its prefix (list, delete, create). */
-function withinReach(principal: Principal, prefix: string | null): boolean {
+/** Whether a key could have created `key`: none of its scopes missing, its prefix inside the key's own. */
+function withinReach(principal: Principal, key: { scopes: readonly string[]; prefix: string | null }): boolean {
+  if (principal.kind !== 'key') return true;
+  if (!key.scopes.every((s) => principal.scopes.includes(s as never))) return false;
+  return prefixWithin(principal, key.prefix);
+}
+
+function prefixWithin(principal: Principal, prefix: string | null): boolean {
   if (principal.kind !== 'key' || principal.prefix === null) return true;
   return prefix !== null && prefix.startsWith(principal.prefix);
 }
@@ -71,7 +78,7 @@ function checkNoEscalation(principal: Principal, scopes: readonly string[], pref
   if (principal.kind !== 'key') return;
   const missing = scopes.filter((s) => !principal.scopes.includes(s as never));
   if (missing.length > 0) throw new DoppelError('forbidden', `Forbidden: a key cannot grant scopes it lacks (${missing.join(', ')})`);
-  if (!withinReach(principal, prefix)) {
+  if (!prefixWithin(principal, prefix)) {
     throw new DoppelError('forbidden', `Forbidden: a key limited to "${principal.prefix}" can only create keys within that prefix`);
   }
 }
