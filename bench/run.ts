@@ -5,13 +5,15 @@
  * sequential (never two servers under load at once); each figure is the median of the runs.
  * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead;
  * `npm run bench -- --runtimes [--quick]` compares startup and HTTP throughput on Node and Deno;
- * `npm run bench -- --isolation [--quick]` measures one device's latency while another floods.
+ * `npm run bench -- --isolation [--quick]` measures one device's latency while another floods;
+ * `npm run bench -- --durability [--quick]` measures what fsync costs CoAP updates.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { soak } from './coap-soak.ts';
+import { durability } from './durability.ts';
 import { isolation } from './isolation.ts';
 import { serverCommand } from './server-command.ts';
 import type { ServerRuntime } from './server-command.ts';
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);
 
   if (process.argv.includes('--runtimes')) { await compareRuntimes(); return; }
+  if (process.argv.includes('--durability')) { await durability({ twins: quick ? 200 : 1000, seconds: quick ? 2 : 5, runs: quick ? 1 : 3 }); return; }
   if (process.argv.includes('--isolation')) {
     const { withinBound } = await isolation({ seconds: quick ? 2 : 10 });
     process.exitCode = withinBound ? 0 : 1;
