@@ -1,49 +1,45 @@
 #!/usr/bin/env node
 /**
  * @module
- * The `doppel` command: argument parsing → server assembly. `doppel serve [flags]` runs the
- * server until SIGTERM/SIGINT, then drains and exits 0.
+ * The `doppel` command: picks the subcommand (src/commands/) and maps failures to exit codes:
+ * 0 success, 1 a failure while running, 2 a usage error (unknown command or flag, bad value).
  */
-import { describeConfig, loadConfig } from './config.ts';
-import type { Config } from './config.ts';
+import { commands } from './commands/index.ts';
 import { isDoppelError } from './errors.ts';
-import { createLogger } from './log.ts';
 import { loadRuntime } from './runtime/index.ts';
-import { startServer } from './server.ts';
 
-function usage(): string {
-  const rows = describeConfig().map((s) => `  ${`${s.flag} <${s.key}>`.padEnd(34)} ${s.help} [${s.env}${s.default === undefined ? '' : `, default ${JSON.stringify(s.default)}`}]`);
-  return ['Usage: doppel serve [flags]', '', 'Runs the Doppel twin server (HTTP twin API; LevelDB in --data).', '', 'Flags (each also an environment variable):', ...rows].join('\n');
+function overview(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length)) + 2;
+  return [
+    'Usage: doppel <command> [flags]', '',
+    'Commands:', ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)} ${c.summary}`), '',
+    'doppel <command> --help shows the flags of one command.',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
   const runtime = await loadRuntime();
-  const [command, ...rest] = runtime.args;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    runtime.writeStdout(usage());
+  const [name, ...rest] = runtime.args;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    runtime.writeStdout(overview());
     return;
   }
-  if (command !== 'serve') {
-    runtime.writeStderr(`Unknown command "${command}": try doppel --help`);
-    runtime.exit(2);
-  }
-  if (rest.includes('--help') || rest.includes('-h')) { runtime.writeStdout(usage()); return; }
-  let config: Config;
-  try {
-    config = loadConfig(rest, runtime.env);
-  } catch (err) {
-    runtime.writeStderr(isDoppelError(err) ? err.message : String(err));
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    runtime.writeStderr(`Unknown command "${name}": try doppel --help`);
     return runtime.exit(2);
   }
-  const logger = createLogger(config.logLevel, (line) => runtime.writeStdout(line));
-  const server = await startServer(config, runtime, logger);
-  runtime.onShutdownSignal((signal) => {
-    logger.info('draining', { signal });
-    server.close().then(() => runtime.exit(0), (err: unknown) => {
-      logger.error('shutdown failed', { err });
-      runtime.exit(1);
-    });
-  });
+  if (rest.includes('--help') || rest.includes('-h')) { runtime.writeStdout(command.usage()); return; }
+  let code: number;
+  try {
+    code = await command.run(rest, runtime);
+  } catch (err) {
+    // Usage errors (bad flags and values) are invalid_request; anything else failed while running.
+    const usage = isDoppelError(err) && err.code === 'invalid_request';
+    runtime.writeStderr(isDoppelError(err) ? err.message : `doppel ${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return runtime.exit(usage ? 2 : 1);
+  }
+  runtime.exit(code);
 }
 
 main().catch((err: unknown) => {

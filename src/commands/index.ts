@@ -1,0 +1,15 @@
+/**
+ * @module
+ * The `doppel` commands by name. Server-side commands run against a data directory; client
+ * commands (`client.ts`) talk to a running server over its HTTP API.
+ */
+import { clientCommands } from './client.ts';
+import { serveCommand } from './serve.ts';
+import type { Command } from './types.ts';
+
+export type { Command } from './types.ts';
+
+export const commands: Readonly<Record<string, Command>> = {
+  serve: serveCommand,
+  ...clientCommands,
+};

@@ -1,0 +1,28 @@
+/**
+ * `doppel serve [flags]`: runs the server until SIGTERM/SIGINT, then drains and exits 0.
+ */
+import { describeConfig, loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { startServer } from '../server.ts';
+import type { Command } from './types.ts';
+
+export const serveCommand: Command = {
+  summary: 'Run the server (HTTP + WebSocket, CoAP; LevelDB in --data)',
+  usage() {
+    const rows = describeConfig().map((s) => `  ${`${s.flag} <${s.key}>`.padEnd(34)} ${s.help} [${s.env}${s.default === undefined ? '' : `, default ${JSON.stringify(s.default)}`}]`);
+    return ['Usage: doppel serve [flags]', '', 'Runs the Doppel twin server (HTTP twin API and WebSockets on --http, CoAP on --coap; LevelDB in --data).', '', 'Flags (each also an environment variable):', ...rows].join('\n');
+  },
+  async run(args, runtime) {
+    const config = loadConfig(args, runtime.env);
+    const logger = createLogger(config.logLevel, (line) => runtime.writeStdout(line));
+    const server = await startServer(config, runtime, logger);
+    runtime.onShutdownSignal((signal) => {
+      logger.info('draining', { signal });
+      server.close().then(() => runtime.exit(0), (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        runtime.exit(1);
+      });
+    });
+    return new Promise<number>(() => {}); // runs until a signal ends the process
+  },
+};
