@@ -6,6 +6,7 @@
  */
 import { DoppelError } from '../src/errors.ts';
 import type { StoreOp, StoredCredential, TwinStore } from '../src/store/types.ts';
+import { pendingCountChange, pendingIndexOps } from '../src/store/index.ts';
 import { planCreate, planPatch } from '../src/twin/index.ts';
 import type { ChangeContext } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
@@ -21,6 +22,8 @@ export interface TwinActorDeps {
   livenessMs: number;
   maxPending: number;
   now: () => Date;
+  /** After a commit that changed how many twins are out of sync (+1 or −1). */
+  onPendingChange?: (change: number) => void;
 }
 
 /** Options of a write, from the edge that received it. */
@@ -75,12 +78,18 @@ export class TwinActor implements Actor {
   }
 
   async #apply(state: TwinState, event: ChangeEvent, extra: StoreOp[] = []): Promise<void> {
-    const ops: StoreOp[] = [{ type: 'putTwin', twin: state }, { type: 'putEvent', event }, ...extra];
+    const ops: StoreOp[] = [{ type: 'putTwin', twin: state }, { type: 'putEvent', event }, ...extra, ...pendingIndexOps(this.#state ?? null, state)];
     const expired = event.version - this.#deps.historyRetention;
     if (expired > 0) ops.push({ type: 'deleteEvent', twin: this.id, version: expired });
-    await this.#deps.store.commit(ops);
+    await this.#commit(ops);
     this.#state = state;
     this.#deps.bus.publish({ type: 'change', event, state });
+  }
+
+  async #commit(ops: StoreOp[]): Promise<void> {
+    await this.#deps.store.commit(ops);
+    const change = pendingCountChange(ops);
+    if (change !== 0) this.#deps.onPendingChange?.(change);
   }
 
   async get(): Promise<TwinState> { return this.#existing(); }
@@ -112,7 +121,8 @@ export class TwinActor implements Actor {
     }
     const ops = await this.#deps.store.deleteTwinOps(this.id);
     if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
-    await this.#deps.store.commit(ops);
+    ops.push(...pendingIndexOps(state, null));
+    await this.#commit(ops);
     this.#state = null;
     this.#lastSeen = null;
     this.#deps.bus.publish({ type: 'deleted', twin: this.id });

@@ -39,6 +39,8 @@ function wrapStore(inner: TwinStore) {
     readHistory: (id, opts) => inner.readHistory(id, opts),
     getCredential: (kind, id) => inner.getCredential(kind, id),
     listCredentials: (kind) => inner.listCredentials(kind),
+    countPending: () => inner.countPending(),
+    oldestPending: () => inner.oldestPending(),
   };
   return { store, commits, failing, failure, hooks };
 }

@@ -36,6 +36,9 @@ export class TwinService {
   readonly #credentials: TwinServiceOptions['credentials'];
   readonly #now: () => Date;
   readonly #livenessMs: number;
+  /** Twins out of sync: unknown until `countOutOfSync` has read the pending index once. */
+  #outOfSync: number | null = null;
+  #pendingChange = 0;
 
   constructor(opts: TwinServiceOptions) {
     this.#store = opts.store;
@@ -46,6 +49,10 @@ export class TwinService {
     const deps = {
       store: opts.store, bus: this.bus, limits: opts.limits, historyRetention: opts.historyRetention,
       livenessMs: opts.livenessMs, maxPending: opts.maxPendingPerTwin, now: this.#now,
+      onPendingChange: (change: number) => {
+        if (this.#outOfSync === null) this.#pendingChange += change;
+        else this.#outOfSync += change;
+      },
     };
     this.#registry = new ActorRegistry<TwinActor>({
       create: (id) => new TwinActor(id, deps),
@@ -130,6 +137,23 @@ export class TwinService {
     const r = this.#registry;
     return { resident: r.size, activated: r.activated, passivated: r.passivated, pending: r.pending };
   }
+
+  /**
+   * Counts the twins out of sync once, from the pending index (call at startup, before traffic:
+   * changes committed while it counts are added afterwards). Later commits keep the count current.
+   */
+  async countOutOfSync(): Promise<number> {
+    const counted = await this.#store.countPending();
+    this.#outOfSync = counted + this.#pendingChange;
+    this.#pendingChange = 0;
+    return this.#outOfSync;
+  }
+
+  /** Twins whose device has not converged; null until `countOutOfSync` has run. */
+  get outOfSync(): number | null { return this.#outOfSync; }
+
+  /** When the twin out of sync the longest became so, if any twin is. */
+  async oldestPendingSince(): Promise<string | undefined> { return (await this.#store.oldestPending())?.since; }
 
   /** Stops taking requests and waits for queued ones to finish (SIGTERM drain). */
   drain(): Promise<void> { return this.#registry.drain(); }

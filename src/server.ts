@@ -76,8 +76,24 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     onListenerError: (err) => logger.error('subscriber failed', { err }),
   });
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
-  metrics.gauge({ name: 'doppel_actors_activated', help: 'Twin actors activated since start', collect: () => twins.stats.activated });
-  metrics.gauge({ name: 'doppel_actors_passivated', help: 'Twin actors passivated since start', collect: () => twins.stats.passivated });
+  metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
+  metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });
+  // Counted from the pending index in the background: startup does not wait for a million keys.
+  twins.countOutOfSync().catch((err: unknown) => logger.error('counting twins out of sync failed', { err }));
+  metrics.gauge({ name: 'doppel_twins_out_of_sync', help: 'Twins whose device has not converged to desired (NaN until counted at startup)', collect: () => twins.outOfSync ?? Number.NaN });
+  let oldestPendingSince: string | undefined;
+  const refreshOldest = () => { twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {}); };
+  refreshOldest();
+  const stopOldest = runtime.every(5000, refreshOldest);
+  metrics.gauge({
+    name: 'doppel_oldest_pending_delta_seconds', help: 'Age of the oldest pending delta: how long the least converged device has been out of sync (0 when all are in sync; refreshed every 5 s)',
+    collect: () => (oldestPendingSince === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldestPendingSince)) / 1000)),
+  });
+  const usage = runtime.processUsage;
+  metrics.gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the server process', collect: () => usage().rssBytes });
+  metrics.counter({ name: 'process_cpu_seconds_total', help: 'User and system CPU time of the server process', collect: () => usage().cpuSeconds });
+  const startTime = Date.now() / 1000 - performance.now() / 1000;
+  metrics.gauge({ name: 'process_start_time_seconds', help: 'When the server process started (Unix time)', collect: () => startTime });
   metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
 
   const streams = createStreamQuota({ maxTotal: config.maxStreams, maxPerCredential: config.maxStreamsPerCredential });
@@ -128,6 +144,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     close: () => (closing ??= (async () => {
       ready = false;
       stopSweep();
+      stopOldest();
       for (const hook of shutdownHooks) hook();
       websocket.close();
       const httpClosed = http.close(config.shutdownSeconds * 1000);

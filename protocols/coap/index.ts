@@ -56,6 +56,10 @@ export interface CoapEdge {
 export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
   const { logger } = opts;
   const requests = opts.metrics.counter({ name: 'doppel_coap_requests_total', help: 'CoAP requests answered, by method and response code', labelNames: ['method', 'code'] });
+  const latency = opts.metrics.histogram({
+    name: 'doppel_coap_request_duration_seconds', help: 'CoAP request latency (handler to answer; writes include their commit) by method', labelNames: ['method'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  });
   const observationsEnded = opts.metrics.counter({ name: 'doppel_coap_observations_ended_total', help: 'CoAP observations ended, by reason (reset, timeout, closed)', labelNames: ['reason'] });
   for (const reason of ['reset', 'timeout', 'closed']) observationsEnded.inc({ reason }, 0);
   const observers = new ObserveRegistry({
@@ -78,7 +82,10 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     twins: opts.twins, credentials: opts.credentials, observers, maxBodyBytes: opts.maxBodyBytes,
     isClosing: () => closing,
     onInternalError: (err, r) => logger.error('coap request failed', { err, method: r.method, path: `/${r.path.join('/')}` }),
-    onAnswered: (method, code) => requests.inc({ method, code }),
+    onAnswered: (method, code, seconds) => {
+      requests.inc({ method, code });
+      latency.observe({ method }, seconds);
+    },
   });
   return {
     listen: (host, port) => transport.listen(host, port, handler),

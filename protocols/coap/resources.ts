@@ -31,7 +31,8 @@ export interface ResourceDeps {
   /** Unexpected (internal) failures, for the log. */
   onInternalError(err: unknown, request: CoapRequest): void;
   /** One call per answered request, with the response code (metrics). */
-  onAnswered?(method: string, code: string): void;
+  /** Every answer, with the seconds from the request reaching the handler to its answer. */
+  onAnswered?(method: string, code: string, seconds: number): void;
 }
 
 /**
@@ -43,11 +44,12 @@ export interface ResourceDeps {
 export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchange) => void {
   const revocable = observationsByCredential(deps.credentials);
   return (exchange) => {
+    const started = performance.now();
     let answered = false;
     const answer: CoapExchange = {
       request: exchange.request,
-      respond: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); exchange.respond(response); },
-      accept: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code); return exchange.accept(response); },
+      respond: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code, (performance.now() - started) / 1000); exchange.respond(response); },
+      accept: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code, (performance.now() - started) / 1000); return exchange.accept(response); },
     };
     route(answer, deps, revocable).catch((err: unknown) => {
       const res = errorResponse(err);

@@ -111,6 +111,10 @@ function registerMetrics(registry: MetricsRegistry): WsMetrics {
   const subscriptions = registry.gauge({ name: 'doppel_ws_subscriptions', help: 'WebSocket subscriptions held (one per twin id or prefix)' });
   const messages = registry.counter({ name: 'doppel_ws_messages_total', help: 'WebSocket requests received by op ("invalid" when unreadable)', labelNames: ['op'] });
   const slowConsumers = registry.counter({ name: 'doppel_ws_slow_consumers_total', help: 'WebSocket connections closed with 4008 slow_consumer' });
+  const latency = registry.histogram({
+    name: 'doppel_ws_request_duration_seconds', help: 'WebSocket request latency (request to reply; writes include their commit) by op', labelNames: ['op'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  });
   // Series exist from the start, so dashboards see zeros rather than gaps.
   connections.set({ kind: 'app' }, 0);
   connections.set({ kind: 'device' }, 0);
@@ -118,5 +122,5 @@ function registerMetrics(registry: MetricsRegistry): WsMetrics {
   for (const op of OPS) messages.inc({ op }, 0);
   messages.inc({ op: 'invalid' }, 0);
   slowConsumers.inc(0);
-  return { connections, subscriptions, messages, slowConsumers };
+  return { connections, subscriptions, messages, latency, slowConsumers };
 }

@@ -8,7 +8,7 @@
 import type { TwinService } from '../../actors/index.ts';
 import type { Credentials, Principal } from '../../src/auth/index.ts';
 import type { Logger } from '../../src/log.ts';
-import type { Counter, Gauge } from '../../src/metrics/index.ts';
+import type { Counter, Gauge, Histogram } from '../../src/metrics/index.ts';
 import type { WsConnection } from '../../src/runtime/types.ts';
 import { Outbox } from './backlog.ts';
 import { errorFrame } from './frames.ts';
@@ -19,6 +19,8 @@ export interface WsMetrics {
   connections: Gauge;
   subscriptions: Gauge;
   messages: Counter;
+  /** Request to reply, by op (includes the commit for writes). */
+  latency: Histogram;
   slowConsumers: Counter;
 }
 
@@ -116,6 +118,7 @@ export class Session {
   }
 
   async #run(message: ClientMessage): Promise<void> {
+    const started = performance.now();
     try {
       // Every request counts against the credential's rate, as over HTTP; the verified-token cache
       // makes this a map lookup, and it notices a key revoked or a device token rotated meanwhile.
@@ -126,6 +129,8 @@ export class Session {
       if (this.#ended) return;
       this.replyError(message.ref, err);
       if ((err as { code?: unknown }).code === 'unauthorized') this.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
+    } finally {
+      this.deps.metrics.latency.observe({ op: message.op }, (performance.now() - started) / 1000);
     }
   }
 

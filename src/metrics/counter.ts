@@ -6,7 +6,7 @@ import type { Counter, CounterOptions, Labels, MetricFamily } from './types.ts';
 interface Cell { value: number }
 
 export function createCounter(options: CounterOptions, labelNames: readonly string[]): { handle: Counter; family: MetricFamily } {
-  const { name, help } = options;
+  const { name, help, collect } = options;
   const table = new SeriesTable<Cell>(name, labelNames, () => ({ value: 0 }));
 
   function add(labels: Labels | undefined, value: number): void {
@@ -26,6 +26,7 @@ export function createCounter(options: CounterOptions, labelNames: readonly stri
     name,
     render(out) {
       headerLines(out, name, help, 'counter');
+      if (collect !== undefined) { out.push(sampleLine(name, '', collect())); return; }
       for (const row of table.rows()) out.push(sampleLine(name, row.labelText, row.series.value));
     },
   };

@@ -9,7 +9,10 @@ interface MetricOptions {
   readonly labelNames?: readonly string[];
 }
 
-export type CounterOptions = MetricOptions;
+export interface CounterOptions extends MetricOptions {
+  /** A total kept elsewhere (e.g. actors activated), read on every render; unlabelled. */
+  readonly collect?: () => number;
+}
 
 /** One series a collecting gauge reports. */
 export interface GaugeSample {

@@ -28,6 +28,7 @@ interface DenoApi {
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   unrefTimer(id: number): void;
+  memoryUsage(): { rss: number };
   exit(code: number): never;
   readonly errors: { NotFound: new (...args: never[]) => Error };
 }
@@ -97,6 +98,12 @@ export const denoRuntime: Runtime = {
     const timer = setInterval(fn, ms);
     Deno.unrefTimer(timer as unknown as number);
     return () => clearInterval(timer);
+  },
+
+  processUsage() {
+    // Deno.memoryUsage is native; CPU time only exists through the Node compatibility layer.
+    const cpu = (globalThis as unknown as { process: { cpuUsage(): { user: number; system: number } } }).process.cpuUsage();
+    return { rssBytes: Deno.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   },
 
   writeStdout: (line) => writeAll(Deno.stdout, `${line}\n`),

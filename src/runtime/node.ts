@@ -75,6 +75,11 @@ export const nodeRuntime: Runtime = {
     return () => clearInterval(timer);
   },
 
+  processUsage() {
+    const cpu = process.cpuUsage();
+    return { rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  },
+
   writeStdout: (line) => { process.stdout.write(`${line}\n`); },
   writeStderr: (line) => { process.stderr.write(`${line}\n`); },
   exit: (code) => process.exit(code),

@@ -55,6 +55,8 @@ export interface Runtime {
   onShutdownSignal(handler: (signal: string) => void): () => void;
   /** A repeating timer that does not keep the process alive; returns a cancel function. */
   every(ms: number, fn: () => void): () => void;
+  /** Resident memory and CPU time so far of this process (for /metrics). */
+  processUsage(): { rssBytes: number; cpuSeconds: number };
   writeStdout(line: string): void;
   writeStderr(line: string): void;
   exit(code: number): never;

@@ -18,3 +18,4 @@ export type { LevelStoreTestHooks } from './level-store.ts';
 export type { LevelStoreOptions } from './level-store.ts';
 export { createMemoryStore } from './memory-store.ts';
 export type { BatchStats, CredentialOf, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';
+export { pendingCountChange, pendingIndexOps } from './pending-index.ts';

@@ -7,6 +7,8 @@
  * - `h!{id}!{version, 10 digits}` — change event; zero-padding makes key order version order
  * - `c!k!{id}` — API key credential, `c!d!{id}` — device credential: one range per kind, so
  *   listing the (few) API keys never reads the (many) device credentials
+ * - `p!{pendingSince}!{id}` — the twins whose device has not converged, oldest pending first: the
+ *   out-of-sync count and the age of the oldest pending delta without reading any twin
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -18,11 +20,12 @@ import type { StoreOp, StoredCredential } from './types.ts';
 import { isTwinId } from '../twin/ids.ts';
 
 export const FORMAT_KEY = 'm!format';
-/** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). */
-export const FORMAT_VERSION = 1;
+/** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). 2: the pending index. */
+export const FORMAT_VERSION = 2;
 
 const TWIN = 't!';
 const HISTORY = 'h!';
+const PENDING = 'p!';
 /** Per credential kind, the prefix of its range. */
 const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
@@ -48,6 +51,20 @@ export function historyKey(twin: string, version: number): string {
 export function versionOfHistoryKey(key: string): number {
   return Number(key.slice(-VERSION_DIGITS));
 }
+
+/** The pending-index entry of a twin out of sync since `since` (an ISO timestamp: sorts by time). */
+export function pendingKey(since: string, twin: string): string {
+  return `${PENDING}${since}!${twin}`;
+}
+
+/** The twin id and since of a `pendingKey` (ids never contain `!`; ISO timestamps neither). */
+export function parsePendingKey(key: string): { twin: string; since: string } {
+  const cut = key.indexOf('!', PENDING.length);
+  return { since: key.slice(PENDING.length, cut), twin: key.slice(cut + 1) };
+}
+
+/** The whole pending index, oldest first. */
+export const PENDING_RANGE: KeyRange = { gte: PENDING, lt: 'p"' };
 
 export function credentialKey(kind: StoredCredential['kind'], id: string): string {
   return CREDENTIAL[kind] + id;
@@ -111,6 +128,10 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'put', key: credentialKey(checkCredentialKind(op.credential.kind), checkCredentialId(op.credential.id)), value: op.credential };
     case 'deleteCredential':
       return { type: 'del', key: credentialKey(checkCredentialKind(op.kind), checkCredentialId(op.id)) };
+    case 'putPending':
+      return { type: 'put', key: pendingKey(checkSince(op.since), checkTwinId(op.twin)), value: {} };
+    case 'deletePending':
+      return { type: 'del', key: pendingKey(checkSince(op.since), checkTwinId(op.twin)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -119,6 +140,11 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
 function checkTwinId(id: unknown): string {
   if (!isTwinId(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
   return id;
+}
+
+function checkSince(since: unknown): string {
+  if (typeof since !== 'string' || !/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(since)) throw fail('internal', `Cannot index pendingSince "${String(since)}": not an ISO timestamp`);
+  return since;
 }
 
 function checkVersion(version: unknown): number {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeValue } from './codec.ts';
-import { FORMAT_KEY } from './keys.ts';
+import { FORMAT_KEY, FORMAT_VERSION } from './keys.ts';
 import { createLevelStore } from './level-store.ts';
 import type { LevelStoreOptions } from './level-store.ts';
 import { describeStoreContract, sampleEvent, sampleTwin } from './store-suite.ts';
@@ -224,16 +224,32 @@ describe('LevelDB store', () => {
       const store = await open();
       await store.close();
       const raw = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
-      await raw.put(FORMAT_KEY, encodeValue(2));
+      await raw.put(FORMAT_KEY, encodeValue(FORMAT_VERSION + 1));
       await raw.close();
       const again = createLevelStore({ path: join(dir, 'db') });
       await expect(again.open()).rejects.toMatchObject({
-        code: 'unavailable', message: expect.stringMatching(/format 2 is newer than this Doppel supports \(1\)/), details: { format: 2, supported: 1 },
+        code: 'unavailable', message: expect.stringMatching(/format 3 is newer than this Doppel supports \(2\)/), details: { format: 3, supported: 2 },
       });
       // The refused store let go of the directory's lock.
       const raw2 = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
       await raw2.open();
       await raw2.close();
+    });
+
+    it('migrates a format-1 store by building the pending index from its twins', async () => {
+      const raw = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await raw.put(FORMAT_KEY, encodeValue(1));
+      await raw.put('t!calm', encodeValue(sampleTwin('calm')));
+      await raw.put('t!late', encodeValue(sampleTwin('late', { pendingSince: '2026-01-02T00:00:00.000Z' })));
+      await raw.put('t!early', encodeValue(sampleTwin('early', { pendingSince: '2026-01-01T00:00:00.000Z' })));
+      await raw.close();
+      const store = await open();
+      expect(await store.countPending()).toBe(2);
+      expect(await store.oldestPending()).toEqual({ twin: 'early', since: '2026-01-01T00:00:00.000Z' });
+      await store.close();
+      const check = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      expect(await check.get(FORMAT_KEY)).toEqual(encodeValue(FORMAT_VERSION));
+      await check.close();
     });
 
     it('refuses a LevelDB directory that holds data but no format marker', async () => {

@@ -13,7 +13,7 @@ import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import {
   FORMAT_KEY, FORMAT_VERSION, credentialKey, credentialRange, historyRange, keyWriteOf,
-  checkHistoryQuery, twinKey, twinRange, versionOfHistoryKey,
+  checkHistoryQuery, parsePendingKey, pendingKey, PENDING_RANGE, twinKey, twinRange, versionOfHistoryKey,
 } from './keys.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
 
@@ -131,6 +131,7 @@ class LevelStore implements TwinStore {
     }
     const format = decodeValue<unknown>(raw);
     if (format === FORMAT_VERSION) return;
+    if (format === 1) { await migrateToPendingIndex(db); return; }
     const newer = typeof format === 'number' && format > FORMAT_VERSION;
     throw fail(
       'unavailable',
@@ -275,6 +276,19 @@ class LevelStore implements TwinStore {
     return raw === undefined ? undefined : decodeValue<CredentialOf<K>>(raw);
   }
 
+  async countPending(): Promise<number> {
+    const db = this.#readable();
+    let n = 0;
+    for await (const _key of db.keys(PENDING_RANGE)) n++;
+    return n;
+  }
+
+  async oldestPending(): Promise<{ twin: string; since: string } | undefined> {
+    const db = this.#readable();
+    const [key] = await read(() => db.keys({ ...PENDING_RANGE, limit: 1 }).all());
+    return key === undefined ? undefined : parsePendingKey(key);
+  }
+
   async listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]> {
     const db = this.#readable();
     // One range per kind: the API keys are few, and listing them must not decode one record per
@@ -291,6 +305,21 @@ class LevelStore implements TwinStore {
   #notUsable(): DoppelError {
     return this.#state === 'closing' || this.#state === 'closed' ? closedError() : fail('unavailable', 'Store is not open');
   }
+}
+
+/**
+ * Format 1 → 2: builds the pending index (`p!…`) from the stored twins. Idempotent, and the format
+ * marker is written last, so a crash midway only means the next open runs it again.
+ */
+async function migrateToPendingIndex(db: Level<string, Uint8Array>): Promise<void> {
+  let batch: LevelOp[] = [];
+  for await (const raw of db.values(twinRange({}))) {
+    const twin = decodeValue<TwinState>(raw);
+    if (twin.pendingSince !== null) batch.push({ type: 'put', key: pendingKey(twin.pendingSince, twin.id), value: encodeValue({}) });
+    if (batch.length >= 1000) { await db.batch(batch); batch = []; }
+  }
+  batch.push({ type: 'put', key: FORMAT_KEY, value: encodeValue(FORMAT_VERSION) });
+  await db.batch(batch, { sync: true });
 }
 
 function encodeOps(ops: StoreOp[]): { ops: LevelOp[]; bytes: number } {

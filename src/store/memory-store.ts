@@ -8,7 +8,7 @@ import { fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import {
   checkHistoryQuery, credentialKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
-  twinRange, versionOfHistoryKey,
+  twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
@@ -116,6 +116,17 @@ class MemoryStore implements TwinStore {
   async getCredential<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined> {
     this.#check();
     return this.#get<CredentialOf<K>>(credentialKey(kind, id));
+  }
+
+  async countPending(): Promise<number> {
+    this.#check();
+    return this.#keysIn(PENDING_RANGE).length;
+  }
+
+  async oldestPending(): Promise<{ twin: string; since: string } | undefined> {
+    this.#check();
+    const [key] = this.#keysIn(PENDING_RANGE, 1);
+    return key === undefined ? undefined : parsePendingKey(key);
   }
 
   async listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]> {

@@ -276,6 +276,32 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       });
     });
 
+    describe('pending index', () => {
+      const at = (day: number) => `2026-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
+      it('counts the entries and finds the oldest, whatever the order of the ids', async () => {
+        expect(await store.countPending()).toBe(0);
+        expect(await store.oldestPending()).toBeUndefined();
+        await store.commit([
+          { type: 'putPending', twin: 'a', since: at(3) }, { type: 'putPending', twin: 'z', since: at(1) }, { type: 'putPending', twin: 'm', since: at(2) },
+        ]);
+        expect(await store.countPending()).toBe(3);
+        expect(await store.oldestPending()).toEqual({ twin: 'z', since: at(1) });
+      });
+
+      it('deletePending removes exactly that entry; twins and history are untouched by the index', async () => {
+        await store.commit([{ type: 'putTwin', twin: sampleTwin('a') }, { type: 'putPending', twin: 'a', since: at(1) }, { type: 'putPending', twin: 'b', since: at(2) }]);
+        await store.commit([{ type: 'deletePending', twin: 'a', since: at(1) }]);
+        expect(await store.countPending()).toBe(1);
+        expect(await store.oldestPending()).toEqual({ twin: 'b', since: at(2) });
+        expect(await store.getTwin('a')).toBeDefined();
+        expect(await collect(store.listTwins({}))).toHaveLength(1);
+      });
+
+      it('refuses a pendingSince that is not an ISO timestamp (it would break the order)', async () => {
+        await expect(store.commit([{ type: 'putPending', twin: 'a', since: 'yesterday' }])).rejects.toMatchObject({ code: 'internal' });
+      });
+    });
+
     describe('credentials', () => {
       it('round-trips device and key credentials and lists them by kind', async () => {
         const creds = [device('d1', 'a'), device('d2', 'b'), apiKey('k1'), apiKey('k2')];

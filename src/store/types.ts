@@ -23,7 +23,10 @@ export type StoreOp =
   | { type: 'putEvent'; event: ChangeEvent }
   | { type: 'deleteEvent'; twin: string; version: number }
   | { type: 'putCredential'; credential: StoredCredential }
-  | { type: 'deleteCredential'; kind: StoredCredential['kind']; id: string };
+  | { type: 'deleteCredential'; kind: StoredCredential['kind']; id: string }
+  /** The pending index (`pending-index.ts` derives these from a twin's old and new state). */
+  | { type: 'putPending'; twin: string; since: string }
+  | { type: 'deletePending'; twin: string; since: string };
 
 /** Numbers a store reports after each physical batch (for /metrics). */
 /** One physical batch written (or failed: its commits were all rejected with `unavailable`). */
@@ -53,6 +56,11 @@ export interface TwinStore {
   getCredential<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined>;
   /** Every credential of one kind, in id order; reads only that kind's records. */
   listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]>;
+
+  /** How many twins are out of sync (reads the pending index's keys: once, at startup). */
+  countPending(): Promise<number>;
+  /** The twin out of sync the longest, if any (one seek). */
+  oldestPending(): Promise<{ twin: string; since: string } | undefined>;
 
   /** Called after every physical batch, for metrics. */
   onBatch?: (stats: BatchStats) => void;
