@@ -1,0 +1,372 @@
+/**
+ * The example Grafana dashboard (deploy/grafana/doppel-dashboard.json) and the alert rules in its
+ * README stay honest: the JSON has what Grafana needs to import it, and every metric a query names
+ * is one a real server exposes on `GET /metrics` after some HTTP, WebSocket and CoAP traffic, used
+ * the way its `# TYPE` allows (`rate` on counters and histogram parts, `histogram_quantile` on
+ * histogram buckets, gauges as they are).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseYaml } from './parse.ts';
+import { read } from './recipes.ts';
+import { RawClient, createTwin } from '../coap/helpers.ts';
+import { startTestServer } from '../support/server.ts';
+import type { TestServer } from '../support/server.ts';
+import { connect } from '../ws/helpers.ts';
+
+const DASHBOARD = 'deploy/grafana/doppel-dashboard.json';
+const README = 'deploy/grafana/README.md';
+/** The rows, top to bottom; the README describes each. */
+const ROWS = ['Overview', 'HTTP', 'CoAP', 'WebSocket', 'Storage', 'Actors', 'Process'];
+/** Series Prometheus makes itself, not the server. */
+const SYNTHETIC = new Set(['up']);
+const DS_UID = '${datasource}';
+
+// --- /metrics -------------------------------------------------------------------------------
+
+type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
+interface Exposition {
+  /** Family name → `# TYPE`. */
+  types: Map<string, MetricType>;
+  /** Every sample name with at least one series (`doppel_x_bucket`, `doppel_y`, …). */
+  samples: Set<string>;
+}
+
+function parseExposition(text: string): Exposition {
+  const types = new Map<string, MetricType>();
+  const samples = new Set<string>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type !== null) types.set(type[1]!, type[2] as MetricType);
+    else if (line !== '' && !line.startsWith('#')) samples.add(/^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0]);
+  }
+  return { types, samples };
+}
+
+// --- PromQL, read loosely --------------------------------------------------------------------
+
+/** `expr` with the contents of string literals blanked (same length), so parens and braces in them do not count. */
+function maskStrings(expr: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < expr.length; i++) {
+    const ch = expr[i]!;
+    if (quote === null) {
+      out += ch;
+      if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+    } else if (ch === '\\' && quote !== '`') {
+      out += '  ';
+      i++;
+    } else if (ch === quote) {
+      out += ch;
+      quote = null;
+    } else out += ' ';
+  }
+  if (quote !== null) throw new Error(`unterminated string in ${expr}`);
+  return out;
+}
+
+interface Call { fn: string; open: number; close: number }
+
+/** Every parenthesised group with the identifier before it ('' for a bare group). */
+function calls(masked: string): Call[] {
+  const out: Call[] = [];
+  const stack: Array<{ fn: string; open: number }> = [];
+  for (let i = 0; i < masked.length; i++) {
+    if (masked[i] === '(') {
+      const fn = /([a-zA-Z_][a-zA-Z0-9_]*)\s*$/.exec(masked.slice(0, i))?.[1] ?? '';
+      stack.push({ fn, open: i });
+    } else if (masked[i] === ')') {
+      const top = stack.pop();
+      if (top === undefined) throw new Error(`unbalanced ")" at ${i} in ${masked}`);
+      out.push({ ...top, close: i });
+    }
+  }
+  if (stack.length > 0) throw new Error(`unbalanced "(" in ${masked}`);
+  return out;
+}
+
+interface Ref { name: string; at: number; end: number }
+
+/** Metric names as the brief reads them: doppel_… and process_… identifiers, plus Prometheus' own. */
+function metricRefs(masked: string): Ref[] {
+  const refs: Ref[] = [];
+  for (const m of masked.matchAll(/\b(?:doppel_[a-z_]+|process_[a-z_]+|up)\b/g)) {
+    // `up` only as a series (followed by a selector), not as part of a word or a label value.
+    if (m[0] === 'up' && masked[m.index + 2] !== '{') continue;
+    refs.push({ name: m[0], at: m.index, end: m.index + m[0].length });
+  }
+  return refs;
+}
+
+type Part = '' | '_bucket' | '_sum' | '_count';
+interface Resolved { family: string; type: MetricType; part: Part }
+
+function resolve(name: string, exp: Exposition): Resolved | undefined {
+  const type = exp.types.get(name);
+  if (type !== undefined) return { family: name, type, part: '' };
+  const m = /^(.+)(_bucket|_sum|_count)$/.exec(name);
+  if (m !== null && exp.types.get(m[1]!) === 'histogram') return { family: m[1]!, type: 'histogram', part: m[2] as Part };
+  return undefined;
+}
+
+const RANGE_FNS = new Set(['rate', 'irate', 'increase']);
+const isRateable = (r: Resolved) => r.type === 'counter' || (r.type === 'histogram' && r.part !== '');
+
+interface CheckOptions {
+  /** Every series must carry `job=~"$job", instance=~"$instance"` (dashboard panels). */
+  templated: boolean;
+}
+
+/** What is wrong with one PromQL expression against the server's exposition; [] when nothing. */
+function problemsOf(expr: string, exp: Exposition, opts: CheckOptions): string[] {
+  const problems: string[] = [];
+  const masked = maskStrings(expr);
+  const groups = calls(masked);
+  const enclosing = (at: number) => groups.filter((g) => g.open < at && at < g.close);
+  const refs = metricRefs(masked);
+  if (refs.length === 0) problems.push('names no metric');
+
+  for (const ref of refs) {
+    const where = `${ref.name} in ${expr}`;
+    const selector = masked[ref.end] === '{' ? expr.slice(ref.end + 1, masked.indexOf('}', ref.end)) : null;
+    if (opts.templated && (selector === null || !selector.includes('job=~"$job"') || !selector.includes('instance=~"$instance"'))) {
+      problems.push(`${where}: not filtered by job=~"$job" and instance=~"$instance"`);
+    }
+    if (SYNTHETIC.has(ref.name)) continue;
+    const resolved = resolve(ref.name, exp);
+    if (resolved === undefined) { problems.push(`${where}: no such metric family in GET /metrics`); continue; }
+    if (!exp.samples.has(ref.name)) problems.push(`${where}: no series in GET /metrics after traffic`);
+    const fns = enclosing(ref.at).map((g) => g.fn);
+    const inRange = fns.some((f) => RANGE_FNS.has(f));
+    if (isRateable(resolved) && !inRange) problems.push(`${where}: a ${resolved.type}${resolved.part} used without rate()/increase()`);
+    if (resolved.part === '_bucket' && !fns.includes('histogram_quantile')) problems.push(`${where}: buckets outside histogram_quantile()`);
+  }
+
+  for (const g of groups) {
+    const inside = refs.filter((r) => g.open < r.at && r.at < g.close && !SYNTHETIC.has(r.name));
+    if (g.fn === 'histogram_quantile') {
+      if (!/^\s*0?\.\d+\s*,/.test(masked.slice(g.open + 1))) problems.push(`histogram_quantile without a quantile in (0, 1): ${expr}`);
+      for (const r of inside) {
+        const res = resolve(r.name, exp);
+        if (res !== undefined && !(res.type === 'histogram' && res.part === '_bucket')) problems.push(`histogram_quantile over ${r.name} (${res.type}${res.part}), not a histogram's _bucket: ${expr}`);
+      }
+    }
+    if (RANGE_FNS.has(g.fn)) {
+      for (const r of inside) {
+        const res = resolve(r.name, exp);
+        if (res !== undefined && !isRateable(res)) problems.push(`${g.fn}() over ${r.name}, a ${res.type}: ${expr}`);
+      }
+      const range = /\[([^\]]*)\]\s*$/.exec(masked.slice(g.open + 1, g.close))?.[1];
+      if (range === undefined) problems.push(`${g.fn}() without a range: ${expr}`);
+      else if (opts.templated && range !== '$__rate_interval') problems.push(`${g.fn}() over [${range}], not [$__rate_interval]: ${expr}`);
+    }
+  }
+  return problems;
+}
+
+// --- the dashboard ---------------------------------------------------------------------------
+
+interface GridPos { h: number; w: number; x: number; y: number }
+interface Target { expr?: unknown; refId?: unknown; datasource?: { type?: string; uid?: string } }
+interface Panel {
+  id?: unknown; type?: unknown; title?: unknown; gridPos?: GridPos; collapsed?: boolean;
+  datasource?: { type?: string; uid?: string }; targets?: Target[]; panels?: Panel[];
+}
+interface Variable { name: string; type: string; query?: unknown; datasource?: { uid?: string }; includeAll?: boolean; multi?: boolean }
+interface Dashboard {
+  title?: unknown; uid?: unknown; schemaVersion?: unknown; id?: unknown; panels?: Panel[];
+  templating?: { list?: Variable[] }; __inputs?: Array<{ name: string; type: string; pluginId: string }>;
+}
+
+const dashboard = JSON.parse(read(DASHBOARD)) as Dashboard;
+/** Top-level panels, with the panels of collapsed rows after their row. */
+const allPanels = (d: Dashboard): Panel[] => (d.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
+const queryPanels = (d: Dashboard) => allPanels(d).filter((p) => p.type !== 'row');
+const exprsOf = (d: Dashboard) => queryPanels(d).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: String(p.title), expr: String(t.expr) })));
+
+/** The Prometheus rule file shown in the README (its one ```yaml block with `groups:`). */
+interface Rule { alert: string; expr: string; for: string; labels: { severity: string }; annotations: { summary: string } }
+function readmeRules(): Rule[] {
+  const blocks = [...read(README).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^groups:/m.test(b));
+  expect(blocks).toHaveLength(1);
+  const [doc] = parseYaml(blocks[0]!) as Array<{ groups: Array<{ name: string; rules: Rule[] }> }>;
+  return doc!.groups.flatMap((g) => g.rules);
+}
+
+describe('Grafana dashboard: structure', () => {
+  it('parses, and has a title, a stable uid and a schemaVersion', () => {
+    expect(dashboard.title).toEqual(expect.any(String));
+    expect(String(dashboard.title)).not.toBe('');
+    expect(dashboard.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
+    expect(Number.isInteger(dashboard.schemaVersion) && (dashboard.schemaVersion as number) >= 36).toBe(true);
+    expect(dashboard.id ?? null).toBeNull(); // import assigns the id
+  });
+
+  it('every panel has a unique id, a type and a gridPos inside the 24-column grid; none overlap', () => {
+    const panels = allPanels(dashboard);
+    expect(panels.length).toBeGreaterThan(0);
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    const taken = new Map<string, string>();
+    for (const p of panels) {
+      expect(p.type, `panel ${String(p.title)}`).toEqual(expect.any(String));
+      expect(Number.isInteger(p.id), `id of ${String(p.title)}`).toBe(true);
+      const g = p.gridPos!;
+      expect([g.h, g.w, g.x, g.y].every((n) => Number.isInteger(n) && n >= 0), `gridPos of ${String(p.title)}`).toBe(true);
+      expect(g.w >= 1 && g.h >= 1 && g.x + g.w <= 24, `gridPos of ${String(p.title)}`).toBe(true);
+      if (p.type === 'row' && p.collapsed === true) continue; // its panels are laid out when it opens
+      for (let x = g.x; x < g.x + g.w; x++) {
+        for (let y = g.y; y < g.y + g.h; y++) {
+          const cell = `${x},${y}`;
+          expect(taken.get(cell), `${String(p.title)} overlaps at ${cell}`).toBeUndefined();
+          taken.set(cell, String(p.title));
+        }
+      }
+    }
+  });
+
+  it(`has the rows ${ROWS.join(', ')}, each panel below its row`, () => {
+    const top = dashboard.panels ?? [];
+    expect(top.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(ROWS);
+    expect(top[0]!.type).toBe('row');
+    let rowY = -1;
+    let nextRowY = Infinity;
+    top.forEach((p, i) => {
+      if (p.type === 'row') {
+        rowY = p.gridPos!.y;
+        nextRowY = top.slice(i + 1).find((q) => q.type === 'row')?.gridPos!.y ?? Infinity;
+        return;
+      }
+      expect(p.gridPos!.y > rowY && p.gridPos!.y + p.gridPos!.h <= nextRowY, `${String(p.title)} sits in its row`).toBe(true);
+    });
+  });
+
+  it('the Overview row starts with the stats an operator looks at first', () => {
+    const top = dashboard.panels ?? [];
+    const overview = top.slice(1, top.findIndex((p, i) => i > 0 && p.type === 'row'));
+    expect(overview.every((p) => p.type === 'stat')).toBe(true);
+    const exprs = overview.flatMap((p) => (p.targets ?? []).map((t) => String(t.expr))).join('\n');
+    for (const name of ['up', 'doppel_twins_out_of_sync', 'doppel_oldest_pending_delta_seconds', 'doppel_actors_resident', 'doppel_streams_open', 'process_resident_memory_bytes']) {
+      expect(exprs).toContain(`${name}{`);
+    }
+  });
+
+  it('queries go to the chosen Prometheus data source: a datasource variable, plus job and instance variables', () => {
+    const vars = dashboard.templating?.list ?? [];
+    const ds = vars.find((v) => v.name === 'datasource');
+    expect(ds).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    for (const name of ['job', 'instance']) {
+      const v = vars.find((x) => x.name === name);
+      expect(v, name).toMatchObject({ type: 'query', datasource: { uid: DS_UID } });
+      expect(JSON.stringify(v!.query)).toMatch(new RegExp(`label_values\\([^)]*, ${name}\\)`));
+    }
+    for (const p of queryPanels(dashboard)) {
+      expect(p.datasource?.uid, `datasource of ${String(p.title)}`).toBe(DS_UID);
+      expect(p.targets?.length, `targets of ${String(p.title)}`).toBeGreaterThan(0);
+      const refIds = p.targets!.map((t) => t.refId);
+      expect(new Set(refIds).size, `refIds of ${String(p.title)}`).toBe(refIds.length);
+      for (const t of p.targets!) {
+        expect(t.expr, `expr in ${String(p.title)}`).toEqual(expect.any(String));
+        expect(String(t.expr).trim()).not.toBe('');
+        expect(t.refId).toEqual(expect.any(String));
+        expect(t.datasource?.uid ?? DS_UID).toBe(DS_UID);
+      }
+    }
+  });
+
+  it('the README tells how to import it, and describes every row', () => {
+    const readme = read(README);
+    expect(readme).toContain('doppel-dashboard.json');
+    expect(readme).toMatch(/import/i);
+    expect(ROWS.filter((row) => !readme.includes(`**${row}**`))).toEqual([]);
+  });
+});
+
+describe('PromQL checks (negative control)', () => {
+  const exp = parseExposition([
+    '# TYPE doppel_c_total counter', 'doppel_c_total 1',
+    '# TYPE doppel_g gauge', 'doppel_g 1',
+    '# TYPE doppel_e_total counter',
+    '# TYPE doppel_h_seconds histogram', 'doppel_h_seconds_bucket{le="+Inf"} 1', 'doppel_h_seconds_sum 1', 'doppel_h_seconds_count 1',
+  ].join('\n'));
+  const sel = '{job=~"$job", instance=~"$instance"}';
+  const check = (expr: string) => problemsOf(expr, exp, { templated: true });
+
+  it('accepts correct uses', () => {
+    expect(check(`sum by (x) (label_replace(rate(doppel_c_total${sel}[$__rate_interval]), "y", "$1", "x", "(.)"))`)).toEqual([]);
+    expect(check(`histogram_quantile(0.99, sum by (le) (rate(doppel_h_seconds_bucket${sel}[$__rate_interval])))`)).toEqual([]);
+    expect(check(`rate(doppel_h_seconds_sum${sel}[$__rate_interval]) / rate(doppel_h_seconds_count${sel}[$__rate_interval])`)).toEqual([]);
+    expect(check(`max(doppel_g${sel})`)).toEqual([]);
+    expect(check(`up${sel}`)).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown metric', `sum(doppel_nope${sel})`],
+    ['a family without series', `sum(rate(doppel_e_total${sel}[$__rate_interval]))`],
+    ['rate() over a gauge', `rate(doppel_g${sel}[$__rate_interval])`],
+    ['a counter without rate()', `sum(doppel_c_total${sel})`],
+    ['histogram_quantile() over _sum', `histogram_quantile(0.5, rate(doppel_h_seconds_sum${sel}[$__rate_interval]))`],
+    ['histogram_quantile() over a gauge', `histogram_quantile(0.5, doppel_g${sel})`],
+    ['buckets outside histogram_quantile()', `sum(rate(doppel_h_seconds_bucket${sel}[$__rate_interval]))`],
+    ['a fixed range', `rate(doppel_c_total${sel}[5m])`],
+    ['no job/instance filter', 'rate(doppel_c_total{job=~"$job"}[$__rate_interval])'],
+  ])('refuses %s', (_what, expr) => {
+    expect(check(expr)).not.toEqual([]);
+  });
+
+  it('is not fooled by parentheses inside strings', () => {
+    expect(check(`sum(label_replace(doppel_g${sel}, "a", "$1", "b", "(x)("))`)).toEqual([]);
+  });
+});
+
+describe('Grafana dashboard and README alerts against a real server', () => {
+  let t: TestServer;
+  let exp: Exposition;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    // Traffic on every protocol, so histograms and labelled series have samples.
+    const deviceToken = await createTwin(t, 'grafana-1', { temp: 21 });
+    expect((await t.call('PATCH', '/v1/twins/grafana-1', { body: { desired: { temp: 22 } } })).status).toBe(200);
+    expect((await t.call('GET', '/v1/twins/grafana-1')).status).toBe(200);
+    const ws = await connect(t);
+    const coap = await RawClient.open(t.server.coapPort);
+    try {
+      expect(await ws.request({ op: 'subscribe', twins: ['grafana-1'] })).toMatchObject({ op: 'subscribed' });
+      expect((await ws.request({ op: 'get', twin: 'grafana-1' })).op).not.toBe('error');
+      expect(await ws.request({ op: 'patch', twin: 'grafana-1', desired: { temp: 23 } })).not.toMatchObject({ op: 'error' });
+      const res = await coap.request({ path: '/t/grafana-1', query: [`token=${deviceToken}`] });
+      expect(res.code).toBe('2.05');
+      const metrics = await t.call('GET', '/metrics');
+      expect(metrics.status).toBe(200);
+      exp = parseExposition(await metrics.text());
+    } finally {
+      ws.close();
+      await ws.closed;
+      await coap.close();
+    }
+  });
+  afterAll(async () => { await t?.stop(); });
+
+  it('every metric a panel names exists, with series, and is used as its type allows', () => {
+    const problems = exprsOf(dashboard).flatMap(({ panel, expr }) => problemsOf(expr, exp, { templated: true }).map((p) => `${panel}: ${p}`));
+    expect(problems).toEqual([]);
+  });
+
+  it('the template variables ask for a metric the server exposes', () => {
+    const names = (dashboard.templating?.list ?? []).flatMap((v) => [...JSON.stringify(v.query ?? '').matchAll(/doppel_[a-z_]+|process_[a-z_]+/g)].map((m) => m[0]));
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !exp.samples.has(n))).toEqual([]);
+  });
+
+  it('the README gives 4 to 6 alert rules, each with a for, a severity, a summary, and metrics used as their type allows', () => {
+    const rules = readmeRules();
+    expect(rules.length).toBeGreaterThanOrEqual(4);
+    expect(rules.length).toBeLessThanOrEqual(6);
+    for (const r of rules) {
+      expect(r, r.alert).toMatchObject({ alert: expect.stringMatching(/^Doppel[A-Za-z]+$/), for: expect.stringMatching(/^\d+[smh]$/), labels: { severity: expect.stringMatching(/^(critical|warning)$/) } });
+      expect(r.annotations.summary, r.alert).toEqual(expect.any(String));
+      expect(problemsOf(r.expr, exp, { templated: false }), r.alert).toEqual([]);
+      expect(r.expr, `${r.alert} compares with a threshold`).toMatch(/(==|!=|>=|<=|>|<)\s*[\d.]+\s*$/);
+    }
+  });
+});
