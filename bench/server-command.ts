@@ -25,6 +25,12 @@ export function serverCommand(runtime: ServerRuntime): { file: string; args: str
   return { file: program === 'node' ? process.execPath : denoExecutable(), args };
 }
 
+/** The `doppel` CLI itself on `runtime` (the server command without its `serve`): append a command. */
+export function cliCommand(runtime: ServerRuntime): { file: string; args: string[] } {
+  const { file, args } = serverCommand(runtime);
+  return { file, args: args.at(-1) === 'serve' ? args.slice(0, -1) : args };
+}
+
 /**
  * The real `deno` binary of the dev dependency. When npm skipped its install script, `.bin/deno`
  * is a Node shim that runs the binary with spawnSync and does not pass signals on, so SIGTERM and

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigSchema, describeConfig, loadConfig, maskConfig } from './config.ts';
+import { configFileArg, ConfigSchema, describeConfig, loadConfig, maskConfig, parseConfigFile } from './config.ts';
 import type { DoppelError } from './errors.ts';
 
 function refusal(argv: string[], env: Record<string, string | undefined> = {}): DoppelError {
@@ -195,5 +195,34 @@ describe('maskConfig()', () => {
 
   it('leaves an unset admin token unset', () => {
     expect(maskConfig(loadConfig([], {})).adminToken).toBeUndefined();
+  });
+});
+
+describe('config file', () => {
+  it('splits --config (either spelling) off the flags, else takes DOPPEL_CONFIG', () => {
+    expect(configFileArg(['--http', '1', '--config', 'a.json'], {})).toEqual({ path: 'a.json', rest: ['--http', '1'] });
+    expect(configFileArg(['--config=b.json'], { DOPPEL_CONFIG: 'env.json' })).toEqual({ path: 'b.json', rest: [] });
+    expect(configFileArg([], { DOPPEL_CONFIG: 'env.json' })).toEqual({ path: 'env.json', rest: [] });
+    expect(configFileArg([], {})).toEqual({ path: undefined, rest: [] });
+    expect(() => configFileArg(['--config'], {})).toThrow(/needs a file path/);
+  });
+
+  it('ranks the file below the environment and the flags', () => {
+    const file = parseConfigFile('d.json', '{"http": 9000, "coap": 9001, "historyRetention": 5, "sync": true}');
+    const config = loadConfig(['--http', '9100'], { DOPPEL_COAP: '9101' }, file);
+    expect(config).toMatchObject({ http: 9100, coap: 9101, historyRetention: 5, sync: true });
+  });
+
+  it('refuses unknown keys, bad values, and files that are not one JSON object, naming the file', () => {
+    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"historyRetension": 5}'))).toThrow(/Unknown setting "historyRetension" in d.json/);
+    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"http": "eighty"}'))).toThrow(/--http/);
+    expect(() => parseConfigFile('d.json', '{"http": 1,}')).toThrow(/d.json is not valid JSON/);
+    expect(() => parseConfigFile('d.json', '[1]')).toThrow(/one JSON object/);
+  });
+
+  it('reads back what maskConfig prints (secrets aside): the output is a valid config file', () => {
+    const config = loadConfig(['--http', '1234', '--sync'], {});
+    const printed = maskConfig(config);
+    expect(loadConfig([], {}, { path: 'p.json', values: printed })).toEqual(config);
   });
 });

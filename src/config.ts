@@ -69,8 +69,14 @@ export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set(['adminToken']);
  * @example
  * loadConfig(['--http', '0', '--data', '/tmp/d'], {}) // { http: 0, data: '/tmp/d', ... }
  */
-export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): Config {
+export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>, file?: ConfigFile): Config {
   const raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    for (const [key, value] of Object.entries(file.values)) {
+      if (!(KEYS as string[]).includes(key)) throw new DoppelError('invalid_request', `Unknown setting "${key}" in ${file.path}: see doppel serve --help (file keys are camelCase, e.g. "historyRetention")`);
+      raw[key] = value;
+    }
+  }
   for (const key of KEYS) {
     const v = env[envName(key)];
     if (v !== undefined && v !== '') raw[key] = v;
@@ -101,6 +107,46 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     throw new DoppelError('invalid_request', `Invalid configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** Settings read from a JSON config file (`--config`): the lowest precedence after defaults. */
+export interface ConfigFile { path: string; values: Record<string, unknown> }
+
+/**
+ * Splits `--config <path>` / `--config=<path>` (else `DOPPEL_CONFIG`) off the arguments, so the
+ * caller can read that file and pass it to `loadConfig` with the rest.
+ */
+export function configFileArg(argv: readonly string[], env: Record<string, string | undefined>): { path: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let path = env.DOPPEL_CONFIG === '' ? undefined : env.DOPPEL_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config') {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new DoppelError('invalid_request', 'Flag "--config" needs a file path');
+      path = next;
+      i++;
+    } else if (arg.startsWith('--config=')) {
+      path = arg.slice('--config='.length);
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { path, rest };
+}
+
+/** Parses a config file's text: one JSON object of settings (keys as in `doppel config print`). */
+export function parseConfigFile(path: string, text: string): ConfigFile {
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (err) {
+    throw new DoppelError('invalid_request', `Config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    throw new DoppelError('invalid_request', `Config file ${path} must hold one JSON object of settings`);
+  }
+  return { path, values: values as Record<string, unknown> };
 }
 
 /** Flag, env var, default and help of every setting (for --help and the README). */

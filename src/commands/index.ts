@@ -4,6 +4,7 @@
  * commands (`client.ts`) talk to a running server over its HTTP API.
  */
 import { clientCommands } from './client.ts';
+import { configCommand } from './config.ts';
 import { serveCommand } from './serve.ts';
 import type { Command } from './types.ts';
 
@@ -11,5 +12,6 @@ export type { Command } from './types.ts';
 
 export const commands: Readonly<Record<string, Command>> = {
   serve: serveCommand,
+  config: configCommand,
   ...clientCommands,
 };

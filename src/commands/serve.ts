@@ -1,7 +1,8 @@
 /**
  * `doppel serve [flags]`: runs the server until SIGTERM/SIGINT, then drains and exits 0.
  */
-import { describeConfig, loadConfig } from '../config.ts';
+import { describeConfig } from '../config.ts';
+import { resolveConfig } from '../config-source.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../server.ts';
 import type { Command } from './types.ts';
@@ -10,10 +11,10 @@ export const serveCommand: Command = {
   summary: 'Run the server (HTTP + WebSocket, CoAP; LevelDB in --data)',
   usage() {
     const rows = describeConfig().map((s) => `  ${`${s.flag} <${s.key}>`.padEnd(34)} ${s.help} [${s.env}${s.default === undefined ? '' : `, default ${JSON.stringify(s.default)}`}]`);
-    return ['Usage: doppel serve [flags]', '', 'Runs the Doppel twin server (HTTP twin API and WebSockets on --http, CoAP on --coap; LevelDB in --data).', '', 'Flags (each also an environment variable):', ...rows].join('\n');
+    return ['Usage: doppel serve [flags]', '', 'Runs the Doppel twin server (HTTP twin API and WebSockets on --http, CoAP on --coap; LevelDB in --data).', '', 'Flags (each also an environment variable):', `  ${'--config <file>'.padEnd(34)} A JSON object of settings (keys as in doppel config print); flags and env win over it [DOPPEL_CONFIG]`, ...rows].join('\n');
   },
   async run(args, runtime) {
-    const config = loadConfig(args, runtime.env);
+    const config = await resolveConfig(args, runtime);
     const logger = createLogger(config.logLevel, (line) => runtime.writeStdout(line));
     const server = await startServer(config, runtime, logger);
     runtime.onShutdownSignal((signal) => {

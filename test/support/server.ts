@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { projectRoot, serverCommand as startCommand } from '../../bench/server-command.ts';
+import { cliCommand, projectRoot, serverCommand as startCommand } from '../../bench/server-command.ts';
 import type { ServerRuntime } from '../../bench/server-command.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -27,6 +27,9 @@ export const IN_PROCESS = TEST_RUNTIME === 'node';
 const root = projectRoot;
 /** The command that starts the server on `runtime` (package.json's `start` / `start:deno`). */
 export const serverCommand = (runtime: TestRuntime = TEST_RUNTIME) => startCommand(runtime);
+
+/** The `doppel` CLI on `runtime` (node dist/src/cli.js, or deno run … src/cli.ts): append a command. */
+export const doppelCli = (runtime: TestRuntime = TEST_RUNTIME) => cliCommand(runtime);
 
 export const ADMIN = 'test-admin-token-0123456789abcdef';
 
