@@ -40,6 +40,7 @@ function wrapStore(inner: TwinStore) {
     getCredential: (kind, id) => inner.getCredential(kind, id),
     listCredentials: (kind) => inner.listCredentials(kind),
     countPending: () => inner.countPending(),
+    records: () => inner.records(),
     oldestPending: () => inner.oldestPending(),
   };
   return { store, commits, failing, failure, hooks };

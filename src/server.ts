@@ -102,7 +102,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   let ready = false;
   const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
-    twins, credentials, metrics, logger, streams,
+    twins, credentials, metrics, logger, streams, store,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
     isReady: () => ready,
     onShutdown: (hook) => { shutdownHooks.add(hook); return () => { shutdownHooks.delete(hook); }; },

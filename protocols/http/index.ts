@@ -12,12 +12,14 @@ import type { Credentials, StreamQuota } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
+import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
 import { openapiDocument, docsPage } from './openapi.ts';
 import { problemResponse } from './problem.ts';
 import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
+import { backupRoutes } from './routes/backup.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -34,6 +36,8 @@ export interface HttpDeps {
   isReady: () => boolean;
   now?: () => Date;
   stream?: { heartbeatMs: number; maxQueued: number };
+  /** The store, for `GET /v1/backup` (the route exists only when given). */
+  store?: TwinStore;
   /** Caps on long-lived streams, shared with the WebSocket edge (default: unlimited). */
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
@@ -89,6 +93,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
+  if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
 
   for (const spec of table.specs) knownPaths.add(spec.path);

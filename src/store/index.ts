@@ -19,3 +19,6 @@ export type { LevelStoreOptions } from './level-store.ts';
 export { createMemoryStore } from './memory-store.ts';
 export type { BatchStats, CredentialOf, Scope, StoreOp, StoredCredential, TwinStore } from './types.ts';
 export { pendingCountChange, pendingIndexOps } from './pending-index.ts';
+export { restoreStore } from './level-store.ts';
+export { backupLines, readBackup } from './backup.ts';
+export type { StoredRecord } from './backup.ts';

@@ -276,6 +276,12 @@ class LevelStore implements TwinStore {
     return raw === undefined ? undefined : decodeValue<CredentialOf<K>>(raw);
   }
 
+  async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
+    const db = this.#readable();
+    // A LevelDB iterator reads from the snapshot taken when it was created.
+    for await (const [key, value] of db.iterator()) yield { key, value };
+  }
+
   async countPending(): Promise<number> {
     const db = this.#readable();
     let n = 0;
@@ -304,6 +310,38 @@ class LevelStore implements TwinStore {
 
   #notUsable(): DoppelError {
     return this.#state === 'closing' || this.#state === 'closed' ? closedError() : fail('unavailable', 'Store is not open');
+  }
+}
+
+/**
+ * Writes a backup's records into a new store at `path`, refusing a directory that already holds
+ * one (restore never merges). The records go in batches; the format marker is among them, and
+ * `open` afterwards checks (and, for an older backup, migrates) it.
+ */
+export async function restoreStore(path: string, records: AsyncIterable<{ key: string; value: Uint8Array }>, onProgress?: (written: number) => void): Promise<number> {
+  const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  try {
+    await db.open();
+  } catch (err) {
+    throw new DoppelError('unavailable', `Cannot open "${path}": ${reasonOf(err)}`, { cause: err });
+  }
+  try {
+    const [anyKey] = await db.keys({ limit: 1 }).all();
+    if (anyKey !== undefined) throw fail('invalid_request', `"${path}" already holds a store: restore only into an empty data directory`);
+    let batch: LevelOp[] = [];
+    let written = 0;
+    let format = false;
+    for await (const r of records) {
+      if (r.key === FORMAT_KEY) format = true;
+      batch.push({ type: 'put', key: r.key, value: r.value });
+      if (batch.length >= 1000) { await db.batch(batch); written += batch.length; batch = []; onProgress?.(written); }
+    }
+    if (!format) throw fail('invalid_request', 'The backup holds no store format marker');
+    await db.batch(batch, { sync: true });
+    written += batch.length;
+    return written;
+  } finally {
+    await db.close();
   }
 }
 

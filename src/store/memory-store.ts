@@ -11,6 +11,7 @@ import {
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
+import { encodeValue } from './codec.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
 
 type State = 'new' | 'open' | 'closing' | 'closed';
@@ -116,6 +117,13 @@ class MemoryStore implements TwinStore {
   async getCredential<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined> {
     this.#check();
     return this.#get<CredentialOf<K>>(credentialKey(kind, id));
+  }
+
+  async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
+    this.#check();
+    // Encoded up front: the snapshot is the moment of the call, as with a LevelDB iterator.
+    const snapshot = this.#keys.map((key) => ({ key, value: encodeValue(this.#values.get(key)) }));
+    yield* snapshot;
   }
 
   async countPending(): Promise<number> {

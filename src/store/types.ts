@@ -57,6 +57,12 @@ export interface TwinStore {
   /** Every credential of one kind, in id order; reads only that kind's records. */
   listCredentials<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]>;
 
+  /**
+   * Every stored record in key order, as stored (values in their CBOR encoding), read from one
+   * consistent snapshot: writes landing meanwhile are either wholly in it or not at all. For backups.
+   */
+  records(): AsyncIterable<{ key: string; value: Uint8Array }>;
+
   /** How many twins are out of sync (reads the pending index's keys: once, at startup). */
   countPending(): Promise<number>;
   /** The twin out of sync the longest, if any (one seek). */
