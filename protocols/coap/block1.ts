@@ -105,7 +105,8 @@ export class Block1Reassembler {
     const body = Buffer.concat(t.chunks);
     const echo = encodeBlock({ num: block.num, more: false, szx: block.szx });
     const options = packet.options.filter((o) => optionName(o) !== 'Block1');
-    options.push({ name: 'Block1', value: encodeBlock({ num: 0, more: false, szx: block.szx }) });
+    // Never the empty form of NUM 0, SZX 0 (RFC 7252 §3.2): node-coap cannot read it and answers 5.00.
+    options.push({ name: 'Block1', value: Buffer.of(block.szx) });
     const datagram = generate({ ...packet, options, payload: body } as Packet, body.length + raw.length + 64);
     this.#completed.set(`${endpoint}/${packet.messageId}`, { datagram, block1: echo, at: now });
     return { kind: 'forward', datagram, block1: echo };
