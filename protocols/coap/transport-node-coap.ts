@@ -177,7 +177,15 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
     const key = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.messageId}`;
     delivered = key;
     const ours = inFlight.get(key)?.packet;
-    if (ours === undefined) { opts.onError(new Error(`CoAP request ${key} reached node-coap without passing the adapter`)); return; }
+    if (ours === undefined) {
+      opts.onError(new Error(`CoAP request ${key} reached node-coap without passing the adapter`));
+      // Still answer (and so end node-coap's exchange): a response left open keeps its piggyback
+      // timer, which throws once the socket is closed.
+      res.code = '5.00';
+      (res as { statusCode?: string }).statusCode = '5.00';
+      res.end(Buffer.from('internal: request lost between parsers'));
+      return;
+    }
     const request = toRequest(req, ours);
     let answered = false;
     const prepare = (response: CoapResponse) => {

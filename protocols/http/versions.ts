@@ -12,9 +12,14 @@ export const etag = (version: number): string => `"${version}"`;
  */
 export function ifMatchVersion(header: string | null): number | undefined {
   if (header === null || header.trim() === '*') return undefined;
-  const m = /^\s*(W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  // Quoted as RFC 9110 has it, or bare digits (a common shell shortcut); never half-quoted.
+  const m = /^\s*(W\/)?(?:"(\d{1,15})"|(\d{1,15}))\s*$/.exec(header);
   if (m === null) throw new DoppelError('invalid_request', `Invalid If-Match "${header}": expected a twin version like "17"`);
-  return m[1] === undefined ? Number(m[2]) : 0;
+  const digits = m[2] ?? m[3]!;
+  // Entity tags compare as text: "01" is not our tag "1", so it matches nothing (version 0 exists
+  // on no twin), exactly like a weak tag.
+  if (m[1] !== undefined || digits !== String(Number(digits))) return 0;
+  return Number(digits);
 }
 
 /** True when `If-None-Match` names `version` (or is `*`). */

@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpListener, Runtime } from './types.ts';
 import { attachWebSocket } from './node-websocket.ts';
@@ -13,6 +14,21 @@ import { attachWebSocket } from './node-websocket.ts';
 // A log reader that goes away (a pipe to a crashed shipper, `| head`) must not take the server
 // down with EPIPE: losing log lines is better than losing the process.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
+/**
+ * A request Node's parser refuses before the app sees it (a header block over 16 KiB, bytes HTTP
+ * forbids): answered as problem+json like every other refusal, instead of Node's bare status line.
+ */
+function answerUnparseable(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') { socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'); return; }
+  const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+  const [status, reason, code, title, detail] = tooBig
+    ? [431, 'Request Header Fields Too Large', 'too_large', 'Too large', 'The request headers are over 16 KiB']
+    : [400, 'Bad Request', 'invalid_request', 'Invalid request', 'The request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ type: `urn:doppel:problem:${code}`, title, status, detail, code });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
 
 export const nodeRuntime: Runtime = {
   name: 'node',
@@ -24,6 +40,7 @@ export const nodeRuntime: Runtime = {
     // host other fetch-based servers and `instanceof Response` checks stay honest.
     const server = createAdaptorServer({ fetch: (req: Request) => handler(req), overrideGlobalObjects: false }) as Server;
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', answerUnparseable);
     const ws = websocket === undefined ? null : attachWebSocket(server, websocket);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
