@@ -1,7 +1,14 @@
 /**
  * Commands that talk to a running server over HTTP (`doppel twins …`, `doppel token …`,
- * `doppel keys …`).
+ * `doppel keys …`). Each is a group of actions (group.ts) over one HTTP client (http-client.ts).
  */
+import { keysCommand } from './keys.ts';
+import { tokenCommand } from './token.ts';
+import { twinsCommand } from './twins.ts';
 import type { Command } from './types.ts';
 
-export const clientCommands: Readonly<Record<string, Command>> = {};
+export const clientCommands: Readonly<Record<string, Command>> = {
+  twins: twinsCommand,
+  token: tokenCommand,
+  keys: keysCommand,
+};

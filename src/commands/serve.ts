@@ -4,7 +4,6 @@
 import { describeConfig } from '../config.ts';
 import { resolveConfig } from '../config-source.ts';
 import { createLogger } from '../log.ts';
-import { startServer } from '../server.ts';
 import type { Command } from './types.ts';
 
 export const serveCommand: Command = {
@@ -16,6 +15,8 @@ export const serveCommand: Command = {
   async run(args, runtime) {
     const config = await resolveConfig(args, runtime);
     const logger = createLogger(config.logLevel, (line) => runtime.writeStdout(line));
+    // Loaded here, not at the top: the other commands (CLI clients) should not load LevelDB.
+    const { startServer } = await import('../server.ts');
     const server = await startServer(config, runtime, logger);
     runtime.onShutdownSignal((signal) => {
       logger.info('draining', { signal });

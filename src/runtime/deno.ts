@@ -22,6 +22,7 @@ interface DenoApi {
   ): DenoHttpServer;
   upgradeWebSocket(request: Request, options: { idleTimeout: number }): { socket: WebSocket; response: Response };
   readTextFile(path: string): Promise<string>;
+  open(path: string, options: { read?: boolean; write?: boolean; create?: boolean; truncate?: boolean; mode?: number }): Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>;
   writeTextFile(path: string, text: string, options: { mode: number }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
@@ -82,6 +83,27 @@ export const denoRuntime: Runtime = {
   },
 
   async mkdirp(path) { await Deno.mkdir(path, { recursive: true }); },
+
+  async createTextFile(path, opts = {}) {
+    const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: opts.secret === true ? 0o600 : 0o644 });
+    if (opts.secret === true) await Deno.chmod(path, 0o600);
+    const writer = file.writable.getWriter();
+    return {
+      async write(text) { await writer.ready; await writer.write(encoder.encode(text)); },
+      async close() { await writer.close(); },
+    };
+  },
+
+  async *readLines(path) {
+    const file = await Deno.open(path, { read: true });
+    let rest = '';
+    for await (const chunk of file.readable.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>)) {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    }
+    if (rest !== '') yield rest;
+  },
   joinPath: (...parts) => parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/'),
 
   onShutdownSignal(handler) {

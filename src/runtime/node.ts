@@ -2,7 +2,10 @@
  * @module
  * The Node.js runtime adapter: HTTP via @hono/node-server, files via node:fs, signals via process.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -76,6 +79,21 @@ export const nodeRuntime: Runtime = {
   },
 
   async mkdirp(path) { await mkdir(path, { recursive: true }); },
+
+  async createTextFile(path, opts = {}) {
+    const stream = createWriteStream(path, { mode: opts.secret === true ? 0o600 : 0o644 });
+    await once(stream, 'open');
+    if (opts.secret === true) await chmod(path, 0o600); // the mode applies only when it creates the file
+    return {
+      async write(text) { if (!stream.write(text)) await once(stream, 'drain'); },
+      close: () => new Promise<void>((resolve, reject) => { stream.once('error', reject); stream.end(() => resolve()); }),
+    };
+  },
+
+  async *readLines(path) {
+    const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+    yield* lines;
+  },
   joinPath: (...parts) => join(...parts),
 
   onShutdownSignal(handler) {

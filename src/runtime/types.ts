@@ -39,6 +39,12 @@ export interface WsEndpoint {
   accept(request: Request): Promise<Response | ((connection: WsConnection) => void)>;
 }
 
+/** A file being written; `write` resolves when the text is accepted (backpressure). */
+export interface TextFileWriter {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface Runtime {
   readonly name: 'node' | 'deno';
   readonly env: Record<string, string | undefined>;
@@ -50,6 +56,10 @@ export interface Runtime {
   /** Writes a file readable by its owner only (mode 0600), creating parent directories. */
   writeSecretFile(path: string, text: string): Promise<void>;
   mkdirp(path: string): Promise<void>;
+  /** Creates (or truncates) a file to stream text into; mode 0600 when `secret`. */
+  createTextFile(path: string, opts?: { secret?: boolean }): Promise<TextFileWriter>;
+  /** The lines of a text file (without their line ends), streamed; throws when it does not exist. */
+  readLines(path: string): AsyncIterable<string>;
   joinPath(...parts: string[]): string;
   /** Calls `handler` once on SIGTERM or SIGINT; returns an unsubscribe function. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
