@@ -22,6 +22,7 @@ import type { Block1Options } from './block1.ts';
 import { Notifier } from './notifier.ts';
 import { blockSize, decodeUint, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { screenRequest } from './screen.ts';
+import { FairQueue } from './fair-queue.ts';
 import type { CoapEndpoint, CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
 
 export interface NodeCoapTransportOptions {
@@ -42,6 +43,11 @@ export interface NodeCoapTransportOptions {
 const METHODS: Record<string, string> = { '0.01': 'GET', '0.02': 'POST', '0.03': 'PUT', '0.04': 'DELETE', '0.05': 'FETCH', '0.06': 'PATCH', '0.07': 'iPATCH' };
 /** Largest block node-coap serves (its Block2 code caps at 1024, SZX 6). */
 const MAX_SZX = 6;
+/**
+ * Incoming datagrams are handled fairly across endpoints (fair-queue.ts): a 1 ms budget keeps a
+ * flood from one device from queueing another's request behind all of it.
+ */
+const FAIR_QUEUE = { maxPerSource: 256, maxTotal: 20_000, budgetMs: 1 };
 /** Requests remembered as in flight at most (each leaves when answered). */
 const MAX_IN_FLIGHT = 100_000;
 /**
@@ -269,7 +275,8 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       // Take the socket's datagrams from node-coap and give them to it through `onDatagram`.
       sock.removeAllListeners('message');
       const forward = srv.handleRequest();
-      sock.on('message', (m, r) => onDatagram(m, r, forward));
+      const fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => onDatagram(m, r, forward), FAIR_QUEUE);
+      sock.on('message', (m, r) => { fair.push(`${r.address}:${r.port}`, [m, r]); });
       sock.on('error', (err) => opts.onError(err));
       socket = sock;
       server = srv;
