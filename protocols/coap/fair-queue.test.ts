@@ -41,4 +41,14 @@ describe('FairQueue', () => {
     await settle();
     expect(seen).toEqual([0, 2]);
   });
+
+  it('drops everything queued on clear (shutdown) and serves nothing of it', async () => {
+    const seen: number[] = [];
+    const q = new FairQueue<number>((i) => seen.push(i), { maxPerSource: 10, maxTotal: 10, budgetMs: 10 });
+    for (const i of [0, 1, 2]) q.push('a', i);
+    q.clear();
+    await settle();
+    expect(seen).toEqual([]);
+    expect(q.size).toBe(0);
+  });
 });

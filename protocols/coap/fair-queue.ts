@@ -37,6 +37,12 @@ export class FairQueue<T> {
     return true;
   }
 
+  /** Drops everything queued (shutdown). */
+  clear(): void {
+    this.#queues.clear();
+    this.#size = 0;
+  }
+
   readonly #drain = (): void => {
     const deadline = performance.now() + this.#opts.budgetMs;
     // One item per source per round, in the order sources became active.

@@ -225,6 +225,9 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
     const exchange: CoapExchange = {
       request,
       respond(answer) {
+        // A handler finishing after close (its commit was in flight): node-coap's socket is gone,
+        // and the client gets no answer, as from any stopped server.
+        if (server === null) { inFlight.delete(key); return; }
         const response = request.observe === 0 ? answer : pastTheEnd(ours, answer, res);
         const payload = prepare(response);
         if (request.observe === 0) {
@@ -243,6 +246,12 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
         inFlight.delete(key);
       },
       accept(response): Observation {
+        if (server === null) {
+          inFlight.delete(key);
+          const ended = notifier.open(request.endpoint, ours.token, 1);
+          ended.end();
+          return ended;
+        }
         const payload = prepare(response);
         // node-coap's ObserveWriteStream numbers this first reply Observe=1 and piggybacks it;
         // later notifications are ours (notifier.ts), continuing from that sequence number.
@@ -255,6 +264,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
   }
 
   let handler: (exchange: CoapExchange) => void = () => {};
+  let fair: FairQueue<[Buffer, RemoteInfo]> | null = null;
 
   return {
     async listen(host, port, h) {
@@ -275,8 +285,9 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       // Take the socket's datagrams from node-coap and give them to it through `onDatagram`.
       sock.removeAllListeners('message');
       const forward = srv.handleRequest();
-      const fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => onDatagram(m, r, forward), FAIR_QUEUE);
-      sock.on('message', (m, r) => { fair.push(`${r.address}:${r.port}`, [m, r]); });
+      // Datagrams still queued when the server closes are dropped, not handed to a closed node-coap.
+      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (server !== null) onDatagram(m, r, forward); }, FAIR_QUEUE);
+      sock.on('message', (m, r) => { if (server !== null) fair?.push(`${r.address}:${r.port}`, [m, r]); });
       sock.on('error', (err) => opts.onError(err));
       socket = sock;
       server = srv;
@@ -284,6 +295,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
     },
     async close() {
       notifier.close();
+      fair?.clear();
       server?.close();
       const sock = socket;
       socket = null;
