@@ -1,18 +1,21 @@
 /**
- * `npm run bench [-- --quick]`: starts the real server (built CLI, LevelDB in a temp dir) and a
- * bare hono baseline, drives both with the same load generator, and reports throughput, latency
- * and server CPU per request, as ratios to the baseline measured in the same run. Runs are
- * sequential (never two servers under load at once); each figure is the median of the runs.
- * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts) instead;
- * `npm run bench -- --runtimes [--quick]` compares startup and HTTP throughput on Node and Deno;
- * `npm run bench -- --isolation [--quick]` measures one device's latency while another floods;
- * `npm run bench -- --durability [--quick]` measures what fsync costs CoAP updates.
+ * `npm run bench [-- --quick] [--only coap,http,ws,loop,durability,isolation,runtimes]`: starts
+ * the real server (LevelDB in a temp dir) and the baselines one at a time, drives them with cheap
+ * load generators (raw dgram for CoAP, raw sockets for HTTP), and reports throughput, latency
+ * percentiles and server CPU per operation, as ratios to baselines measured in the same run. Each
+ * figure is the median of the runs. A full default run rewrites bench/RESULTS.md and the chart
+ * bench/coap-throughput.svg; `--quick` (CI's smoke run) and `--only` print only.
+ * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { lineChart } from './chart.ts';
+import { coapUpdates, medianRps } from './coap-bench.ts';
 import { soak } from './coap-soak.ts';
+import { convergenceLoop } from './loop-bench.ts';
+import { fanout, fmtFanout } from './ws-bench.ts';
 import { durability } from './durability.ts';
 import { isolation } from './isolation.ts';
 import { serverCommand } from './server-command.ts';
@@ -22,7 +25,7 @@ import type { Started } from './server-process.ts';
 import { percentile, runLoad } from './http-load.ts';
 
 const quick = process.argv.includes('--quick');
-const RUNS = 3;
+const RUNS = quick ? 1 : 3;
 const SECONDS = quick ? 2 : 5;
 const CONCURRENCY = 16;
 const TWINS = quick ? 1000 : 10_000;
@@ -103,18 +106,92 @@ async function measureStartup(runtime: ServerRuntime): Promise<{ emptyWall: numb
 }
 
 /** `npm run bench -- --runtimes`: the same server on Node and on Deno, side by side. */
-async function compareRuntimes(): Promise<void> {
-  console.log(`deno: ${execFileSync(serverCommand('deno').file, ['--version'], { encoding: 'utf8' }).split('\n')[0]}`);
+async function compareRuntimes(log: (line: string) => void): Promise<void> {
+  log(`deno: ${execFileSync(serverCommand('deno').file, ['--version'], { encoding: 'utf8' }).split('\n')[0]}`);
   const rows: string[] = [];
   for (const runtime of ['node', 'deno'] as const) {
     const startup = await measureStartup(runtime);
     const figures = await measureDoppel([], runtime);
     rows.push(`| ${runtime} | ${Math.round(startup.emptyWall)} ms (server's own ${Math.round(startup.emptyOwn)} ms) | ${Math.round(startup.seededWall)} ms | ${fmt(figures.get)} | ${fmt(figures.patch)} |`);
   }
-  console.log(`\n| runtime | start, empty data dir: spawn → listening | start with ${TWINS} twins | HTTP GET twin | HTTP PATCH desired (persisted) |`);
-  console.log('|---|---|---|---|---|');
-  for (const row of rows) console.log(row);
+  log(`\n| runtime | start, empty data dir: spawn → listening | start with ${TWINS} twins | HTTP GET twin | HTTP PATCH desired (persisted) |`);
+  log('|---|---|---|---|---|');
+  for (const row of rows) log(row);
 }
+
+/** What one scenario contributes: its section of the report. */
+type Scenario = (log: (line: string) => void) => Promise<void>;
+
+const inFlights = [1, 16, 64];
+
+const scenarios: Record<string, Scenario> = {
+  async coap(log) {
+    log('## CoAP reported updates (confirmable PUT, JSON merge patch, each 2.04 after its commit)\n');
+    const twins = quick ? 1000 : 10_000;
+    log(`${twins} twins with device tokens; raw-dgram load generator, pre-built datagrams; ${RUNS} runs × ${SECONDS} s per cell; CPU is the server process's per request.\n`);
+    const r = await coapUpdates({ twins, seconds: SECONDS, runs: RUNS, inFlight: inFlights, log });
+    const svg = lineChart({
+      title: 'CoAP: replies/s against requests in flight', xLabel: 'confirmable requests in flight', yLabel: 'replies per second', xs: r.inFlight,
+      series: (Object.keys(r.figures) as Array<keyof typeof r.figures>).map((name) => ({ name, ys: r.figures[name].map(medianRps) })),
+    });
+    if (!quick) await writeFile(join(import.meta.dirname, '..', '..', 'bench', 'coap-throughput.svg'), svg);
+    log(`\n![CoAP throughput against requests in flight](coap-throughput.svg)\n`);
+  },
+  async http(log) {
+    log('## HTTP (16 keep-alive connections, closed loop; ratio to a bare hono route over the same adapter)\n');
+    const baseline = await start(process.execPath, [join(import.meta.dirname, 'baseline-server.js')]);
+    const baseGet = await measure(baseline.port, baseline.child.pid!, get);
+    const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
+    await stop(baseline);
+    const ours = await measureDoppel([]);
+    const ratio = (x: Figure, y: Figure) => (median(x.rps) / median(y.rps)).toFixed(2);
+    log('| scenario | Doppel | bare hono | ratio |');
+    log('|---|---|---|---|');
+    log(`| GET twin | ${fmt(ours.get)} | ${fmt(baseGet)} | ${ratio(ours.get, baseGet)} |`);
+    log(`| PATCH desired (persisted) | ${fmt(ours.patch)} | ${fmt(basePatch)} | ${ratio(ours.patch, basePatch)} |`);
+  },
+  async ws(log) {
+    log('## WebSocket fan-out\n');
+    const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-ws-'));
+    const server = await startDoppel('node', dir);
+    try {
+      const r = await fanout(server, { connections: 100, twins: 10, manyTwins: quick ? 1000 : 10_000, seconds: SECONDS });
+      log('| scenario | result |');
+      log('|---|---|');
+      log(`| 1 writer (4 PATCHes in flight), 10 twins, 100 connections × 10 subscriptions: each change to 100 connections | ${fmtFanout(r.wide)} |`);
+      log(`| 16 writers, ${quick ? '1,000' : '10,000'} twins followed by prefix on one connection | ${fmtFanout(r.many)} |`);
+    } finally {
+      await stop(server);
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  async loop(log) {
+    log('## Convergence loop (HTTP PATCH desired → CoAP delta notification → device PUT reported → WebSocket sees the delta empty)\n');
+    const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-loop-'));
+    const server = await startDoppel('node', dir);
+    try {
+      const r = await convergenceLoop(server, quick ? 50 : 500);
+      log(`${r.loops} loops, one at a time: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+    } finally {
+      await stop(server);
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  async durability(log) {
+    log('## Durability cost (CoAP updates with and without fsync)\n');
+    await durability({ twins: quick ? 200 : 1000, seconds: SECONDS, runs: quick ? 1 : 3, log });
+  },
+  async isolation(log) {
+    log('## Flood isolation (one device floods, another reports at 50/s)\n');
+    await isolation({ seconds: quick ? 2 : 10, log });
+  },
+  async runtimes(log) {
+    log('## Node and Deno side by side\n');
+    await compareRuntimes(log);
+  },
+};
+
+const DEFAULT = ['coap', 'http', 'ws', 'loop', 'durability', 'isolation'];
 
 async function main(): Promise<void> {
   if (process.argv.includes('--coap-soak')) {
@@ -125,33 +202,22 @@ async function main(): Promise<void> {
     process.exitCode = r.plateau ? 0 : 1;
     return;
   }
-  console.log(`# Doppel benchmark${quick ? ' (quick)' : ''}`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
-  console.log(`load: ${CONCURRENCY} keep-alive connections, closed loop, ${RUNS} runs × ${SECONDS}s each, ${TWINS} twins\n`);
-
-  if (process.argv.includes('--runtimes')) { await compareRuntimes(); return; }
-  if (process.argv.includes('--durability')) { await durability({ twins: quick ? 200 : 1000, seconds: quick ? 2 : 5, runs: quick ? 1 : 3 }); return; }
-  if (process.argv.includes('--isolation')) {
-    const { withinBound } = await isolation({ seconds: quick ? 2 : 10 });
-    process.exitCode = withinBound ? 0 : 1;
-    return;
+  const onlyAt = process.argv.indexOf('--only');
+  const legacy = ['runtimes', 'durability', 'isolation'].filter((n) => process.argv.includes(`--${n}`));
+  const chosen = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : legacy.length > 0 ? legacy : DEFAULT;
+  for (const name of chosen) if (!Object.hasOwn(scenarios, name)) throw new Error(`unknown scenario "${name}": choose from ${Object.keys(scenarios).join(', ')}`);
+  const report: string[] = [];
+  const log = (line: string) => { console.log(line); report.push(line); };
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  log(`# Benchmark results${quick ? ' (quick: smoke sizes, not for comparison)' : ''}\n`);
+  log(`\`${command}\`, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'} vCPU, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Each server runs alone while measured; the load generator shares the two cores, so compare server CPU per request as well as throughput; ratios are to baselines measured in the same run.\n`);
+  for (const name of chosen) {
+    const started = performance.now();
+    await scenarios[name]!(log);
+    log(`\n_${name}: ${((performance.now() - started) / 1000).toFixed(0)} s_\n`);
   }
-
-  const baseline = await start(process.execPath, ['dist/bench/baseline-server.js']);
-  const baseGet = await measure(baseline.port, baseline.child.pid!, get);
-  const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
-  await stop(baseline);
-
-  const ours = await measureDoppel([]);
-  const synced = await measureDoppel(['--sync']);
-
-  const ratio = (a: Figure, b: Figure) => (median(a.rps) / median(b.rps)).toFixed(2);
-  console.log(`\n| scenario | Doppel | bare hono baseline | ratio |`);
-  console.log('|---|---|---|---|');
-  console.log(`| HTTP GET twin | ${fmt(ours.get)} | ${fmt(baseGet)} | ${ratio(ours.get, baseGet)} |`);
-  console.log(`| HTTP PATCH desired (persisted) | ${fmt(ours.patch)} | ${fmt(basePatch)} | ${ratio(ours.patch, basePatch)} |`);
-  console.log(`| HTTP PATCH desired, --sync (fsync'd) | ${fmt(synced.patch)} | ${fmt(basePatch)} | ${ratio(synced.patch, basePatch)} |`);
-  console.log(`\n--sync costs ${((1 - median(synced.patch.rps) / median(ours.patch.rps)) * 100).toFixed(0)}% of PATCH throughput in this run.`);
+  // A full default run replaces the published results; partial and quick runs only print.
+  if (!quick && onlyAt < 0 && legacy.length === 0) await writeFile(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), `${report.join('\n')}\n`);
 }
 
 main().catch((err: unknown) => { console.error(err); process.exit(1); });

@@ -30,7 +30,7 @@ export function start(file: string, args: string[], env: Record<string, string> 
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const e = JSON.parse(line) as { msg?: string; http?: number; coap?: number; startupMs?: number };
-        if (e.msg === 'listening' && e.http) resolve({ child, port: e.http, coapPort: e.coap ?? 0, wallMs: performance.now() - t0, startupMs: e.startupMs ?? NaN });
+        if (e.msg === 'listening' && (e.http || e.coap)) resolve({ child, port: e.http ?? 0, coapPort: e.coap ?? 0, wallMs: performance.now() - t0, startupMs: e.startupMs ?? NaN });
       } catch { /* not a log line */ }
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}`)));

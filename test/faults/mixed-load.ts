@@ -118,7 +118,10 @@ async function coapWriter(port: number, fleet: Fleet, key: string, twinFor: (n: 
       const reply = await Promise.race([request.catch(() => null), stopped.signal.then(() => null)]);
       if (reply === null) continue;
       const text = reply.payload.toString('utf8');
-      if (reply.code === '2.04') out.acks.push({ twin, version: (JSON.parse(text) as { version: number }).version, section: 'reported', key, value, via: 'coap' });
+      // The reply {version, delta} grows with the delta; past 1 KiB it comes block-wise and this
+      // is its first block, which always starts with the version.
+      const version = /^\{"version":(\d+)/.exec(text)?.[1];
+      if (reply.code === '2.04' && version !== undefined) out.acks.push({ twin, version: Number(version), section: 'reported', key, value, via: 'coap' });
       else if (reply.code === '5.03' && text.startsWith('unavailable')) out.unavailable.coap++;
       else out.unexpected.push(`coap ${reply.code} ${text}`);
     }
