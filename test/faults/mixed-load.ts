@@ -72,7 +72,12 @@ async function httpWriter(url: string, key: string, twinFor: (n: number) => stri
     } catch {
       return; // the server went away mid-request: not acknowledged
     }
-    const body = await res.json().catch(() => ({})) as { version?: number; code?: string };
+    let body: { version?: number; code?: string };
+    try {
+      body = await res.json() as { version?: number; code?: string };
+    } catch {
+      return; // the server died while sending the reply: the status line alone acknowledges nothing
+    }
     if (res.status === 200 && typeof body.version === 'number') out.acks.push({ twin, version: body.version, section: 'desired', key, value, via: 'http' });
     else if (res.status === 503 && body.code === 'unavailable') out.unavailable.http++;
     else out.unexpected.push(`http ${res.status} ${JSON.stringify(body)}`);
