@@ -22,12 +22,17 @@ export async function convergenceLoop(server: Started, loops: number): Promise<{
   const device = createSocket('udp4');
   await new Promise<void>((resolve) => device.bind(0, '127.0.0.1', () => resolve()));
   let mid = 1;
+  let failure: string | null = null;
   const send = (packet: Parameters<typeof generate>[0]) => device.send(generate(packet), server.coapPort, '127.0.0.1');
   const query = { name: 'Uri-Query', value: Buffer.from(`token=${token}`) };
   device.on('message', (m) => {
     const p = parse(m);
     if (p.confirmable) send({ code: '0.00', ack: true, messageId: p.messageId, token: Buffer.alloc(0) });
-    if (!p.token.equals(Buffer.from('obs')) || !p.code.startsWith('2.')) return;
+    if (!p.token.equals(Buffer.from('obs'))) {
+      if (!p.code.startsWith('2.') && p.code !== '0.00') failure = `the device's report was answered ${p.code}: ${p.payload.toString()}`;
+      return;
+    }
+    if (!p.code.startsWith('2.')) { failure = `the observation ended with ${p.code}: ${p.payload.toString()}`; return; }
     const delta = JSON.parse(p.payload.toString() || '{}') as { v?: number };
     if (delta.v === undefined) return;
     send({
@@ -53,7 +58,7 @@ export async function convergenceLoop(server: Started, loops: number): Promise<{
   try {
     for (let i = 1; i <= loops; i++) {
       const done = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`loop ${i} did not converge within 5 s`)), 5000);
+        const timer = setTimeout(() => reject(new Error(`loop ${i} did not converge within 5 s${failure === null ? '' : `: ${failure}`}`)), 5000);
         converged = (v) => { if (v === i) { clearTimeout(timer); resolve(); } };
       });
       const t0 = performance.now();
