@@ -1,9 +1,10 @@
 /**
  * `npm run build --silent && node dist/bench/coap-soak.js [--seconds N] [--quick] [--inflight K]`:
- * memory under sustained CoAP load must stay flat. Starts the built server (LevelDB in a temp dir)
- * as a child, seeds 1,000 twins with device tokens over HTTP, then drives confirmable
+ * memory under sustained CoAP and WebSocket load must stay flat. Starts the built server (LevelDB
+ * in a temp dir) as a child, seeds 1,000 twins with device tokens over HTTP, opens 4 WebSocket
+ * apps that follow every twin (each report fans out to all 4), then drives confirmable
  * `PUT /t/{id}/reported?token=…` from a raw `node:dgram` load generator (pre-built datagrams,
- * K in flight, message ids incrementing, each reply matched by message id) for N seconds (60;
+ * K in flight, message ids incrementing, each reply matched by message id) for N seconds (300;
  * `--quick`: 15), sampling the server's RSS (VmRSS, /proc/<pid>/status) every second. Prints a
  * table and a verdict: throughput, RSS at 10 s vs the end, max RSS, and whether RSS plateaued
  * (the last third's max within 15% of the middle third's).
@@ -17,10 +18,13 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generate } from 'coap-packet';
+import WebSocket from 'ws';
 import { runLoad } from './http-load.ts';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const TWINS = 1000;
+/** WebSocket apps following every twin during the soak. */
+const WS_APPS = 4;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -28,7 +32,7 @@ function arg(name: string): string | undefined {
 }
 
 export interface SoakOptions { seconds: number; inFlight: number; flags?: string[]; log?: (line: string) => void }
-export interface SoakSample { second: number; requests: number; rssMiB: number }
+export interface SoakSample { second: number; requests: number; wsEvents: number; rssMiB: number }
 export interface SoakResult {
   requests: number; timeouts: number; errors: number; seconds: number; samples: SoakSample[];
   rssAt10: number; rssEnd: number; rssMax: number; middleMax: number; lastMax: number; plateau: boolean;
@@ -106,6 +110,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const server = await startServer(dir, opts.flags ?? []);
   const pid = server.child.pid!;
   const sockets: Socket[] = [];
+  const closers: Array<() => void> = [];
   try {
     process.stdout.write(`seeding ${TWINS} twins with device tokens… `);
     const packets = datagrams(await seed(server.http));
@@ -166,13 +171,26 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
       sockets.push(sock);
     }
 
-    log(`\nload: ${opts.inFlight} confirmable PUTs in flight from ${SOCKETS} sockets, ${opts.seconds}s, ${TWINS} twins\n`);
-    log('| t (s) | req/s in that second | server RSS (MiB) |');
-    log('|---|---|---|');
+    // WebSocket load alongside: apps following every twin by prefix, so each report fans out.
+    const apps: WebSocket[] = [];
+    let wsEvents = 0;
+    for (let i = 0; i < WS_APPS; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.http}/v1/ws`, { headers: { authorization: `Bearer ${ADMIN}` }, perMessageDeflate: false });
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      ws.on('message', () => { wsEvents++; });
+      ws.send(JSON.stringify({ op: 'subscribe', ref: 's', prefix: 'soak-' }));
+      apps.push(ws);
+    }
+    closers.push(() => { for (const ws of apps) ws.terminate(); });
+
+    log(`\nload: ${opts.inFlight} confirmable PUTs in flight from ${SOCKETS} sockets, ${opts.seconds}s, ${TWINS} twins; ${WS_APPS} WebSocket apps following every twin\n`);
+    log('| t (s) | CoAP req/s in that second | WebSocket events/s | server RSS (MiB) |');
+    log('|---|---|---|---|');
     const samples: SoakSample[] = [];
     const started = performance.now();
     for (let k = 0; k < opts.inFlight; k++) sendNext(k % SOCKETS);
     let lastCount = 0;
+    let lastEvents = 0;
     for (let second = 1; second <= opts.seconds; second++) {
       await new Promise((r) => setTimeout(r, Math.max(0, started + second * 1000 - performance.now())));
       // A request unanswered for 2 s (a datagram lost in a full socket buffer) is given up on and
@@ -184,9 +202,10 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
         }
       }
       const rss = await rssMiB(pid);
-      samples.push({ second, requests: requests - lastCount, rssMiB: rss });
+      samples.push({ second, requests: requests - lastCount, wsEvents: wsEvents - lastEvents, rssMiB: rss });
       lastCount = requests;
-      log(`| ${second} | ${samples.at(-1)!.requests} | ${rss.toFixed(1)} |`);
+      lastEvents = wsEvents;
+      log(`| ${second} | ${samples.at(-1)!.requests} | ${samples.at(-1)!.wsEvents} | ${rss.toFixed(1)} |`);
     }
     running = false;
     const seconds = (performance.now() - started) / 1000;
@@ -204,6 +223,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
     log(`plateau: ${result.plateau ? 'yes' : 'no'} (max RSS ${middleMax.toFixed(1)} MiB in the middle third, ${lastMax.toFixed(1)} MiB in the last third; limit +15%)`);
     return result;
   } finally {
+    for (const close of closers) close();
     for (const s of sockets) s.close();
     server.child.kill('SIGTERM');
     await new Promise((r) => server.child.once('exit', r));
@@ -213,7 +233,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const seconds = Number(arg('--seconds') ?? (quick ? 15 : 60));
+  const seconds = Number(arg('--seconds') ?? (quick ? 15 : 300));
   const inFlight = Number(arg('--inflight') ?? 32);
   if (!(seconds >= 3) || !(inFlight >= 1 && inFlight <= 1024)) throw new Error('usage: coap-soak [--seconds N≥3] [--quick] [--inflight 1–1024]');
   console.log(`# Doppel CoAP soak (${seconds}s)`);

@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     // `npm run bench -- --coap-soak [--quick]`: the CoAP memory soak (bench/coap-soak.ts) alone.
     console.log(`# Doppel CoAP soak${quick ? ' (quick)' : ''}`);
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
-    const r = await soak({ seconds: quick ? 15 : 60, inFlight: 32 });
+    const r = await soak({ seconds: quick ? 15 : 300, inFlight: 32 });
     process.exitCode = r.plateau ? 0 : 1;
     return;
   }
