@@ -9,19 +9,17 @@
  * table and a verdict: throughput, RSS at 10 s vs the end, max RSS, and whether RSS plateaued
  * (the last third's max within 15% of the middle third's).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { generate } from 'coap-packet';
 import WebSocket from 'ws';
-import { runLoad } from './http-load.ts';
+import { seedDevices } from './seed.ts';
+import { BENCH_ADMIN, startDoppel, stop } from './server-process.ts';
 
-const ADMIN = 'bench-admin-token-0123456789abcdef';
+const ADMIN = BENCH_ADMIN;
 const TWINS = 1000;
 /** WebSocket apps following every twin during the soak. */
 const WS_APPS = 4;
@@ -38,48 +36,10 @@ export interface SoakResult {
   rssAt10: number; rssEnd: number; rssMax: number; middleMax: number; lastMax: number; plateau: boolean;
 }
 
-async function startServer(dir: string, flags: string[]): Promise<{ child: ChildProcess; http: number; coap: number }> {
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--http', '0', '--coap', '0', '--data', dir, ...flags], {
-    env: { ...process.env, DOPPEL_ADMIN_TOKEN: ADMIN }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ports = await new Promise<{ http: number; coap: number }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const e = JSON.parse(line) as { msg?: string; http?: number; coap?: number };
-        if (e.msg === 'listening' && e.http && e.coap) resolve({ http: e.http, coap: e.coap });
-      } catch { /* not a log line */ }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { child, ...ports };
-}
-
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
   return kb / 1024;
-}
-
-/** Device tokens for `soak-0 … soak-999`, created over HTTP. */
-async function seed(httpPort: number): Promise<string[]> {
-  await runLoad({
-    port: httpPort, concurrency: 16, seconds: 600, maxRequests: TWINS,
-    request: (i) => {
-      const body = `{"id":"soak-${i}","desired":{"temp":21,"mode":"eco"}}`;
-      return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-    },
-  });
-  const tokens: string[] = new Array<string>(TWINS);
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < TWINS) {
-      const i = next++;
-      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/twins/soak-${i}/token`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
-      if (res.status !== 200 && res.status !== 201) throw new Error(`token soak-${i}: ${res.status}`);
-      tokens[i] = ((await res.json()) as { token: string }).token;
-    }
-  }));
-  return tokens;
 }
 
 /**
@@ -107,13 +67,14 @@ function datagrams(tokens: string[]): Buffer[] {
 export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const dir = await mkdtemp(join(tmpdir(), 'doppel-soak-'));
-  const server = await startServer(dir, opts.flags ?? []);
+  const started0 = await startDoppel('node', dir, opts.flags ?? []);
+  const server = { child: started0.child, http: started0.port, coap: started0.coapPort };
   const pid = server.child.pid!;
   const sockets: Socket[] = [];
   const closers: Array<() => void> = [];
   try {
     process.stdout.write(`seeding ${TWINS} twins with device tokens… `);
-    const packets = datagrams(await seed(server.http));
+    const packets = datagrams(await seedDevices(server.http, TWINS, 'soak-'));
     log('done');
 
     // Two sockets (two endpoints), so message ids (16 bits, per endpoint) wrap half as often.
@@ -225,8 +186,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   } finally {
     for (const close of closers) close();
     for (const s of sockets) s.close();
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    await stop(started0);
     await rm(dir, { recursive: true, force: true });
   }
 }

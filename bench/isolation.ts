@@ -14,18 +14,11 @@ import { join } from 'node:path';
 import { codeName, coapDatagram, runCoapLoad } from './coap-load.ts';
 import type { CoapLoadResult } from './coap-load.ts';
 import { percentile } from './http-load.ts';
-import { BENCH_ADMIN, cpuSeconds, startDoppel, stop } from './server-process.ts';
+import { seedDevices } from './seed.ts';
+import { cpuSeconds, startDoppel, stop } from './server-process.ts';
 
 const execFileAsync = promisify(execFile);
-const auth = { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' };
 
-async function device(httpPort: number, id: string): Promise<string> {
-  const base = `http://127.0.0.1:${httpPort}`;
-  const created = await fetch(`${base}/v1/twins`, { method: 'POST', headers: auth, body: JSON.stringify({ id, desired: { temp: 21 } }) });
-  if (created.status !== 201) throw new Error(`create ${id}: ${created.status}`);
-  const issued = await fetch(`${base}/v1/twins/${id}/token`, { method: 'POST', headers: auth });
-  return ((await issued.json()) as { token: string }).token;
-}
 
 const reports = (id: string, token: string) => [20, 21].map((temp) => coapDatagram({ path: ['t', id, 'reported'], query: [`token=${token}`], payload: `{"temp":${temp}}` }));
 
@@ -40,8 +33,8 @@ export async function isolation(opts: { seconds: number; log?: (line: string) =>
   const dir = await mkdtemp(join(tmpdir(), 'doppel-isolation-'));
   const server = await startDoppel('node', dir);
   try {
-    const victim = reports('victim', await device(server.port, 'victim'));
-    const flooderToken = await device(server.port, 'flooder');
+    const [victimToken, flooderToken] = await seedDevices(server.port, 2, 'dev-');
+    const victim = reports('dev-0', victimToken!);
     const steady = () => runCoapLoad({ port: server.coapPort, datagrams: victim, rate: 50, seconds: opts.seconds });
 
     await steady(); // warm-up
@@ -49,7 +42,7 @@ export async function isolation(opts: { seconds: number; log?: (line: string) =>
     const cpu0 = await cpuSeconds(server.child.pid!);
     // The flooder runs in a process of its own: sharing this one, its replies would delay the
     // victim's in the load generator, not in the server.
-    const flooding = execFileAsync(process.execPath, [join(import.meta.dirname, 'coap-flood.js'), String(server.coapPort), 'flooder', flooderToken, String(opts.seconds + 1)]);
+    const flooding = execFileAsync(process.execPath, [join(import.meta.dirname, 'coap-flood.js'), String(server.coapPort), 'dev-1', flooderToken!, String(opts.seconds + 1)]);
     await new Promise((r) => setTimeout(r, 500)); // the flood is under way before measuring
     const withFlood = await steady();
     const flood = JSON.parse((await flooding).stdout) as { replies: number; seconds: number; timeouts: number; codes: Array<[number, number]> };

@@ -5,12 +5,12 @@
  * directory only, checking the file completely as it goes (header, every record, the trailer's
  * count), and then opens the result as the server would.
  */
+import { linesOf } from '../runtime/lines.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { parseArgs, stringFlag, usageError } from './args.ts';
-import { ClientFailure, isClientFailure, resolveToken, resolveUrl } from './http-client.ts';
+import { ClientFailure, CONNECTION_FLAGS, isClientFailure, resolveToken, resolveUrl } from './http-client.ts';
 import type { Command } from './types.ts';
 
-const CONNECTION_FLAGS = { url: 'string', token: 'string', data: 'string' } as const;
 
 /** Runs `body`, reporting a failure to reach or use the server as one line (exit 1). */
 export async function reportingFailures(runtime: Runtime, body: () => Promise<number>): Promise<number> {
@@ -21,17 +21,6 @@ export async function reportingFailures(runtime: Runtime, body: () => Promise<nu
     runtime.writeStderr(`doppel: ${err.message}`);
     return 1;
   }
-}
-
-/** Lines of a fetch body, streamed. */
-async function* responseLines(body: ReadableStream<Uint8Array>): AsyncIterable<string> {
-  let rest = '';
-  for await (const chunk of body.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>)) {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    yield* parts;
-  }
-  if (rest !== '') yield rest;
 }
 
 export const backupCommand: Command = {
@@ -70,7 +59,7 @@ export const backupCommand: Command = {
         runtime.writeStderr(`doppel: backup refused: ${problem.code ?? response.status}: ${problem.detail ?? response.statusText}`);
         return 1;
       }
-      lines = responseLines(response.body);
+      lines = linesOf(response.body);
     }
     const out = await runtime.createTextFile(file, { secret: true });
     let records = 0;

@@ -7,11 +7,11 @@
 import type { Runtime } from '../runtime/types.ts';
 import { parseArgs, usageError } from './args.ts';
 import type { FlagSpec, Flags } from './args.ts';
-import { ApiClient, DEFAULT_URL, isClientFailure, resolveToken, resolveUrl } from './http-client.ts';
+import { ApiClient, CONNECTION_FLAGS, DEFAULT_URL, isClientFailure, resolveToken, resolveUrl } from './http-client.ts';
 import { Output } from './output.ts';
 import type { Command } from './types.ts';
 
-const COMMON_FLAGS: FlagSpec = { url: 'string', token: 'string', data: 'string', json: 'boolean' };
+const COMMON_FLAGS: FlagSpec = { ...CONNECTION_FLAGS, json: 'boolean' };
 
 export interface ActionContext {
   runtime: Runtime;

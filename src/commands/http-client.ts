@@ -9,6 +9,8 @@ import type { Flags } from './args.ts';
 import { oneLine } from './output.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** The flags that say where the server is and which token to use (`resolveUrl`, `resolveToken`). */
+export const CONNECTION_FLAGS = { url: 'string', token: 'string', data: 'string' } as const;
 /** A server that accepts the connection but never answers should not hang a script forever. */
 const TIMEOUT_MS = 30_000;
 

@@ -7,11 +7,10 @@
  */
 import type { Runtime } from '../runtime/types.ts';
 import { parseArgs, stringFlag, usageError } from './args.ts';
-import { ApiClient, ProblemFailure, resolveToken, resolveUrl } from './http-client.ts';
+import { ApiClient, CONNECTION_FLAGS, ProblemFailure, resolveToken, resolveUrl } from './http-client.ts';
 import { reportingFailures } from './backup.ts';
 import type { Command } from './types.ts';
 
-const CONNECTION_FLAGS = { url: 'string', token: 'string', data: 'string' } as const;
 
 type Doc = Record<string, unknown>;
 export interface ImportedTwin { id: string; desired: Doc; reported: Doc; tags: Doc }

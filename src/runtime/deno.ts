@@ -4,6 +4,7 @@
  * files, signals and timers via the `Deno` namespace. The Deno surface used here is typed locally
  * (below) so the Node build needs no Deno type package.
  */
+import { linesOf } from './lines.ts';
 import type { FetchHandler, HttpListener, Runtime, WsConnection, WsEndpoint } from './types.ts';
 
 interface DenoHttpServer {
@@ -95,14 +96,7 @@ export const denoRuntime: Runtime = {
   },
 
   async *readLines(path) {
-    const file = await Deno.open(path, { read: true });
-    let rest = '';
-    for await (const chunk of file.readable.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>)) {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop()!;
-      for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
-    }
-    if (rest !== '') yield rest;
+    yield* linesOf((await Deno.open(path, { read: true })).readable);
   },
   joinPath: (...parts) => parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/'),
 
