@@ -7,9 +7,10 @@
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
+import { encode as encodeCbor } from 'cbor-x';
 import { generate } from 'coap-packet';
 
-export interface CoapRequestSpec { path: string[]; query?: string[]; payload?: string; format?: number }
+export interface CoapRequestSpec { path: string[]; query?: string[]; payload?: string | Uint8Array; format?: number }
 
 /** A confirmable request with a 4-byte token, ready for `runCoapLoad` (mid and token get patched). */
 export function coapDatagram(spec: CoapRequestSpec): Buffer {
@@ -20,8 +21,17 @@ export function coapDatagram(spec: CoapRequestSpec): Buffer {
       ...(spec.payload === undefined ? [] : [{ name: 'Content-Format', value: Buffer.from([spec.format ?? 50]) }]),
       ...(spec.query ?? []).map((q) => ({ name: 'Uri-Query', value: Buffer.from(q) })),
     ],
-    payload: Buffer.from(spec.payload ?? ''),
+    payload: typeof spec.payload === 'string' || spec.payload === undefined ? Buffer.from(spec.payload ?? '') : Buffer.from(spec.payload),
   });
+}
+
+/**
+ * Reported-state updates for twins `<prefix><i>` with their device tokens: two alternating CBOR
+ * merge patches per twin (Content-Format 60), so every request really changes and persists its twin.
+ */
+export function coapUpdateDatagrams(tokens: readonly string[], prefix: string): Buffer[] {
+  return tokens.flatMap((token, i) => [20, 21].map((temp) =>
+    coapDatagram({ path: ['t', `${prefix}${i}`, 'reported'], query: [`token=${token}`], payload: encodeCbor({ temp }), format: 60 })));
 }
 
 export interface CoapLoadOptions {
@@ -36,6 +46,8 @@ export interface CoapLoadOptions {
   rate?: number;
   sockets?: number;
   timeoutMs?: number;
+  /** Closed loop: stop after this many requests (or `seconds`, whichever comes first). */
+  maxRequests?: number;
 }
 
 export interface CoapLoadResult {
@@ -62,8 +74,13 @@ export async function runCoapLoad(opts: CoapLoadOptions): Promise<CoapLoadResult
   let running = true;
   const mids: number[] = [];
 
+  let allDone: (() => void) | null = null;
   const send = (s: number) => {
     if (!running) return;
+    if (opts.maxRequests !== undefined && n >= opts.maxRequests) {
+      if (result.replies + result.timeouts >= opts.maxRequests) allDone?.();
+      return;
+    }
     const d = opts.datagrams[n % opts.datagrams.length]!;
     const token = (n++ >>> 0);
     const mid = mids[s] = (mids[s]! + 1) & 0xffff;
@@ -132,8 +149,11 @@ export async function runCoapLoad(opts: CoapLoadOptions): Promise<CoapLoadResult
       await new Promise((r) => setTimeout(r, 1));
     }
   } else {
-    for (let k = 0; k < (opts.inFlight ?? 1); k++) send(k % socketCount);
-    await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, opts.seconds * 1000);
+      allDone = () => { clearTimeout(timer); resolve(); };
+      for (let k = 0; k < (opts.inFlight ?? 1); k++) send(k % socketCount);
+    });
   }
   running = false;
   result.seconds = (performance.now() - started) / 1000;

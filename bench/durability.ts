@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { coapDatagram, runCoapLoad } from './coap-load.ts';
+import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
 import { seedDevices } from './seed.ts';
 import { cpuSeconds, startDoppel, stop } from './server-process.ts';
 
@@ -25,7 +25,7 @@ export async function durability(opts: { twins: number; seconds: number; runs: n
       const server = await startDoppel('node', dir, mode.flags);
       servers.push(server);
       const tokens = await seedDevices(server.port, opts.twins, 'dur-');
-      const datagrams = tokens.flatMap((token, i) => [20, 21].map((temp) => coapDatagram({ path: ['t', `dur-${i}`, 'reported'], query: [`token=${token}`], payload: `{"temp":${temp}}` })));
+      const datagrams = coapUpdateDatagrams(tokens, 'dur-');
       (server as typeof server & { datagrams: Buffer[] }).datagrams = datagrams;
       await runCoapLoad({ port: server.coapPort, datagrams, inFlight: 16, seconds: 1 }); // warm-up
     }

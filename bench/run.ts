@@ -127,7 +127,7 @@ const inFlights = [1, 16, 64];
 
 const scenarios: Record<string, Scenario> = {
   async coap(log) {
-    log('## CoAP reported updates (confirmable PUT, JSON merge patch, each 2.04 after its commit)\n');
+    log('## CoAP reported updates (confirmable PUT, CBOR merge patch, each 2.04 after its commit)\n');
     const twins = quick ? 1000 : 10_000;
     log(`${twins} twins with device tokens; raw-dgram load generator, pre-built datagrams; ${RUNS} runs × ${SECONDS} s per cell; CPU is the server process's per request.\n`);
     const r = await coapUpdates({ twins, seconds: SECONDS, runs: RUNS, inFlight: inFlights, log });

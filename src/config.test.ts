@@ -15,7 +15,7 @@ describe('loadConfig() defaults', () => {
       desiredBytes: 32 * 1024, reportedBytes: 32 * 1024, tagsBytes: 8 * 1024, maxDepth: 10, maxKeyLength: 128,
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
       wsPingSeconds: 30, wsMaxBacklogBytes: 8 * 1024 * 1024, wsMaxSubscriptions: 100_000,
-      coapCacheSize: 65_536, coapConfirmEvery: 16, coapConfirmSeconds: 60, coapMaxObservers: 100_000, coapMaxObserversPerTwin: 8, coapAckTimeoutMs: 2000, coapMaxRetransmit: 4,
+      coapEngine: 'lean', coapCacheSize: 8_388_608, coapConfirmEvery: 16, coapConfirmSeconds: 60, coapMaxObservers: 100_000, coapMaxObserversPerTwin: 8, coapAckTimeoutMs: 2000, coapMaxRetransmit: 4,
       metricsAuth: false, shutdownSeconds: 10, maxStreams: 20_000, maxStreamsPerCredential: 1000,
     });
   });

@@ -118,7 +118,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket });
   const coap = createCoapEndpoint({
     twins, credentials, logger, metrics,
-    maxBodyBytes: config.maxBodyBytes, cacheSize: config.coapCacheSize,
+    maxBodyBytes: config.maxBodyBytes, engine: config.coapEngine, cacheSize: config.coapCacheSize,
     confirmEvery: config.coapConfirmEvery, confirmSeconds: config.coapConfirmSeconds, maxObservers: config.coapMaxObservers, maxObserversPerTwin: config.coapMaxObserversPerTwin,
     ackTimeoutMs: config.coapAckTimeoutMs, maxRetransmit: config.coapMaxRetransmit,
   });

@@ -22,6 +22,7 @@ import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import { ObserveRegistry } from './observe.ts';
 import { createResourceHandler } from './resources.ts';
+import { createDgramTransport } from './transport-dgram.ts';
 import { createNodeCoapTransport } from './transport-node-coap.ts';
 import type { CoapTransport } from './transport.ts';
 
@@ -34,7 +35,9 @@ export interface CoapEdgeOptions {
   metrics: MetricsRegistry;
   /** Largest request body, also the bound of a Block1 reassembly. */
   maxBodyBytes: number;
-  /** node-coap exchange (duplicate) cache bound, in bytes of cached replies. */
+  /** The message layer: Doppel's own on `node:dgram` (default) or node-coap (fallback). */
+  engine?: 'lean' | 'node-coap';
+  /** Duplicate-detection cache bound, in bytes of remembered replies. */
   cacheSize: number;
   confirmEvery: number;
   confirmSeconds: number;
@@ -67,16 +70,19 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     onEnd: (why) => observationsEnded.inc({ reason: why }),
   });
   opts.metrics.gauge({ name: 'doppel_coap_observations', help: 'CoAP observe relations held', collect: () => observers.size });
-  const transport = opts.transport ?? createNodeCoapTransport({
-    cacheSize: opts.cacheSize,
+  const engine = {
     // RFC 7252 §5.2.2: answer in the ACK when the handler is quick; well under ACK_TIMEOUT (2 s)
     // so the client does not retransmit, long enough to cover a LevelDB commit under load.
     piggybackMs: 500,
     block1: { maxBytes: opts.maxBodyBytes, maxTransfers: 10_000, idleMs: 60_000 },
     ackTimeoutMs: opts.ackTimeoutMs,
     maxRetransmit: opts.maxRetransmit,
-    onError: (err) => logger.error('coap transport failed', { err }),
-  });
+    onError: (err: unknown) => logger.error('coap transport failed', { err }),
+  };
+  const transport = opts.transport ?? (opts.engine === 'node-coap'
+    // node-coap counts its cache in a way that lets it grow far past the bound: keep it small.
+    ? createNodeCoapTransport({ ...engine, cacheSize: Math.min(opts.cacheSize, 65_536) })
+    : createDgramTransport({ ...engine, cacheBytes: opts.cacheSize }));
   let closing = false;
   const handler = createResourceHandler({
     twins: opts.twins, credentials: opts.credentials, observers, maxBodyBytes: opts.maxBodyBytes,

@@ -26,14 +26,17 @@ const SEQ_MOD = 1 << 24;
 /** NON notifications remembered per server so a RST to one of them can end its observation. */
 const MAX_REMEMBERED = 65_536;
 
-interface Pending { obs: Channel; datagram: Buffer; endpoint: CoapEndpoint; attempts: number; timer: ReturnType<typeof setTimeout>; wait: number }
+/** What a confirmable message reports its fate to: an observation, or a one-off separate response. */
+interface Sender { readonly endpoint: CoapEndpoint; pendingKey: string | null; finish(why: ObservationEnd, keepPending?: boolean): void }
+
+interface Pending { obs: Sender; datagram: Buffer; endpoint: CoapEndpoint; attempts: number; timer: ReturnType<typeof setTimeout>; wait: number }
 
 export class Notifier {
   readonly #opts: NotifierOptions;
   /** `address:port/mid` → the confirmable notification awaiting its ACK. */
   readonly #pending = new Map<string, Pending>();
   /** `address:port/mid` → the observation of a recent non-confirmable notification. */
-  readonly #recent = new Map<string, Channel>();
+  readonly #recent = new Map<string, Sender>();
 
   constructor(opts: NotifierOptions) { this.#opts = opts; }
 
@@ -44,7 +47,15 @@ export class Notifier {
     return new Channel(this, endpoint, token, firstSeq);
   }
 
-  /** An empty ACK or RST from `endpoint`; true when it concerned a notification. */
+  /**
+   * Sends a separate response (RFC 7252 §5.2.2) as a confirmable message, retransmitted like a
+   * notification until the client acknowledges it or the retransmissions run out.
+   */
+  sendSeparate(endpoint: CoapEndpoint, packet: Packet): void {
+    this.transmit({ endpoint, pendingKey: null, finish: () => {} }, packet, true);
+  }
+
+  /** An empty ACK or RST from `endpoint`; true when it concerned a notification or separate response. */
   onEmpty(endpoint: CoapEndpoint, messageId: number, reset: boolean): boolean {
     const key = `${endpoint.address}:${endpoint.port}/${messageId}`;
     const p = this.#pending.get(key);
@@ -72,11 +83,11 @@ export class Notifier {
     this.#recent.clear();
   }
 
-  transmit(obs: Channel, packet: Packet, confirmable: boolean): void {
+  transmit(obs: Sender, packet: Packet, confirmable: boolean): void {
     const out: Packet = { ...packet, confirmable };
     // coap-packet assigns the message id from the counter node-coap also uses, so ours never
     // collide with node-coap's separate responses to the same endpoint.
-    const datagram = generate(out, 1280);
+    const datagram = generate(out, (out.payload?.length ?? 0) + 256);
     const key = `${obs.endpoint.address}:${obs.endpoint.port}/${out.messageId}`;
     let attempts = 0;
     let wait = this.#opts.ackTimeoutMs * (1 + Math.random() * 0.5); // RFC 7252 §4.2: ACK_RANDOM_FACTOR 1.5

@@ -26,6 +26,9 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
+/** Lets the writer start: it takes up what was committed on the previous turn of the event loop. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const twinOps = (id: string): StoreOp[] => [
   { type: 'putTwin', twin: sampleTwin(id) },
   { type: 'putEvent', event: sampleEvent(id, 1) },
@@ -51,12 +54,15 @@ describe('LevelDB store', () => {
   }
 
   describe('group commit', () => {
-    it('sends the first commit of an idle store at once, without waiting for a timer', async () => {
+    it('writes the commits of one event-loop turn as one batch on the next turn, without a timer', async () => {
       let batches = 0;
       const store = await open({ testHooks: { beforeBatch: () => { batches += 1; } } });
-      const done = store.commit(twinOps('a'));
+      const done = [store.commit(twinOps('a')), store.commit(twinOps('b')), store.commit(twinOps('c'))];
+      expect(batches).toBe(0);
+      await new Promise((r) => setImmediate(r));
       expect(batches).toBe(1);
-      await done;
+      await Promise.all(done);
+      expect(store.stats.map((s) => s.commits)).toEqual([3]);
     });
 
     it('groups 500 concurrent commits into far fewer batches, and all resolve', async () => {
@@ -64,8 +70,7 @@ describe('LevelDB store', () => {
       await Promise.all(Array.from({ length: 500 }, (_, i) => store.commit(twinOps(`t${i}`))));
       expect(store.stats.reduce((n, s) => n + s.commits, 0)).toBe(500);
       expect(store.stats.reduce((n, s) => n + s.ops, 0)).toBe(1000);
-      expect(store.stats.length).toBeLessThan(50);
-      expect(store.stats[0]!.commits).toBe(1);
+      expect(store.stats.length).toBe(1);
       expect((await store.getTwin('t499'))?.id).toBe('t499');
       expect(await store.readHistory('t0', { after: 0, limit: 10 })).toHaveLength(1);
     });
@@ -75,6 +80,7 @@ describe('LevelDB store', () => {
       let first = true;
       const store = await open({ testHooks: { beforeBatch: () => (first ? ((first = false), hold.wait) : undefined) } });
       const commits = [store.commit(twinOps('a'))];
+      await nextTurn();
       for (let i = 0; i < 10; i++) commits.push(store.commit(twinOps(`b${i}`)));
       hold.open();
       await Promise.all(commits);
@@ -90,6 +96,7 @@ describe('LevelDB store', () => {
       const three = (i: number): StoreOp[] => [...twinOps(`c${i}`), { type: 'putEvent', event: sampleEvent(`c${i}`, 2) }];
       const big: StoreOp[] = Array.from({ length: 25 }, (_, v) => ({ type: 'putEvent', event: sampleEvent('big', v + 1) }));
       const commits = [store.commit(twinOps('a'))];
+      await nextTurn();
       for (let i = 0; i < 7; i++) commits.push(store.commit(three(i)));
       commits.push(store.commit(big), store.commit(three(7)));
       hold.open();
@@ -112,6 +119,7 @@ describe('LevelDB store', () => {
         },
       });
       const ok = store.commit(twinOps('ok'));
+      await nextTurn();
       const doomed = Array.from({ length: 5 }, (_, i) => store.commit(twinOps(`doomed${i}`)));
       hold.open();
       await ok;
@@ -137,13 +145,16 @@ describe('LevelDB store', () => {
 
     it('turns a rejected db.batch() into unavailable for each commit in the batch', async () => {
       const store = await open();
-      const spy = vi.spyOn(Level.prototype, 'batch').mockRejectedValueOnce(
+      // The writer calls classic-level's `_batch` (see writeBatchOf), so that is where the disk fails.
+      const spy = vi.spyOn(Level.prototype as unknown as { _batch: () => Promise<void> }, '_batch').mockRejectedValueOnce(
         Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' }),
       );
       try {
-        // The first commit of an idle store goes out alone and meets the failure; the second
+        // The first commit goes out alone and meets the failure; the second, made on a later turn,
         // queues behind it and goes out in the next batch, which succeeds.
-        const results = await Promise.allSettled([store.commit(twinOps('a')), store.commit(twinOps('b'))]);
+        const a = store.commit(twinOps('a'));
+        await nextTurn();
+        const results = await Promise.allSettled([a, store.commit(twinOps('b'))]);
         expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
         expect((results[0] as PromiseRejectedResult).reason).toMatchObject({
           code: 'unavailable', message: 'Storage write failed: IO error: No space left on device',

@@ -1,10 +1,9 @@
 /**
  * Duplicate detection over time (RFC 7252 §4.5): a retransmitted confirmable PUT arriving after
- * other traffic, still well within EXCHANGE_LIFETIME (247 s), must not be applied twice. node-coap's
- * exchange cache is bounded by bytes (`--coap-cache-size`, 64 KiB by default, roughly 1,000
- * replies): within that, the duplicate is answered from the cache; beyond it, the request is
- * handled again. If-Match makes a second application visible (the repeat is refused with 4.12
- * instead of replaying the cached 2.04).
+ * other traffic, still well within EXCHANGE_LIFETIME (247 s), must not be applied twice. The lean
+ * engine remembers each endpoint's newest 256 exchanges (`exchange-cache.ts`), so other devices'
+ * traffic cannot push a device's replies out; past its own 256 newer requests a retransmission is
+ * handled again, and If-Match makes that second application visible (refused with 4.12).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedPacket } from 'coap-packet';
@@ -64,16 +63,31 @@ describe('CoAP duplicates after other traffic (RFC 7252 §4.5)', () => {
     expect(applied).toBe(1);
   });
 
-  // Known gap (README "reliability"): at the default --coap-cache-size (64 KiB) the reply has been
-  // evicted after 2,000 intervening requests, so the retransmission is handled again: here refused
-  // with 4.12 by If-Match (without it, the merge patch would be applied a second time). When a
-  // compact, time-bounded duplicate cache lands, this must become a replayed 2.04 (as above).
-  it('documents what happens today after 2,000 intervening requests: handled again, refused by If-Match', async () => {
+  it('answers a retransmission after 2,000 requests from another endpoint with the same reply, applied once', async () => {
     const { first, again, applied } = await retransmitAfter(2000);
+    expect(first.code).toBe('2.04');
+    expect(again.code).toBe('2.04');
+    expect(again.messageId).toBe(first.messageId);
+    expect(again.payload).toEqual(first.payload);
+    expect(applied).toBe(1);
+  });
+
+  it('handles a retransmission again once the same endpoint sent 300 newer requests (If-Match refuses it)', async () => {
+    const v = await version('dup-1');
+    const { packet, datagram } = buildRequest({ method: 'PUT', path: '/t/dup-1/reported', query: [`token=${token}`], ifMatch: uint(v), payload: `{"temp":${v}}` });
+    device.sendRaw(datagram);
+    const first = await device.next((p) => p.token.equals(packet.token!), 5000, 'first reply');
+    for (let done = 0; done < 300; done += 30) {
+      const batch = Array.from({ length: 30 }, (_, k) =>
+        device.request({ method: 'PUT', path: '/t/dup-noise/reported', query: [`token=${noiseToken}`], payload: `{"m":${done + k}}` }, 10_000));
+      for (const r of await Promise.all(batch)) expect(r.code).toBe('2.04');
+    }
+    device.sendRaw(datagram);
+    const again = await device.next((p) => p.token.equals(packet.token!), 5000, 'reply to the retransmission');
     expect(first.code).toBe('2.04');
     expect(json(first)).toHaveProperty('version');
     expect(again.code).toBe('4.12');
     // If-Match kept the second application from changing anything.
-    expect(applied).toBe(1);
+    expect((await version('dup-1')) - v).toBe(1);
   });
 });

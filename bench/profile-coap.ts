@@ -1,0 +1,51 @@
+/**
+ * `node dist/bench/profile-coap.js [--k 16] [--seconds 10] [--twins 10000] [--flags "..."]`: the
+ * CoAP update load against one Doppel server started with `--cpu-prof`, for finding where the
+ * server's time goes. Prints throughput and CPU per request; the profile lands in `--out`.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
+import { seedDevices } from './seed.ts';
+import { cpuSeconds, start, stop, BENCH_ADMIN } from './server-process.ts';
+import { serverCommand } from './server-command.ts';
+
+const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : dflt; };
+const k = Number(arg('k', '16'));
+const seconds = Number(arg('seconds', '10'));
+const twins = Number(arg('twins', '10000'));
+const out = arg('out', join(tmpdir(), 'doppel-prof'));
+const extra = arg('flags', '').split(' ').filter(Boolean);
+const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`];
+
+await mkdir(out, { recursive: true });
+const dir = await mkdtemp(join(tmpdir(), 'doppel-prof-'));
+const { file, args } = serverCommand('node');
+const server = await start(file, [...profile, ...args, '--http', '0', '--coap', '0', '--data', dir, ...extra], { DOPPEL_ADMIN_TOKEN: BENCH_ADMIN });
+try {
+  const tokens = await seedDevices(server.port, twins, 'c-');
+  const datagrams = coapUpdateDatagrams(tokens, 'c-');
+  await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds: 60, maxRequests: datagrams.length });
+  const before = await storeStats(server.port);
+  const c0 = await cpuSeconds(server.child.pid!);
+  const t0 = process.hrtime.bigint() / 1000n;
+  const r = await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds });
+  const c1 = await cpuSeconds(server.child.pid!);
+  // The load's window on the profile's clock (both are CLOCK_MONOTONIC µs), for analysis.
+  await writeFile(join(out, 'window.json'), JSON.stringify({ from: Number(t0), to: Number(process.hrtime.bigint() / 1000n) }));
+  const ok = r.codes.get(0x44) ?? 0;
+  const after = await storeStats(server.port);
+  const batches = after.batches - before.batches;
+  console.log(`store: ${batches} batches, ${((after.commits - before.commits) / batches).toFixed(1)} commits and ${((after.ops - before.ops) / batches).toFixed(1)} ops per batch, ${((1e6 * (after.seconds - before.seconds)) / batches).toFixed(0)} µs per batch`);
+  console.log(`K=${k}: ${Math.round(ok / r.seconds)}/s, ${Math.round(((c1 - c0) * 1e6) / ok)} µs CPU/req, ${r.timeouts} timeouts, codes ${[...r.codes].map(([c, n]) => `${c >> 5}.${String(c & 31).padStart(2, '0')}×${n}`).join(' ')}`);
+} finally {
+  await stop(server);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function storeStats(port: number): Promise<{ batches: number; commits: number; ops: number; seconds: number }> {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN}` } })).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  return { batches: value('doppel_store_batch_ops_count'), commits: value('doppel_store_commits_total'), ops: value('doppel_store_batch_ops_sum'), seconds: value('doppel_store_batch_duration_seconds_sum') };
+}
