@@ -212,6 +212,39 @@ describe('ActorRegistry.sweep()', () => {
   });
 });
 
+describe('ActorRegistry clock', () => {
+  const DAY = 86_400_000;
+
+  it('keeps idle times and LRU order across weeks of uptime', async () => {
+    const { registry, clock, touch } = setup({ maxResident: 2, idleMs: 1000 });
+    await touch('a');
+    clock.t += 2000;
+    await touch('b');
+    clock.t += 30 * DAY;
+    await touch('a'); // a is now more recent than b
+    clock.t += 2000;
+    await touch('c'); // over the cap: evicts b, the least recently used
+    expect(residentIds(registry)).toEqual(['a', 'c']);
+    clock.t += 999;
+    expect(registry.sweep()).toBe(1); // a idle 2999 ms, c 999 ms
+    expect(residentIds(registry)).toEqual(['c']);
+  });
+
+  it('still passivates an actor idle for months, and none used just now, over many jumps', async () => {
+    const { registry, clock, touch } = setup({ idleMs: 60_000 });
+    await touch('old');
+    for (let i = 0; i < 40; i++) {
+      clock.t += 5 * DAY;
+      await touch('busy');
+      expect(registry.sweep()).toBe(i === 0 ? 1 : 0);
+      expect(registry.peek('busy')).toBeDefined();
+    }
+    expect(residentIds(registry)).toEqual(['busy']);
+    clock.t += 60_001;
+    expect(registry.sweep()).toBe(1);
+  });
+});
+
 describe('ActorRegistry vacant actors', () => {
   it('drops a vacant actor right after its message', async () => {
     const { registry, touch } = setup();

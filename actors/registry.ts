@@ -21,16 +21,21 @@ export interface RegistryOptions<A extends Actor> {
   now?: () => number;
 }
 
-/** `movedAt`: when the entry last moved to the MRU end (moving costs, so at most once a second). */
-interface Entry<A> { actor: A; lastUsed: number; movedAt: number }
-
 /** How many LRU entries one activation inspects when over the cap (bounds the work per message). */
 const EVICTION_SCAN = 32;
+/**
+ * Clock readings are kept relative to an epoch, in ms, so they stay small integers (V8 stores
+ * those unboxed; a full timestamp would cost each resident actor two 16-byte heap numbers). When
+ * the clock gets this far (~12 days) from the epoch, the epoch moves forward with every reading.
+ */
+const REBASE_AT = 2 ** 30;
 
 export class ActorRegistry<A extends Actor> {
-  readonly #actors = new Map<string, Entry<A>>();
+  /** In approximate LRU order; each actor's times are on its mailbox (`lastUsed`, `movedAt`). */
+  readonly #actors = new Map<string, A>();
   readonly #opts: RegistryOptions<A>;
   readonly #now: () => number;
+  #epoch: number;
   #inFlight = 0;
   #closed = false;
   #drained: Array<() => void> = [];
@@ -40,6 +45,7 @@ export class ActorRegistry<A extends Actor> {
   constructor(opts: RegistryOptions<A>) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => Date.now());
+    this.#epoch = this.#now();
   }
 
   get size(): number { return this.#actors.size; }
@@ -47,33 +53,34 @@ export class ActorRegistry<A extends Actor> {
   get pending(): number { return this.#inFlight; }
 
   /** The resident actor for `id`, if any (never activates). */
-  peek(id: string): A | undefined { return this.#actors.get(id)?.actor; }
+  peek(id: string): A | undefined { return this.#actors.get(id); }
 
   /** Runs `fn` inside `id`'s mailbox, activating the actor if needed. */
   ask<T>(id: string, fn: (actor: A) => T | Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new DoppelError('unavailable', 'Shutting down: not accepting requests'));
-    const now = this.#now();
-    let entry = this.#actors.get(id);
-    if (entry === undefined) {
-      entry = { actor: this.#opts.create(id), lastUsed: now, movedAt: now };
-      this.#actors.set(id, entry);
+    const now = this.#clock();
+    let actor = this.#actors.get(id);
+    if (actor === undefined) {
+      actor = this.#opts.create(id);
+      actor.mailbox.movedAt = now;
+      this.#actors.set(id, actor);
       this.activated++;
       if (this.#actors.size > this.#opts.maxResident) this.#evict(this.#actors.size - this.#opts.maxResident, id);
-    } else if (now - entry.movedAt > 1000) {
+    } else if (now - actor.mailbox.movedAt > 1000) {
       // Re-insert to keep Map order roughly LRU without paying for it on every message.
       this.#actors.delete(id);
-      this.#actors.set(id, entry);
-      entry.movedAt = now;
+      this.#actors.set(id, actor);
+      actor.mailbox.movedAt = now;
     }
-    entry.lastUsed = now;
-    const { actor } = entry;
+    const resident = actor;
+    resident.mailbox.lastUsed = now;
     this.#inFlight++;
-    return actor.mailbox.post(async () => {
+    return resident.mailbox.post(async () => {
       try {
-        return await fn(actor);
+        return await fn(resident);
       } finally {
         // Checked inside the task: depth 1 means nothing else is queued behind this message.
-        if (actor.mailbox.depth === 1 && actor.vacant() && actor.canPassivate() && this.#actors.get(id)?.actor === actor) {
+        if (resident.mailbox.depth === 1 && resident.vacant() && resident.canPassivate() && this.#actors.get(id) === resident) {
           this.#actors.delete(id);
           this.passivated++;
         }
@@ -85,10 +92,10 @@ export class ActorRegistry<A extends Actor> {
 
   /** Passivates actors idle for longer than `idleMs`; returns how many. */
   sweep(): number {
-    const cutoff = this.#now() - this.#opts.idleMs;
+    const cutoff = this.#clock() - this.#opts.idleMs;
     let n = 0;
-    for (const [id, { actor, lastUsed }] of this.#actors) {
-      if (lastUsed > cutoff) continue;
+    for (const [id, actor] of this.#actors) {
+      if (actor.mailbox.lastUsed > cutoff) continue;
       if (actor.mailbox.idle && actor.canPassivate()) {
         this.#actors.delete(id);
         n++;
@@ -101,19 +108,33 @@ export class ActorRegistry<A extends Actor> {
   /** Evicts up to `excess` idle actors from the LRU end, never `keep` (the one being activated). */
   #evict(excess: number, keep: string): void {
     let scanned = 0;
-    for (const [id, entry] of this.#actors) {
+    for (const [id, actor] of this.#actors) {
       if (excess <= 0 || scanned++ >= EVICTION_SCAN) break;
       if (id === keep) continue;
       this.#actors.delete(id);
-      if (entry.actor.mailbox.idle && entry.actor.canPassivate()) {
+      if (actor.mailbox.idle && actor.canPassivate()) {
         this.passivated++;
         excess--;
       } else {
         // Second chance: a busy or pinned actor goes to the MRU end, so later scans reach others
         // instead of stalling on the same pinned heads forever.
-        this.#actors.set(id, entry);
+        this.#actors.set(id, actor);
       }
     }
+  }
+
+  /** The registry's clock, relative to `#epoch` (moved forward, and every reading with it, when it grows large). */
+  #clock(): number {
+    const t = this.#now() - this.#epoch;
+    // `| 0`: an integer V8 keeps unboxed (a difference of two doubles would be a heap number).
+    if (t < REBASE_AT && t > -REBASE_AT) return t | 0;
+    const shift = t - REBASE_AT / 2;
+    this.#epoch += shift;
+    for (const { mailbox } of this.#actors.values()) {
+      mailbox.lastUsed = rebased(mailbox.lastUsed, shift);
+      mailbox.movedAt = rebased(mailbox.movedAt, shift);
+    }
+    return (t - shift) | 0;
   }
 
   /** Refuses new messages and resolves once every queued one has finished. */
@@ -124,6 +145,14 @@ export class ActorRegistry<A extends Actor> {
   }
 
   *residents(): IterableIterator<A> {
-    for (const { actor } of this.#actors.values()) yield actor;
+    yield* this.#actors.values();
   }
+}
+
+/**
+ * A reading moved to a new epoch, kept within ±REBASE_AT: an actor idle for more than ~18 days
+ * then looks idle for 18 to 25 days, which only matters to an idle timeout longer than that.
+ */
+function rebased(t: number, shift: number): number {
+  return Math.min(Math.max(t - shift, -REBASE_AT), REBASE_AT) | 0;
 }

@@ -507,6 +507,23 @@ describe('TwinService actor lifecycle', () => {
     expect(twins.stats).toMatchObject({ activated: 2, passivated: 1 });
   });
 
+  it('holds a twin it loads from the store in compact form, and reports each load to onActivation', async () => {
+    const loads: number[] = [];
+    const { twins, store, clock } = await setup({ idleMs: 1000, onActivation: (seconds) => loads.push(seconds) });
+    await twins.create('a', { desired: { x: 1, y: 2 } }, HTTP); // a first lookup finds nothing: one load
+    expect(loads).toHaveLength(1);
+    clock.t += 2000;
+    twins.sweep();
+    const state = await twins.get('a');
+    await twins.get('a'); // resident: no load
+    await expect(twins.get('missing')).rejects.toMatchObject({ code: 'not_found' });
+    expect(loads).toHaveLength(3);
+    expect(loads.every((s) => s >= 0 && s < 60)).toBe(true);
+    // Compacted on load (a created twin's empty reported is its own object, never frozen).
+    expect(state).toEqual(await store.getTwin('a'));
+    expect(Object.isFrozen(state.reported)).toBe(true);
+  });
+
   it('gives concurrent patches consecutive versions even when the resident cap is reached', async () => {
     const { twins, versionsOf } = await setup({ maxResident: 1 });
     await twins.create('pinned', {}, HTTP);

@@ -24,6 +24,8 @@ export interface TwinServiceOptions {
   maxPendingPerTwin: number;
   now?: () => Date;
   onListenerError?: (err: unknown) => void;
+  /** After each activation that read the store, with the seconds the read, decode and compaction took. */
+  onActivation?: (seconds: number) => void;
 }
 
 export type { WriteContext };
@@ -53,6 +55,7 @@ export class TwinService {
         if (this.#outOfSync === null) this.#pendingChange += change;
         else this.#outOfSync += change;
       },
+      onLoad: opts.onActivation,
     };
     this.#registry = new ActorRegistry<TwinActor>({
       create: (id) => new TwinActor(id, deps),

@@ -44,10 +44,10 @@ export async function stop(s: Started): Promise<void> {
   await exited;
 }
 
-/** Starts the Doppel server on `runtime` (the package.json command) with a data dir and flags. */
-export function startDoppel(runtime: ServerRuntime, dir: string, flags: string[] = []): Promise<Started> {
+/** Starts the Doppel server on `runtime` (the package.json command) with a data dir, flags and extra environment. */
+export function startDoppel(runtime: ServerRuntime, dir: string, flags: string[] = [], env: Record<string, string> = {}): Promise<Started> {
   const { file, args } = serverCommand(runtime);
-  return start(file, [...args, '--http', '0', '--coap', '0', '--data', dir, ...flags], { DOPPEL_ADMIN_TOKEN: BENCH_ADMIN });
+  return start(file, [...args, '--http', '0', '--coap', '0', '--data', dir, ...flags], { ...env, DOPPEL_ADMIN_TOKEN: BENCH_ADMIN });
 }
 
 /** User+system CPU seconds of a process so far (Linux /proc). */

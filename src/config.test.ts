@@ -166,8 +166,8 @@ describe('describeConfig()', () => {
   it('describes flags that loadConfig accepts and env variables it reads', () => {
     for (const d of describeConfig()) {
       if (d.key === 'adminToken' || d.key === 'data' || d.key === 'host' || d.key === 'logLevel') continue;
-      const value = d.key === 'sync' || d.key === 'metricsAuth' ? 'true' : '7';
-      const expected = value === 'true' ? true : 7;
+      const value = d.key === 'sync' || d.key === 'metricsAuth' ? 'true' : d.key === 'coapEngine' ? 'node-coap' : '7';
+      const expected = value === 'true' ? true : value === '7' ? 7 : value;
       expect((loadConfig([d.flag, value], {}) as Record<string, unknown>)[d.key]).toBe(expected);
       expect((loadConfig([], { [d.env]: value }) as Record<string, unknown>)[d.key]).toBe(expected);
     }

@@ -65,6 +65,10 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     store, adminToken: admin.token, limiter: createRateLimiter(),
     limits: { device: { rate: config.deviceRate, burst: config.deviceBurst }, key: { rate: config.keyRate, burst: config.keyBurst } },
   });
+  const activation = metrics.histogram({
+    name: 'doppel_actors_activation_seconds', help: 'Time to load a twin into its actor on activation: store read, decode, compaction (no queueing, no protocol)',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+  });
   const twins = new TwinService({
     store, credentials,
     limits: { desiredBytes: config.desiredBytes, reportedBytes: config.reportedBytes, tagsBytes: config.tagsBytes, maxDepth: config.maxDepth, maxKeyLength: config.maxKeyLength },
@@ -74,6 +78,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     idleMs: config.idleSeconds * 1000,
     maxPendingPerTwin: config.maxPendingPerTwin,
     onListenerError: (err) => logger.error('subscriber failed', { err }),
+    onActivation: (seconds) => activation.observe(undefined, seconds),
   });
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });

@@ -292,8 +292,15 @@ class LevelStore implements TwinStore {
 
   async countPending(): Promise<number> {
     const db = this.#readable();
+    // The entries' values, not their keys: each value is one byte (`{}`) where a key is ~40, and
+    // a million entries, counted at every start while requests are served, cost a third the time.
+    const it = db.values({ ...PENDING_RANGE, valueEncoding: 'utf8' });
     let n = 0;
-    for await (const _key of db.keys(PENDING_RANGE)) n++;
+    try {
+      for (let batch = await read(() => it.nextv(1000)); batch.length > 0; batch = await read(() => it.nextv(1000))) n += batch.length;
+    } finally {
+      await it.close().catch(() => undefined);
+    }
     return n;
   }
 

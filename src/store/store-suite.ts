@@ -297,6 +297,13 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await collect(store.listTwins({}))).toHaveLength(1);
       });
 
+      it('counts past a thousand entries, and no twin or history record with them', async () => {
+        const ops: StoreOp[] = [{ type: 'putTwin', twin: sampleTwin('a') }];
+        for (let i = 0; i < 2345; i++) ops.push({ type: 'putPending', twin: `t-${i}`, since: at(1 + (i % 28)) });
+        await store.commit(ops);
+        expect(await store.countPending()).toBe(2345);
+      });
+
       it('refuses a pendingSince that is not an ISO timestamp (it would break the order)', async () => {
         await expect(store.commit([{ type: 'putPending', twin: 'a', since: 'yesterday' }])).rejects.toMatchObject({ code: 'internal' });
       });

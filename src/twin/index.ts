@@ -11,6 +11,7 @@ export { computeDelta } from './delta.ts';
 export { metadataFor, updateMetadata } from './metadata.ts';
 export { assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
 export { planCreate, planPatch } from './document.ts';
+export { compactTwin } from './compact.ts';
 export type { ChangeContext } from './document.ts';
 export { selectFields, toDeviceView, toPublicTwin, TWIN_FIELDS } from './views.ts';
 export { DEFAULT_LIMITS } from './types.ts';

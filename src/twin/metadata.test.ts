@@ -38,6 +38,12 @@ describe('metadataFor()', () => {
     expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
     expect(JSON.stringify(meta)).toBe(`{"__proto__":{"updatedAt":"${T0}"}}`);
   });
+
+  it('shares one leaf object among the leaves it writes, at any depth', () => {
+    const meta = metadataFor({ a: 1, b: [2], o: { c: 3 } }, T0);
+    expect(meta['a']).toBe(meta['b']);
+    expect(meta['a']).toBe((meta['o'] as MetadataTree)['c']);
+  });
 });
 
 describe('updateMetadata()', () => {
@@ -47,6 +53,13 @@ describe('updateMetadata()', () => {
 
   it('stamps a leaf written with the value it already had: it was written now (CONTRACT §1)', () => {
     expect(write({ a: 1, b: [1, 2], c: 'x' }, { a: 1, b: [1, 2] }).meta).toEqual({ a: at(T1), b: at(T1), c: at(T0) });
+  });
+
+  it('shares one leaf object among the leaves one write stamps, keeping the others', () => {
+    const { meta, old } = write({ a: 1, b: 2, c: 3, o: { x: 1 } }, { a: 5, b: 6, o: { y: 2 } });
+    expect(meta['a']).toBe(meta['b']);
+    expect(meta['a']).toBe((meta['o'] as MetadataTree)['y']);
+    expect(meta['c']).toBe(old['c']);
   });
 
   it('adds metadata for a new leaf', () => {

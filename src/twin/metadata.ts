@@ -6,18 +6,24 @@ const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
 
 /**
  * Metadata for a whole document written at `now`: every leaf gets `{updatedAt: now}`, a nested
- * object maps to a subtree (an empty object to `{}`); arrays and scalars are leaves.
+ * object maps to a subtree (an empty object to `{}`); arrays and scalars are leaves. The leaves
+ * are one shared object: metadata is never mutated in place, and a twin whose device reports
+ * twenty values at once then holds one leaf instead of twenty (`updateMetadata` likewise).
  *
  * @example
  * metadataFor({ temp: 21, room: { name: 'lab' } }, t);
  * // { temp: { updatedAt: t }, room: { name: { updatedAt: t } } }
  */
 export function metadataFor(doc: JsonObject, now: string): MetadataTree {
+  return metadataWith(doc, { updatedAt: now });
+}
+
+function metadataWith(doc: JsonObject, leaf: LeafMeta): MetadataTree {
   const out: MetadataTree = {};
   for (const key in doc) {
     if (!hasOwn(doc, key)) continue;
     const v = doc[key]!;
-    setOwn<LeafMeta | MetadataTree>(out, key, isPlainObject(v) ? metadataFor(v, now) : { updatedAt: now });
+    setOwn<LeafMeta | MetadataTree>(out, key, isPlainObject(v) ? metadataWith(v, leaf) : leaf);
   }
   return out;
 }
@@ -39,6 +45,10 @@ export function metadataFor(doc: JsonObject, now: string): MetadataTree {
  * // { a: { updatedAt: t1 }, b: { updatedAt: t1 } }: `a` was written too, with its old value
  */
 export function updateMetadata(meta: MetadataTree, before: JsonObject, after: JsonObject, patch: JsonObject, now: string): MetadataTree {
+  return update(meta, before, after, patch, { updatedAt: now });
+}
+
+function update(meta: MetadataTree, before: JsonObject, after: JsonObject, patch: JsonObject, leaf: LeafMeta): MetadataTree {
   let out: MetadataTree | undefined;
   for (const key in patch) {
     if (!hasOwn(patch, key)) continue;
@@ -58,14 +68,14 @@ export function updateMetadata(meta: MetadataTree, before: JsonObject, after: Js
         // `before[key]` is an object, so its metadata is a subtree; missing metadata (an
         // inconsistency) is rebuilt from {} rather than trusted.
         const subtree = current !== undefined && isPlainObject(current) ? (current as MetadataTree) : {};
-        next = updateMetadata(subtree, b, a !== undefined && isPlainObject(a) ? a : EMPTY, p, now);
+        next = update(subtree, b, a !== undefined && isPlainObject(a) ? a : EMPTY, p, leaf);
         if (next === current) continue;
       } else {
-        next = metadataFor(a !== undefined && isPlainObject(a) ? a : EMPTY, now);
+        next = metadataWith(a !== undefined && isPlainObject(a) ? a : EMPTY, leaf);
       }
     } else {
       // A scalar or an array is one leaf, written whole.
-      next = { updatedAt: now };
+      next = leaf;
     }
     out ??= { ...meta };
     setOwn(out, key, next);

@@ -27,7 +27,9 @@ export function oracle(d: Uint8Array): Expectation {
   const type = (d[0]! >> 4) & 3;
   if (m === null) return type === CON ? { kind: 'rst' } : { kind: 'silence' }; // §4.2, §4.3
   if (m.code === 0) return type === CON ? { kind: 'rst' } : { kind: 'silence' }; // CoAP ping; stray ACK/RST
-  if (m.code >> 5 !== 0 || type === ACK || type === RST) return { kind: 'silence' }; // not a request
+  // Not a request: a confirmable response nobody asked for is rejected with RST (§4.2), others ignored.
+  if (m.code >> 5 !== 0) return type === CON ? { kind: 'rst' } : { kind: 'silence' };
+  if (type === ACK || type === RST) return { kind: 'silence' };
   const codes = new Set<string>();
   let maySilence = false;
   if (m.code < 1 || m.code > 4) codes.add('4.05'); // §5.8: only GET, POST, PUT, DELETE exist here

@@ -72,6 +72,8 @@ describe('/metrics', () => {
     expect(body).toMatch(/^doppel_ws_request_duration_seconds_count\{op="get"\} [1-9]/m);
     expect(body).toContain('# TYPE doppel_actors_activated_total counter');
     expect(body).toContain('# TYPE doppel_actors_passivated_total counter');
+    // Every twin used since the start was loaded into its actor once: the activation histogram has them.
+    expect(body).toMatch(/^doppel_actors_activation_seconds_count [1-9]/m);
     expect(body).toContain('# TYPE process_cpu_seconds_total counter');
     expect(await metric(t, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 2 ** 20);
     const started = (await metric(t, 'process_start_time_seconds'))!;
