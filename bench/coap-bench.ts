@@ -53,7 +53,7 @@ export async function coapUpdates(opts: { twins: number; seconds: number; runs: 
     try {
       process.stdout.write(`coap: seeding ${opts.twins} twins with device tokens… `);
       const tokens = await seedDevices(doppel.port, opts.twins, 'c-');
-      opts.log('done');
+      process.stdout.write('done\n');
       datagrams = coapUpdateDatagrams(tokens, 'c-');
       for (const k of opts.inFlight) figures.doppel.push(await measure(doppel, datagrams, k, opts.seconds, opts.runs));
     } finally {

@@ -75,7 +75,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   try {
     process.stdout.write(`seeding ${TWINS} twins with device tokens… `);
     const packets = datagrams(await seedDevices(server.http, TWINS, 'soak-'));
-    log('done');
+    process.stdout.write('done\n');
 
     // Two sockets (two endpoints), so message ids (16 bits, per endpoint) wrap half as often.
     const SOCKETS = 2;
