@@ -6,6 +6,8 @@
  * figure is the median of the runs. A full default run rewrites bench/RESULTS.md and the chart
  * bench/coap-throughput.svg; `--quick` (CI's smoke run) and `--only` print only.
  * `npm run bench -- --coap-soak [--quick]` runs the CoAP memory soak (bench/coap-soak.ts).
+ * `BENCH_SERVER_CPUS=1 taskset -c 0 node dist/bench/run.js …` pins servers and load generators to
+ * separate cores (steadier figures); `node dist/bench/profile-coap.js` profiles the CoAP path.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -173,8 +175,11 @@ const scenarios: Record<string, Scenario> = {
     // (measured separately, by --isolation), so it is lifted here.
     const server = await startDoppel('node', dir, ['--device-rate', '1000000', '--device-burst', '1000000']);
     try {
-      const r = await convergenceLoop(server, quick ? 50 : 500);
-      log(`${r.loops} loops, one at a time: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+      // RUNS runs of the loop on one server, like every other figure: median with min–max.
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) runs.push(await convergenceLoop(server, quick ? 50 : 500));
+      const spread = (xs: number[]) => `${median(xs).toFixed(2)} ms (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+      log(`${runs.length} runs × ${runs[0]!.loops} loops, one at a time: p50 ${spread(runs.map((r) => r.p50))}, p99 ${spread(runs.map((r) => r.p99))}`);
     } finally {
       await stop(server);
       await rm(dir, { recursive: true, force: true });

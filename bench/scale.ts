@@ -57,7 +57,7 @@ export async function seed(dataDir: string, n: number, log: (line: string) => vo
       if (i === 0) docBytes = JSON.stringify(state).length;
       // The ops the twin actor commits for a create: snapshot, event, pending-index entry.
       await store.commit([{ type: 'putTwin', twin: state }, { type: 'putEvent', event }, ...pendingIndexOps(null, state)]);
-      if ((i + 1) % 100_000 === 0) log(`  seeded ${(i + 1).toLocaleString('en')} twins…`);
+      if ((i + 1) % 100_000 === 0) process.stdout.write(`  seeded ${(i + 1).toLocaleString('en')} twins…\n`);
     }
   }));
   await store.close();

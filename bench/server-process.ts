@@ -25,7 +25,10 @@ export interface Started {
 
 export function start(file: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
   const t0 = performance.now();
-  const child = spawn(file, args, { cwd: projectRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_CPUS=1 (with the harness under `taskset -c 0`): servers on their own core(s), so
+  // the scheduler cannot put server and load generator on one core in some runs and not others.
+  const pinned = process.env.BENCH_SERVER_CPUS;
+  const child = spawn(pinned ? 'taskset' : file, pinned ? ['-c', pinned, file, ...args] : args, { cwd: projectRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise<Started>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
