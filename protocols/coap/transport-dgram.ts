@@ -48,7 +48,7 @@ const PER_ENDPOINT = 256;
 const EXCHANGE_LIFETIME_MS = 247_000;
 
 /** A request being handled, until it is answered (for the piggyback deadline). */
-interface Pending { endpoint: string; mid: number; rinfo: RemoteInfo; token: Buffer; at: number; separate: boolean }
+interface Pending { endpoint: string; mid: number; rinfo: RemoteInfo; at: number; separate: boolean }
 
 export function createDgramTransport(opts: DgramTransportOptions): CoapTransport {
   let socket: Socket | null = null;
@@ -128,7 +128,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
   function deliver(packet: ParsedPacket, rinfo: RemoteInfo, endpoint: string, block1Echo: Buffer | undefined): void {
     const request = toRequest(packet, rinfo);
     const block2 = blockOption(packet, 'Block2');
-    const p: Pending = { endpoint, mid: packet.messageId, rinfo, token: packet.token, at: Date.now(), separate: false };
+    const p: Pending = { endpoint, mid: packet.messageId, rinfo, at: Date.now(), separate: false };
     if (packet.confirmable) pending.add(p);
     let answered = false;
     const send = (response: CoapResponse, observe: number | undefined) => {
@@ -167,7 +167,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
         // later notifications continue from it (notifier.ts).
         send(response, 1);
         const observation = notifier.open(request.endpoint, packet.token, 1);
-        if (socket === null) observation.end();
+        if (socket === null || closing) observation.end();
         return observation;
       },
     };
