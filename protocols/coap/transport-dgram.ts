@@ -21,9 +21,10 @@ import type { Block1Options } from './block1.ts';
 import { ExchangeCache, IN_FLIGHT } from './exchange-cache.ts';
 import { FairQueue } from './fair-queue.ts';
 import { Notifier } from './notifier.ts';
-import { blockSize, decodeUint, encodeBlock, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { blockSize, encodeBlock, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
-import type { CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
+import type { CoapExchange, CoapResponse, CoapTransport, Observation } from './transport.ts';
 
 export interface DgramTransportOptions {
   /** Bytes of replies kept for duplicate detection (`exchange-cache.ts`). */
@@ -37,7 +38,6 @@ export interface DgramTransportOptions {
   onError(err: unknown): void;
 }
 
-const METHODS: Record<string, string> = { '0.01': 'GET', '0.02': 'POST', '0.03': 'PUT', '0.04': 'DELETE' };
 /** Largest block served (1024 bytes): fits any IPv6 path MTU with headers (RFC 7252 §4.6). */
 const MAX_SZX = 6;
 /** See fair-queue.ts: a 1 ms budget keeps one device's flood from queueing others behind it. */
@@ -217,31 +217,6 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
       socket = null;
       await new Promise<void>((resolve) => sock.close(() => resolve()));
     },
-  };
-}
-
-function toRequest(p: ParsedPacket, rinfo: RemoteInfo): CoapRequest {
-  const path: string[] = [];
-  const query: string[] = [];
-  const ifMatch: Uint8Array[] = [];
-  let contentFormat: number | undefined;
-  let accept: number | undefined;
-  let observe: number | undefined;
-  for (const o of p.options) {
-    switch (o.name) {
-      case 'Uri-Path': path.push(o.value.toString('utf8')); break;
-      case 'Uri-Query': query.push(o.value.toString('utf8')); break;
-      // RFC 7252 §5.4.5: a repeated non-repeatable option counts once, the first time.
-      case 'Content-Format': contentFormat ??= decodeUint(o.value); break;
-      case 'Accept': accept ??= decodeUint(o.value); break;
-      case 'If-Match': ifMatch.push(o.value); break;
-      case 'Observe': observe = decodeUint(o.value); break;
-    }
-  }
-  return {
-    method: METHODS[p.code] ?? p.code, path, query, contentFormat, accept, ifMatch, observe,
-    payload: p.payload, endpoint: { address: rinfo.address, port: rinfo.port },
-    token: p.token.toString('hex'), confirmable: p.confirmable,
   };
 }
 

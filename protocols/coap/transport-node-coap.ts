@@ -20,10 +20,11 @@ import type { ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
 import type { Block1Options } from './block1.ts';
 import { Notifier } from './notifier.ts';
-import { blockSize, decodeUint, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { blockSize, encodeUint, isWellFormed, parseBlock } from './options.ts';
+import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
 import { FairQueue } from './fair-queue.ts';
-import type { CoapEndpoint, CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
+import type { CoapEndpoint, CoapExchange, CoapResponse, CoapTransport, Observation } from './transport.ts';
 
 export interface NodeCoapTransportOptions {
   /**
@@ -40,7 +41,6 @@ export interface NodeCoapTransportOptions {
   onError(err: unknown): void;
 }
 
-const METHODS: Record<string, string> = { '0.01': 'GET', '0.02': 'POST', '0.03': 'PUT', '0.04': 'DELETE', '0.05': 'FETCH', '0.06': 'PATCH', '0.07': 'iPATCH' };
 /** Largest block node-coap serves (its Block2 code caps at 1024, SZX 6). */
 const MAX_SZX = 6;
 /**
@@ -154,31 +154,6 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
     }
   }
 
-  function toRequest(req: NodeRequest, p: ParsedPacket): CoapRequest {
-    const path: string[] = [];
-    const query: string[] = [];
-    const ifMatch: Uint8Array[] = [];
-    let contentFormat: number | undefined;
-    let accept: number | undefined;
-    let observe: number | undefined;
-    for (const o of p.options) {
-      switch (String(o.name)) {
-        case 'Uri-Path': path.push(o.value.toString('utf8')); break;
-        case 'Uri-Query': query.push(o.value.toString('utf8')); break;
-          // RFC 7252 §5.4.5: a repeated non-repeatable option counts once, the first time.
-        case 'Content-Format': contentFormat ??= decodeUint(o.value); break;
-        case 'Accept': accept ??= decodeUint(o.value); break;
-        case 'If-Match': ifMatch.push(o.value); break;
-        case 'Observe': observe = decodeUint(o.value); break;
-      }
-    }
-    return {
-      method: METHODS[p.code] ?? p.code, path, query, contentFormat, accept, ifMatch, observe,
-      payload: p.payload, endpoint: { address: req.rsinfo.address, port: req.rsinfo.port },
-      token: p.token.toString('hex'), confirmable: p.confirmable,
-    };
-  }
-
   function onRequest(req: NodeRequest, res: NodeResponse): void {
     const key = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.messageId}`;
     delivered = key;
@@ -192,7 +167,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       res.end(Buffer.from('internal: request lost between parsers'));
       return;
     }
-    const request = toRequest(req, ours);
+    const request = toRequest(ours, req.rsinfo);
     let answered = false;
     const prepare = (response: CoapResponse) => {
       if (answered) throw new Error('CoAP exchange answered twice');

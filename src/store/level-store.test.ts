@@ -152,9 +152,10 @@ describe('LevelDB store', () => {
       try {
         // The first commit goes out alone and meets the failure; the second, made on a later turn,
         // queues behind it and goes out in the next batch, which succeeds.
-        const a = store.commit(twinOps('a'));
+        const first = Promise.allSettled([store.commit(twinOps('a'))]);
         await nextTurn();
-        const results = await Promise.allSettled([a, store.commit(twinOps('b'))]);
+        const second = Promise.allSettled([store.commit(twinOps('b'))]);
+        const results = [...(await first), ...(await second)];
         expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
         expect((results[0] as PromiseRejectedResult).reason).toMatchObject({
           code: 'unavailable', message: 'Storage write failed: IO error: No space left on device',
