@@ -15,7 +15,8 @@ const twin = {
 const app = new Hono();
 app.get('/v1/twins/:id', (c) => c.json({ ...twin, id: c.req.param('id') }));
 app.patch('/v1/twins/:id', async (c) => { const body = await c.req.json(); return c.json({ ...twin, id: c.req.param('id'), desired: body.desired }); });
-const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
+// The adapter's defaults, as Doppel's Node runtime uses them (src/runtime/node.ts).
+const server = createAdaptorServer({ fetch: app.fetch }) as Server;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ msg: 'listening', http: (server.address() as AddressInfo).port })}\n`);
 });
