@@ -8,6 +8,12 @@
  */
 export interface FairQueueOptions { maxPerSource: number; maxTotal: number; budgetMs: number }
 
+/**
+ * The CoAP engines' bounds: a 1 ms budget keeps a flood from one device from queueing another's
+ * request behind all of it.
+ */
+export const DATAGRAM_FAIRNESS: FairQueueOptions = { maxPerSource: 256, maxTotal: 20_000, budgetMs: 1 };
+
 export class FairQueue<T> {
   readonly #queues = new Map<string, T[]>();
   readonly #handle: (item: T) => void;

@@ -24,7 +24,7 @@ import { ObserveRegistry } from './observe.ts';
 import { createResourceHandler } from './resources.ts';
 import { createDgramTransport } from './transport-dgram.ts';
 import { createNodeCoapTransport } from './transport-node-coap.ts';
-import type { CoapTransport } from './transport.ts';
+import type { CoapTransport, EngineOptions } from './transport.ts';
 
 export type { CoapEndpoint, CoapExchange, CoapRequest, CoapResponse, CoapTransport, Observation } from './transport.ts';
 
@@ -70,14 +70,14 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     onEnd: (why) => observationsEnded.inc({ reason: why }),
   });
   opts.metrics.gauge({ name: 'doppel_coap_observations', help: 'CoAP observe relations held', collect: () => observers.size });
-  const engine = {
+  const engine: EngineOptions = {
     // RFC 7252 §5.2.2: answer in the ACK when the handler is quick; well under ACK_TIMEOUT (2 s)
     // so the client does not retransmit, long enough to cover a LevelDB commit under load.
     piggybackMs: 500,
     block1: { maxBytes: opts.maxBodyBytes, maxTransfers: 10_000, idleMs: 60_000 },
     ackTimeoutMs: opts.ackTimeoutMs,
     maxRetransmit: opts.maxRetransmit,
-    onError: (err: unknown) => logger.error('coap transport failed', { err }),
+    onError: (err) => logger.error('coap transport failed', { err }),
   };
   const transport = opts.transport ?? (opts.engine === 'node-coap'
     // node-coap counts its cache in a way that lets it grow far past the bound: keep it small.

@@ -17,31 +17,21 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { generate, parse } from 'coap-packet';
 import type { Packet, ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
-import type { Block1Options } from './block1.ts';
 import { ExchangeCache, IN_FLIGHT } from './exchange-cache.ts';
-import { FairQueue } from './fair-queue.ts';
+import { DATAGRAM_FAIRNESS, FairQueue } from './fair-queue.ts';
 import { Notifier } from './notifier.ts';
 import { blockSize, encodeBlock, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
-import type { CoapExchange, CoapResponse, CoapTransport, Observation } from './transport.ts';
+import type { CoapExchange, CoapResponse, CoapTransport, EngineOptions, Observation } from './transport.ts';
 
-export interface DgramTransportOptions {
+export interface DgramTransportOptions extends EngineOptions {
   /** Bytes of replies kept for duplicate detection (`exchange-cache.ts`). */
   cacheBytes: number;
-  /** How long a handler may take before the request gets an empty ACK and a separate response. */
-  piggybackMs: number;
-  block1: Block1Options;
-  ackTimeoutMs: number;
-  maxRetransmit: number;
-  /** Called with unexpected failures (logged by the caller); never thrown into the socket. */
-  onError(err: unknown): void;
 }
 
 /** Largest block served (1024 bytes): fits any IPv6 path MTU with headers (RFC 7252 §4.6). */
 const MAX_SZX = 6;
-/** See fair-queue.ts: a 1 ms budget keeps one device's flood from queueing others behind it. */
-const FAIR_QUEUE = { maxPerSource: 256, maxTotal: 20_000, budgetMs: 1 };
 /** Per-endpoint exchanges remembered: covers a client pipelining up to this many requests. */
 const PER_ENDPOINT = 256;
 /** RFC 7252 §4.8.2 EXCHANGE_LIFETIME. */
@@ -196,7 +186,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
         sock.bind(port, host, () => { sock.off('error', reject); resolve(); });
       });
       // Datagrams still queued when the transport closes are dropped.
-      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (socket !== null && !closing) onDatagram(m, r); }, FAIR_QUEUE);
+      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (socket !== null && !closing) onDatagram(m, r); }, DATAGRAM_FAIRNESS);
       sock.on('message', (m, r) => { if (socket !== null) fair?.push(`${r.address}:${r.port}`, [m, r]); });
       sock.on('error', (err) => opts.onError(err));
       sweeper = setInterval(sweep, Math.max(10, Math.floor(opts.piggybackMs / 4)));

@@ -18,36 +18,23 @@ import type { IncomingMessage, OutgoingMessage } from 'coap';
 import { generate, parse } from 'coap-packet';
 import type { ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
-import type { Block1Options } from './block1.ts';
 import { Notifier } from './notifier.ts';
 import { blockSize, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
-import { FairQueue } from './fair-queue.ts';
-import type { CoapEndpoint, CoapExchange, CoapResponse, CoapTransport, Observation } from './transport.ts';
+import { DATAGRAM_FAIRNESS, FairQueue } from './fair-queue.ts';
+import type { CoapEndpoint, CoapExchange, CoapResponse, CoapTransport, EngineOptions, Observation } from './transport.ts';
 
-export interface NodeCoapTransportOptions {
+export interface NodeCoapTransportOptions extends EngineOptions {
   /**
    * Bytes of replies node-coap keeps for duplicate detection (RFC 7252 §4.5). Its default (32 MiB
    * counted in a way that lets the cache grow to gigabytes under load) must not be used.
    */
   cacheSize: number;
-  /** How long a handler may take before node-coap sends an empty ACK and a separate response. */
-  piggybackMs: number;
-  block1: Block1Options;
-  ackTimeoutMs: number;
-  maxRetransmit: number;
-  /** Called with unexpected failures (logged by the caller); never thrown into the socket. */
-  onError(err: unknown): void;
 }
 
 /** Largest block node-coap serves (its Block2 code caps at 1024, SZX 6). */
 const MAX_SZX = 6;
-/**
- * Incoming datagrams are handled fairly across endpoints (fair-queue.ts): a 1 ms budget keeps a
- * flood from one device from queueing another's request behind all of it.
- */
-const FAIR_QUEUE = { maxPerSource: 256, maxTotal: 20_000, budgetMs: 1 };
 /** Requests remembered as in flight at most (each leaves when answered). */
 const MAX_IN_FLIGHT = 100_000;
 /**
@@ -261,7 +248,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       sock.removeAllListeners('message');
       const forward = srv.handleRequest();
       // Datagrams still queued when the server closes are dropped, not handed to a closed node-coap.
-      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (server !== null) onDatagram(m, r, forward); }, FAIR_QUEUE);
+      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (server !== null) onDatagram(m, r, forward); }, DATAGRAM_FAIRNESS);
       sock.on('message', (m, r) => { if (server !== null) fair?.push(`${r.address}:${r.port}`, [m, r]); });
       sock.on('error', (err) => opts.onError(err));
       socket = sock;

@@ -5,6 +5,20 @@
  * `coap-packet`) can replace it later without touching `resources.ts` or `observe.ts`.
  */
 
+import type { Block1Options } from './block1.ts';
+
+/** What every engine behind the seam is configured with. */
+export interface EngineOptions {
+  /** How long a handler may take before the request gets an empty ACK and a separate response. */
+  piggybackMs: number;
+  block1: Block1Options;
+  /** RFC 7252 §4.8 ACK_TIMEOUT and MAX_RETRANSMIT, for notifications and separate responses. */
+  ackTimeoutMs: number;
+  maxRetransmit: number;
+  /** Called with unexpected failures (logged by the caller); never thrown into the socket. */
+  onError(err: unknown): void;
+}
+
 /** The peer of an exchange: the UDP source address and port. */
 export interface CoapEndpoint { readonly address: string; readonly port: number }
 
