@@ -12,7 +12,6 @@
  * - ACK/RST of notifications and separate responses go to the notifier (`notifier.ts`).
  * Datagrams are handled fairly across endpoints (`fair-queue.ts`).
  */
-import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { generate, parse } from 'coap-packet';
 import type { Packet, ParsedPacket } from 'coap-packet';
@@ -23,6 +22,7 @@ import { Notifier } from './notifier.ts';
 import { blockSize, encodeBlock, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
+import { bindExclusive } from './socket.ts';
 import type { CoapExchange, CoapResponse, CoapTransport, EngineOptions, Observation } from './transport.ts';
 
 export interface DgramTransportOptions extends EngineOptions {
@@ -178,13 +178,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
   return {
     async listen(host, port, h) {
       handler = h;
-      // An exclusive bind: a second server on the same port must fail loudly instead of
-      // silently sharing datagrams.
-      const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(port, host, () => { sock.off('error', reject); resolve(); });
-      });
+      const sock = await bindExclusive(host, port);
       // Datagrams still queued when the transport closes are dropped.
       fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (socket !== null && !closing) onDatagram(m, r); }, DATAGRAM_FAIRNESS);
       sock.on('message', (m, r) => { if (socket !== null) fair?.push(`${r.address}:${r.port}`, [m, r]); });

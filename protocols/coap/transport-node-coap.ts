@@ -11,7 +11,6 @@
  * - route ACK/RST of Observe notifications to the notifier (`notifier.ts`).
  * Nothing outside this file imports node-coap.
  */
-import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { createServer } from 'coap';
 import type { IncomingMessage, OutgoingMessage } from 'coap';
@@ -22,6 +21,7 @@ import { Notifier } from './notifier.ts';
 import { blockSize, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
 import { screenRequest } from './screen.ts';
+import { bindExclusive } from './socket.ts';
 import { DATAGRAM_FAIRNESS, FairQueue } from './fair-queue.ts';
 import type { CoapEndpoint, CoapExchange, CoapResponse, CoapTransport, EngineOptions, Observation } from './transport.ts';
 
@@ -231,13 +231,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
   return {
     async listen(host, port, h) {
       handler = h;
-      // An exclusive bind (unlike node-coap's own listen(), which sets SO_REUSEADDR): a second
-      // server on the same port must fail loudly instead of silently sharing datagrams.
-      const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(port, host, () => { sock.off('error', reject); resolve(); });
-      });
+      const sock = await bindExclusive(host, port);
       const srv = createServer({ cacheSize: opts.cacheSize, piggybackReplyMs: opts.piggybackMs });
       srv.on('request', (req, res) => {
         try { onRequest(req as NodeRequest, res as NodeResponse); } catch (err) { opts.onError(err); }
