@@ -3,13 +3,14 @@
  * The CoAP edge (CONTRACT §6), UDP port 5683 by default: constrained devices read their twin,
  * observe desired and delta (RFC 7641), and report state, in JSON or CBOR, block-wise when big
  * (RFC 7959). Resource logic (`resources.ts`, `observe.ts`) sees only the transport seam
- * (`transport.ts`); `transport-node-coap.ts` implements it on node-coap, with `block1.ts` fixing
- * Block1 uploads from clients that change the token per block (libcoap).
+ * (`transport.ts`); `transport-dgram.ts` implements it on raw `node:dgram` (`transport-node-coap.ts`
+ * on node-coap with `--coap-engine node-coap`), both with `block1.ts` reassembling Block1 uploads
+ * from clients that change the token per block (libcoap).
  *
  * @example
  * ```ts
  * const coap = createCoapEndpoint({ twins, credentials, logger, metrics, maxBodyBytes: 262144,
- *   cacheSize: 65536, confirmEvery: 16, confirmSeconds: 60, maxObservers: 100_000,
+ *   cacheSize: 8_388_608, confirmEvery: 16, confirmSeconds: 60, maxObservers: 100_000,
  *   ackTimeoutMs: 2000, maxRetransmit: 4 });
  * const port = await coap.listen('127.0.0.1', 5683);
  * // on shutdown:

@@ -1,10 +1,10 @@
 /**
  * THE seam between CoAP resource logic and the engine that speaks UDP. Resources see only these
  * types: a decoded request, a way to answer it, and (for Observe) a way to push notifications.
- * `transport-node-coap.ts` implements it on node-coap today; a leaner engine (raw `node:dgram` +
- * `coap-packet`) can replace it later without touching `resources.ts` or `observe.ts`.
+ * Two engines implement it: `transport-dgram.ts` (the default, Doppel's own message layer on raw
+ * `node:dgram`) and `transport-node-coap.ts` (node-coap, kept as a fallback); neither change
+ * touches `resources.ts` or `observe.ts`.
  */
-
 import type { Block1Options } from './block1.ts';
 
 /** What every engine behind the seam is configured with. */
