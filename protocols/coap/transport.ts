@@ -2,8 +2,8 @@
  * THE seam between CoAP resource logic and the engine that speaks UDP. Resources see only these
  * types: a decoded request, a way to answer it, and (for Observe) a way to push notifications.
  * Two engines implement it: `transport-dgram.ts` (the default, Doppel's own message layer on raw
- * `node:dgram`) and `transport-node-coap.ts` (node-coap, kept as a fallback); neither change
- * touches `resources.ts` or `observe.ts`.
+ * `node:dgram`) and `transport-node-coap.ts` (node-coap, kept as a fallback); swapping them
+ * touches neither `resources.ts` nor `observe.ts`.
  */
 import type { Block1Options } from './block1.ts';
 
