@@ -139,7 +139,8 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
         if (response.contentFormat !== undefined) options.push({ name: 'Content-Format', value: encodeUint(response.contentFormat) });
         if (response.maxAge !== undefined) options.push({ name: 'Max-Age', value: encodeUint(response.maxAge) });
         if (block1Echo !== undefined) options.push({ name: 'Block1', value: block1Echo });
-        out = { code: response.code, token: packet.token, options: [...options, ...block.options], payload: block.payload };
+        options.push(...block.options);
+        out = { code: response.code, token: packet.token, options, payload: block.payload };
       }
       if (p.separate) {
         // The empty ACK is what duplicates get; this answer is retransmitted on its own until ACKed.

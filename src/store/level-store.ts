@@ -70,6 +70,8 @@ class LevelStore implements TwinStore {
   readonly #maxBatchOps: number;
   readonly #hooks: LevelStoreTestHooks | undefined;
   #db: Level<string, Uint8Array> | undefined;
+  /** The batch write on `#db`, resolved once it opens (see writeBatchOf). */
+  #write: ((ops: LevelOp[], options: { sync: boolean }) => Promise<void>) | undefined;
   #state: State = 'new';
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -95,7 +97,7 @@ class LevelStore implements TwinStore {
     this.#state = 'opening';
     this.#opening = this.#openDb().then(
       // A close() that arrived meanwhile wins: it closes this db once the open settles.
-      (db) => { this.#db = db; if (this.#state === 'opening') this.#state = 'open'; },
+      (db) => { this.#db = db; this.#write = writeBatchOf(db); if (this.#state === 'opening') this.#state = 'open'; },
       (err: unknown) => { if (this.#state === 'opening') this.#state = 'new'; throw err; },
     );
     return this.#opening;
@@ -189,7 +191,7 @@ class LevelStore implements TwinStore {
 
   async #writeLoop(): Promise<void> {
     this.#writing = true;
-    const write = writeBatchOf(this.#db as Level<string, Uint8Array>);
+    const write = this.#write!;
     try {
       while (this.#queue.length > 0) {
         const group = this.#takeBatch();
@@ -384,8 +386,9 @@ async function migrateToPendingIndex(db: Level<string, Uint8Array>): Promise<voi
  * abstract-level's open check: the loop only runs while the store is open.
  */
 function writeBatchOf(db: Level<string, Uint8Array>): (ops: LevelOp[], options: { sync: boolean }) => Promise<void> {
-  const direct = (db as unknown as { _batch?: (ops: LevelOp[], options: { sync: boolean }) => Promise<void> })._batch;
-  return typeof direct === 'function' ? direct.bind(db) : (ops, options) => db.batch(ops, options);
+  const impl = db as unknown as { _batch?: (ops: LevelOp[], options: { sync: boolean }) => Promise<void> };
+  // Called through the instance each time (not bound once), so the method stays the one in place.
+  return typeof impl._batch === 'function' ? (ops, options) => impl._batch!(ops, options) : (ops, options) => db.batch(ops, options);
 }
 
 function encodeOps(ops: StoreOp[]): { ops: LevelOp[]; bytes: number } {

@@ -80,27 +80,12 @@ class Compactor {
   }
 
   object(o: JsonObject): JsonObject {
-    let empty = true;
-    for (const key in o) {
-      if (!hasOwn(o, key)) continue;
-      empty = false;
-      const v = o[key]!;
-      const next = this.value(v);
-      if (next !== v) setOwn(o, key, next);
-    }
-    return empty ? EMPTY : o;
+    return this.#each<JsonValue, JsonObject>(o, (v) => this.value(v));
   }
 
   /** A computed delta: its leaves are desired's already; only empty objects are left to share. */
   shared(o: JsonObject): JsonObject {
-    let empty = true;
-    for (const key in o) {
-      if (!hasOwn(o, key)) continue;
-      empty = false;
-      const v = o[key]!;
-      if (isPlainObject(v)) setOwn(o, key, this.shared(v));
-    }
-    return empty ? EMPTY : o;
+    return this.#each<JsonValue, JsonObject>(o, (v) => (isPlainObject(v) ? this.shared(v) : v));
   }
 
   /**
@@ -108,19 +93,25 @@ class Compactor {
    * is an object maps to a subtree, any other to a leaf (a document may have a key "updatedAt").
    */
   metadata(meta: MetadataTree, doc: JsonObject): MetadataTree {
-    let empty = true;
-    for (const key in meta) {
-      if (!hasOwn(meta, key)) continue;
-      empty = false;
-      const m = meta[key]!;
+    return this.#each<LeafMeta | MetadataTree, MetadataTree>(meta, (m, key) => {
       const d = hasOwn(doc, key) ? doc[key] : undefined;
-      let next: LeafMeta | MetadataTree;
-      if (d !== undefined && isPlainObject(d) && isPlainObject(m)) next = this.metadata(m as MetadataTree, d);
-      else if (isLeaf(m)) next = this.#leaf(m.updatedAt);
-      else next = this.value(m as unknown as JsonValue) as unknown as LeafMeta; // not ours to judge: kept, only compacted
-      if (next !== m) setOwn(meta, key, next);
+      if (d !== undefined && isPlainObject(d) && isPlainObject(m)) return this.metadata(m as MetadataTree, d);
+      if (isLeaf(m)) return this.#leaf(m.updatedAt);
+      return this.value(m as unknown as JsonValue) as unknown as LeafMeta; // not ours to judge: kept, only compacted
+    });
+  }
+
+  /** Replaces each own value of `o` in place by `next(value)`; the shared empty object when it has none. */
+  #each<V, T extends Record<string, V>>(o: T, next: (value: V, key: string) => V): T {
+    let empty = true;
+    for (const key in o) {
+      if (!hasOwn(o, key)) continue;
+      empty = false;
+      const v = o[key]!;
+      const n = next(v, key);
+      if (n !== v) setOwn<V>(o, key, n);
     }
-    return empty ? EMPTY as MetadataTree : meta;
+    return empty ? (EMPTY as T) : o;
   }
 
   #leaf(updatedAt: string): LeafMeta {
