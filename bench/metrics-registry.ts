@@ -2,12 +2,16 @@
  * Doppel's own metrics registry (src/metrics) against prom-client, in one process and one run:
  * the per-request hot path (what protocols/http and protocols/coap do for every request) and a
  * `/metrics` render with a realistic series count. Each case runs in alternating rounds so both
- * registries see the same machine load; the median round is reported.
+ * registries see the same machine load; the median round is reported. `ours+process` adds the
+ * standard process/runtime series (src/metrics/process.ts) to show what sampling them costs a scrape.
  *
  * Run: `npm run build && node dist/bench/metrics-registry.js [rounds]`.
  */
+import { createRequire } from 'node:module';
 import * as prom from 'prom-client';
-import { createRegistry } from '../src/metrics/index.ts';
+import { createRegistry, registerProcessMetrics } from '../src/metrics/index.ts';
+import { loadRuntime } from '../src/runtime/index.ts';
+import type { Runtime } from '../src/runtime/types.ts';
 
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const COAP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -15,6 +19,8 @@ const ROUTES = ['/v1/twins', '/v1/twins/:id', '/v1/twins/:id/desired', '/v1/twin
 const METHODS = ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'];
 const STATUSES = ['200', '201', '204', '400', '404', '409', '412', '429'];
 const COAP = [['GET', '2.05'], ['PUT', '2.04'], ['POST', '2.04'], ['GET', '4.04'], ['PUT', '4.00'], ['FETCH', '2.05']] as const;
+
+const promVersion = (createRequire(import.meta.url)('prom-client/package.json') as { version: string }).version;
 
 /** The label sets a busy server sees, cycled through by the hot-path loops. */
 const HTTP_LABELS = ROUTES.flatMap((route, r) => METHODS.slice(0, 1 + (r % 4)).map((method, m) => ({ route, method, status: STATUSES[(r + m) % STATUSES.length] as string })));
@@ -29,15 +35,17 @@ interface Subject {
   render(): string | Promise<string>;
 }
 
-function ours(): Subject {
+/** Ours; with `runtime`, also the process and runtime series server.ts registers (sampled per render). */
+function ours(runtime?: Runtime): Subject {
   const registry = createRegistry();
+  if (runtime !== undefined) registerProcessMetrics(registry, { usage: runtime.processUsage, startSampler: runtime.startMetricsSampler, startTimeSeconds: 0 });
   const requests = registry.counter({ name: 'doppel_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'] });
   const latency = registry.histogram({ name: 'doppel_http_request_duration_seconds', help: 'HTTP latency', labelNames: ['method', 'route'], buckets: HTTP_BUCKETS });
   const coapRequests = registry.counter({ name: 'doppel_coap_requests_total', help: 'CoAP requests', labelNames: ['method', 'code'] });
   const coapLatency = registry.histogram({ name: 'doppel_coap_request_duration_seconds', help: 'CoAP latency', labelNames: ['method'], buckets: COAP_BUCKETS });
   for (let i = 0; i < 12; i++) registry.gauge({ name: `doppel_collected_${i}`, help: 'A collected gauge', collect: () => i });
   return {
-    name: 'ours',
+    name: runtime === undefined ? 'ours' : 'ours+process',
     http(i) {
       const l = HTTP_LABELS[i % HTTP_LABELS.length]!;
       requests.inc({ method: l.method, route: l.route, status: l.status });
@@ -106,7 +114,7 @@ export interface RegistryCosts {
 
 /** Measures both registries in alternating rounds; returns the median round of each. */
 export async function compareRegistries(rounds = 7, ops = 200_000, renders = 200): Promise<RegistryCosts[]> {
-  const subjects = [ours(), promClient()];
+  const subjects = [ours(), promClient(), ours(await loadRuntime())];
   // Every series exists before timing: a scrape sees a warmed-up server.
   for (const s of subjects) for (let i = 0; i < 10_000; i++) { s.http(i); s.coap(i); }
   const samples = subjects.map(() => ({ http: [] as number[], coap: [] as number[], render: [] as number[] }));
@@ -129,7 +137,8 @@ export async function compareRegistries(rounds = 7, ops = 200_000, renders = 200
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 7);
   const results = await compareRegistries(rounds);
-  console.log(`node ${process.version}, prom-client, ${rounds} alternating rounds, median round; ${HTTP_LABELS.length} HTTP label sets`);
+  const runtime = process.versions.deno === undefined ? `node ${process.version}` : `deno ${process.versions.deno}`;
+  console.log(`${runtime}, prom-client ${promVersion}, ${rounds} alternating rounds, median round; ${HTTP_LABELS.length} HTTP label sets`);
   console.log('registry      http req (ns)  coap req (ns)  /metrics render (µs)  samples');
   for (const r of results) {
     console.log(`${r.name.padEnd(12)}  ${r.httpNs.toFixed(0).padStart(13)}  ${r.coapNs.toFixed(0).padStart(13)}  ${r.renderUs.toFixed(0).padStart(20)}  ${String(r.renderLines).padStart(7)}`);
