@@ -53,6 +53,7 @@ function expositionProblems(text: string): string[] {
     } else if (sample !== null) {
       const [, name, labels = '', raw] = sample;
       const value = Number(raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw);
+      if (type === '') problems.push(`sample before its family's TYPE: ${line}`);
       const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : [''];
       if (!suffixes.some((s) => name === `${family}${s}`)) problems.push(`sample outside its family ${family}: ${line}`);
       if (type === 'counter' && !(value >= 0)) problems.push(`counter not >= 0: ${line}`);
