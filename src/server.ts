@@ -13,7 +13,7 @@ import { resolveAdminToken } from './admin-token.ts';
 import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
-import { createRegistry } from './metrics/index.ts';
+import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
 import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
@@ -94,11 +94,6 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     name: 'doppel_oldest_pending_delta_seconds', help: 'Age of the oldest pending delta: how long the least converged device has been out of sync (0 when all are in sync; refreshed every 5 s)',
     collect: () => (oldestPendingSince === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldestPendingSince)) / 1000)),
   });
-  const usage = runtime.processUsage;
-  metrics.gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size of the server process', collect: () => usage().rssBytes });
-  metrics.counter({ name: 'process_cpu_seconds_total', help: 'User and system CPU time of the server process', collect: () => usage().cpuSeconds });
-  const startTime = Date.now() / 1000 - performance.now() / 1000;
-  metrics.gauge({ name: 'process_start_time_seconds', help: 'When the server process started (Unix time)', collect: () => startTime });
   metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
 
   const streams = createStreamQuota({ maxTotal: config.maxStreams, maxPerCredential: config.maxStreamsPerCredential });
@@ -135,6 +130,10 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     await store.close();
     throw err;
   }
+  // Registered once every listener is bound, so a failed start leaves no loop-delay timer behind.
+  const stopProcessMetrics = registerProcessMetrics(metrics, {
+    usage: runtime.processUsage, startSampler: runtime.startMetricsSampler, startTimeSeconds: Date.now() / 1000 - performance.now() / 1000,
+  });
   const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
   ready = true;
   logger.info('listening', { http: http.port, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
@@ -150,6 +149,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       ready = false;
       stopSweep();
       stopOldest();
+      stopProcessMetrics();
       for (const hook of shutdownHooks) hook();
       websocket.close();
       const httpClosed = http.close(config.shutdownSeconds * 1000);

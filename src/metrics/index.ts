@@ -13,6 +13,7 @@
  */
 
 export { createRegistry } from './registry.ts';
+export { registerProcessMetrics } from './process.ts';
 export { CONTENT_TYPE } from './text.ts';
 export type {
   Counter, CounterOptions, Gauge, GaugeOptions, GaugeSample, Histogram, HistogramOptions, Labels, MetricsRegistry,

@@ -5,6 +5,7 @@
  * (below) so the Node build needs no Deno type package.
  */
 import { linesOf } from './lines.ts';
+import { createMetricsSampler } from './metrics-sampler.ts';
 import type { FetchHandler, HttpListener, Runtime, WsConnection, WsEndpoint } from './types.ts';
 
 interface DenoHttpServer {
@@ -30,7 +31,8 @@ interface DenoApi {
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   unrefTimer(id: number): void;
-  memoryUsage(): { rss: number };
+  memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
+  readDirSync(path: string): Iterable<unknown>;
   exit(code: number): never;
   readonly errors: { NotFound: new (...args: never[]) => Error };
 }
@@ -121,6 +123,13 @@ export const denoRuntime: Runtime = {
     const cpu = (globalThis as unknown as { process: { cpuUsage(): { user: number; system: number } } }).process.cpuUsage();
     return { rssBytes: Deno.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   },
+
+  startMetricsSampler: (onGc) => createMetricsSampler({
+    memory: () => Deno.memoryUsage(),
+    openFds: () => { try { return [...Deno.readDirSync('/proc/self/fd')].length - 1; } catch { return undefined; } },
+    observesGc: false,
+    delayIncludesResolution: false,
+  }, onGc),
 
   writeStdout: (line) => writeAll(Deno.stdout, `${line}\n`),
   writeStderr: (line) => writeAll(Deno.stderr, `${line}\n`),

@@ -2,7 +2,7 @@
  * @module
  * The Node.js runtime adapter: HTTP via @hono/node-server, files via node:fs, signals via process.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpListener, Runtime } from './types.ts';
 import { attachWebSocket } from './node-websocket.ts';
+import { createMetricsSampler } from './metrics-sampler.ts';
 
 // A log reader that goes away (a pipe to a crashed shipper, `| head`) must not take the server
 // down with EPIPE: losing log lines is better than losing the process.
@@ -116,6 +117,14 @@ export const nodeRuntime: Runtime = {
     const cpu = process.cpuUsage();
     return { rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   },
+
+  startMetricsSampler: (onGc) => createMetricsSampler({
+    memory: () => process.memoryUsage(),
+    // Linux: one entry per descriptor, less the one reading the directory.
+    openFds: () => { try { return readdirSync('/proc/self/fd').length - 1; } catch { return undefined; } },
+    observesGc: true,
+    delayIncludesResolution: true,
+  }, onGc),
 
   writeStdout: (line) => { process.stdout.write(`${line}\n`); },
   writeStderr: (line) => { process.stderr.write(`${line}\n`); },

@@ -45,6 +45,27 @@ export interface TextFileWriter {
   close(): Promise<void>;
 }
 
+/** A garbage collection's kind, as prom-client labels `nodejs_gc_duration_seconds`. */
+export type GcKind = 'minor' | 'major' | 'incremental' | 'weakcb';
+
+/** Runtime figures for the standard `nodejs_*` / `process_*` metrics, read at scrape time. */
+export interface RuntimeSample {
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+  /** How late the loop ran a 10 ms timer since the previous sample, in seconds; undefined until it first fires. */
+  readonly loopDelay: { min: number; max: number; mean: number; stddev: number; p50: number; p90: number; p99: number } | undefined;
+  /** Open file descriptors; undefined where the runtime cannot count them (no /proc). */
+  readonly openFds: number | undefined;
+}
+
+export interface MetricsSampler {
+  sample(): RuntimeSample;
+  /** Whether GC pauses reach `onGc` here (Node yes; Deno 2 accepts the observer but never reports). */
+  readonly observesGc: boolean;
+  stop(): void;
+}
+
 export interface Runtime {
   readonly name: 'node' | 'deno';
   readonly env: Record<string, string | undefined>;
@@ -67,6 +88,8 @@ export interface Runtime {
   every(ms: number, fn: () => void): () => void;
   /** Resident memory and CPU time so far of this process (for /metrics). */
   processUsage(): { rssBytes: number; cpuSeconds: number };
+  /** Starts watching the event loop (and GC pauses, where observable) for /metrics. */
+  startMetricsSampler(onGc: (kind: GcKind, seconds: number) => void): MetricsSampler;
   writeStdout(line: string): void;
   writeStderr(line: string): void;
   exit(code: number): never;
