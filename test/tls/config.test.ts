@@ -7,10 +7,13 @@
 import { execFile } from 'node:child_process';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, doppelCli, startChildServer, tempDir } from '../support/server.ts';
 import { makeCertificate } from './certificate.ts';
 import type { CertificateFiles } from './certificate.ts';
+
+const execFileAsync = promisify(execFile);
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -87,6 +90,15 @@ describe('bad TLS configuration stops serve with one line and exit code 2', () =
     expectRefused(await serve(['--tls-cert', good.cert, '--tls-key', garbage], data), `--tls-key ${garbage} holds no PEM private key`);
     // Swapped files: the key file holds a certificate, not a key.
     expectRefused(await serve(['--tls-cert', good.key, '--tls-key', good.cert], data), `--tls-cert ${good.key} holds no PEM certificate (-----BEGIN CERTIFICATE-----); found "PRIVATE KEY"`);
+    expect(await exists(data)).toBe(false);
+  });
+
+  it('names a file it cannot read, and refuses an encrypted key', async () => {
+    const data = join(dir.path, 'data-unreadable');
+    expectRefused(await serve(['--tls-cert', dir.path, '--tls-key', good.key], data), `--tls-cert ${dir.path} cannot be read`);
+    const encrypted = join(dir.path, 'encrypted.key');
+    await execFileAsync('openssl', ['pkey', '-in', good.key, '-aes256', '-passout', 'pass:secret', '-out', encrypted], { timeout: 30_000 });
+    expectRefused(await serve(['--tls-cert', good.cert, '--tls-key', encrypted], data), `--tls-key ${encrypted} is encrypted`);
     expect(await exists(data)).toBe(false);
   });
 
