@@ -33,7 +33,7 @@ interface DenoApi {
   unrefTimer(id: number): void;
   memoryUsage(): { rss: number };
   exit(code: number): never;
-  readonly errors: { NotFound: new (...args: never[]) => Error; AddrInUse: new (...args: never[]) => Error };
+  readonly errors: { NotFound: new (...args: never[]) => Error } & Record<string, new (...args: never[]) => Error>;
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
@@ -136,7 +136,8 @@ function serveOrRefuse(options: Parameters<DenoApi['serve']>[0], handler: FetchH
   try {
     return Deno.serve(options, handler);
   } catch (err) {
-    if (options.cert === undefined || err instanceof Deno.errors.AddrInUse) throw err;
+    // Socket failures (AddrInUse, PermissionDenied, ...) are Deno.errors classes; TLS ones are plain Errors.
+    if (options.cert === undefined || Object.values(Deno.errors).some((kind) => err instanceof kind)) throw err;
     const reason = (err as Error).message.split('\n')[0]!;
     // Worded as on Node (src/runtime/node-tls.ts), so operators meet one message per mistake.
     const problem = /KeyMismatch/.test(reason) ? '--tls-key is not the private key of the certificate in --tls-cert'
