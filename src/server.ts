@@ -16,8 +16,8 @@ import type { Logger } from './log.ts';
 import { createRegistry } from './metrics/index.ts';
 import type { HttpListener, Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
-import { loadTls } from './tls.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
+import { loadTls } from './tls.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -127,7 +127,9 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   try {
     http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket, ...(tls === undefined ? {} : { tls }) });
   } catch (err) {
-    await store.close(); // a port in use, or TLS material the runtime refused
+    // A port in use, or TLS material the runtime refused: nothing is served, so close what is open.
+    stopOldest();
+    await store.close();
     throw err;
   }
   const coap = createCoapEndpoint({

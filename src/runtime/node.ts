@@ -45,8 +45,8 @@ export const nodeRuntime: Runtime = {
     // subclass the platform's, so `instanceof Response` still holds), and a response built from a
     // string goes out in one write with no web stream behind it. Keeping the platform classes
     // cost 40% of a twin GET (38 µs of server CPU; bench/RESULTS.md).
-    // TLS: the same server class with a TLS socket under it (https.Server extends tls.Server, whose
-    // connections are HTTP/1.1 as on plain HTTP), so WSS upgrades take the same 'upgrade' path.
+    // TLS: https.createServer speaks the same HTTP/1.1 over TLS sockets (no ALPN h2), so requests,
+    // keep-alive, the drain and WSS upgrades ('upgrade' event) work as on plain HTTP.
     const secure = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: httpsOptions(tls) };
     const server = createAdaptorServer({ fetch: (req: Request) => handler(req), ...secure }) as Server;
     server.keepAliveTimeout = 65_000;
