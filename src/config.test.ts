@@ -166,6 +166,7 @@ describe('describeConfig()', () => {
   it('describes flags that loadConfig accepts and env variables it reads', () => {
     for (const d of describeConfig()) {
       if (d.key === 'adminToken' || d.key === 'data' || d.key === 'host' || d.key === 'logLevel') continue;
+      if (d.key === 'tlsCert' || d.key === 'tlsKey') continue; // a pair: see 'TLS settings'
       const value = d.key === 'sync' || d.key === 'metricsAuth' ? 'true' : d.key === 'coapEngine' ? 'node-coap' : '7';
       const expected = value === 'true' ? true : value === '7' ? 7 : value;
       expect((loadConfig([d.flag, value], {}) as Record<string, unknown>)[d.key]).toBe(expected);
@@ -180,6 +181,21 @@ describe('describeConfig()', () => {
     expect(byKey.get('coap')).toMatchObject({ flag: '--coap', env: 'DOPPEL_COAP', default: 5683 });
     expect(byKey.get('host')).toMatchObject({ flag: '--host', env: 'DOPPEL_HOST', default: '127.0.0.1' });
     expect(byKey.get('adminToken')).toMatchObject({ flag: '--admin-token', env: 'DOPPEL_ADMIN_TOKEN', default: undefined });
+  });
+});
+
+describe('TLS settings', () => {
+  it('takes --tls-cert and --tls-key together, from flags, env or a file', () => {
+    expect(loadConfig(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {})).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem' });
+    expect(loadConfig([], { DOPPEL_TLS_CERT: 'c.pem', DOPPEL_TLS_KEY: 'k.pem' })).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem' });
+    expect(loadConfig([], {}, { path: 'f.json', values: { tlsCert: 'c.pem', tlsKey: 'k.pem' } })).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem' });
+    const plain = loadConfig([], {});
+    expect([plain.tlsCert, plain.tlsKey]).toEqual([undefined, undefined]);
+  });
+
+  it('refuses one without the other, naming both flags', () => {
+    expect(() => loadConfig(['--tls-cert', 'c.pem'], {})).toThrow('--tls-cert needs --tls-key too');
+    expect(() => loadConfig([], { DOPPEL_TLS_KEY: 'k.pem' })).toThrow('--tls-key needs --tls-cert too');
   });
 });
 

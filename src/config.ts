@@ -51,6 +51,8 @@ export const ConfigSchema = z.object({
   coapAckTimeoutMs: positiveInt.default(2000).describe('CoAP ACK_TIMEOUT for confirmable notifications (RFC 7252 §4.8)'),
   coapMaxRetransmit: z.coerce.number().int().min(0).max(10).default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
+  tlsCert: z.string().min(1).optional().describe('PEM certificate chain file: serve HTTP and WebSocket over TLS (HTTPS/WSS) on --http; needs --tls-key'),
+  tlsKey: z.string().min(1).optional().describe('PEM private key file of --tls-cert; needs --tls-cert'),
 }).strict();
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -106,6 +108,11 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? ''))}: ${i.message}`);
     throw new DoppelError('invalid_request', `Invalid configuration: ${problems.join('; ')}`);
+  }
+  // A certificate without its key (or the reverse) is a mistake, never a request for plain HTTP.
+  if ((parsed.data.tlsCert === undefined) !== (parsed.data.tlsKey === undefined)) {
+    const [given, missing] = parsed.data.tlsCert === undefined ? ['--tls-key', '--tls-cert'] : ['--tls-cert', '--tls-key'];
+    throw new DoppelError('invalid_request', `Invalid configuration: ${given} needs ${missing} too (TLS takes both, or neither for plain HTTP)`);
   }
   return parsed.data;
 }

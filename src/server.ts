@@ -14,9 +14,10 @@ import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
-import type { Runtime } from './runtime/types.ts';
+import type { HttpListener, Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
+import { loadTls } from './tls.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -38,6 +39,8 @@ export interface ServerOptions {
 export async function startServer(config: Config, runtime: Runtime, logger: Logger, options: ServerOptions = {}): Promise<DoppelServer> {
   const started = performance.now();
   logger.debug('configuration', { config: maskConfig(config) });
+  // Before anything is created: a bad certificate or key must not leave a data directory behind.
+  const tls = await loadTls(config, runtime);
   await runtime.mkdirp(config.data);
   const admin = await resolveAdminToken(runtime, config.data, config.adminToken);
   if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
@@ -115,7 +118,15 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     maxSubscriptions: config.wsMaxSubscriptions,
     streams,
   });
-  const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket });
+  let http: HttpListener;
+  try {
+    http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket, ...(tls === undefined ? {} : { tls }) });
+  } catch (err) {
+    // A port in use, or TLS material the runtime refused: nothing is served, so close what is open.
+    stopOldest();
+    await store.close();
+    throw err;
+  }
   const coap = createCoapEndpoint({
     twins, credentials, logger, metrics,
     maxBodyBytes: config.maxBodyBytes, engine: config.coapEngine, cacheSize: config.coapCacheSize,
@@ -136,7 +147,9 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   });
   const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
   ready = true;
-  logger.info('listening', { http: http.port, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
+  const scheme = tls === undefined ? 'http' : 'https';
+  const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info('listening', { http: http.port, tls: tls !== undefined, url: `${scheme}://${urlHost}:${http.port}`, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
 
   let closing: Promise<void> | null = null;
   return {

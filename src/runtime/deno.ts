@@ -4,6 +4,7 @@
  * files, signals and timers via the `Deno` namespace. The Deno surface used here is typed locally
  * (below) so the Node build needs no Deno type package.
  */
+import { DoppelError } from '../errors.ts';
 import { linesOf } from './lines.ts';
 import { createMetricsSampler } from './metrics-sampler.ts';
 import type { FetchHandler, HttpListener, Runtime, WsConnection, WsEndpoint } from './types.ts';
@@ -19,7 +20,7 @@ interface DenoApi {
   readonly stdout: { writeSync(bytes: Uint8Array): number };
   readonly stderr: { writeSync(bytes: Uint8Array): number };
   serve(
-    options: { hostname: string; port: number; onListen(addr: { port: number }): void; onError?(err: unknown): Response },
+    options: { hostname: string; port: number; cert?: string; key?: string; onListen(addr: { port: number }): void; onError?(err: unknown): Response },
     handler: (request: Request) => Response | Promise<Response>,
   ): DenoHttpServer;
   upgradeWebSocket(request: Request, options: { idleTimeout: number }): { socket: WebSocket; response: Response };
@@ -34,7 +35,7 @@ interface DenoApi {
   memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
   readDirSync(path: string): Iterable<unknown>;
   exit(code: number): never;
-  readonly errors: { NotFound: new (...args: never[]) => Error };
+  readonly errors: { NotFound: new (...args: never[]) => Error } & Record<string, new (...args: never[]) => Error>;
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
@@ -45,12 +46,12 @@ export const denoRuntime: Runtime = {
   env: Deno.env.toObject(),
   args: Deno.args,
 
-  async serveHttp(handler, { host, port, websocket }): Promise<HttpListener> {
+  async serveHttp(handler, { host, port, websocket, tls }): Promise<HttpListener> {
     const sockets = new Set<WebSocket>();
     let bound!: (port: number) => void;
     const listening = new Promise<number>((resolve) => { bound = resolve; });
-    const server = Deno.serve({
-      hostname: host, port,
+    const server = serveOrRefuse({
+      hostname: host, port, ...tls,
       onListen: (addr) => bound(addr.port), // also keeps Deno's own "Listening on" line off stdout
       onError: () => new Response('Internal error', { status: 500 }),
     }, websocket === undefined ? handler : routeUpgrades(handler, websocket, sockets));
@@ -135,6 +136,26 @@ export const denoRuntime: Runtime = {
   writeStderr: (line) => writeAll(Deno.stderr, `${line}\n`),
   exit: (code) => Deno.exit(code),
 };
+
+/**
+ * `Deno.serve`, with TLS material it cannot use (PEM that does not parse, a key that is not the
+ * certificate's) refused as one configuration line instead of Deno's error and stack.
+ */
+function serveOrRefuse(options: Parameters<DenoApi['serve']>[0], handler: FetchHandler): DenoHttpServer {
+  try {
+    return Deno.serve(options, handler);
+  } catch (err) {
+    // Socket failures (AddrInUse, PermissionDenied, ...) are Deno.errors classes; TLS ones are plain Errors.
+    if (options.cert === undefined || Object.values(Deno.errors).some((kind) => err instanceof kind)) throw err;
+    const reason = (err as Error).message.split('\n')[0]!;
+    // Worded as on Node (src/runtime/node-tls.ts), so operators meet one message per mistake.
+    const problem = /KeyMismatch/.test(reason) ? '--tls-key is not the private key of the certificate in --tls-cert'
+      : /private key/i.test(reason) ? `--tls-key does not hold a valid private key (${reason})`
+      : /certificate/i.test(reason) ? `--tls-cert does not hold a valid certificate (${reason})`
+      : `--tls-cert and --tls-key were refused (${reason})`;
+    throw new DoppelError('invalid_request', `Invalid configuration: ${problem}`);
+  }
+}
 
 /** Sends WebSocket handshakes on the endpoint's path to it; everything else to the app. */
 function routeUpgrades(handler: FetchHandler, endpoint: WsEndpoint, sockets: Set<WebSocket>): FetchHandler {

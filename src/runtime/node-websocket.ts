@@ -17,7 +17,9 @@ export function attachWebSocket(server: Server, endpoint: WsEndpoint): WsAttachm
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    // Over TLS (WSS) the handshake arrives on a TLS socket: the Request says https, as Hono's do.
+    const scheme = 'encrypted' in req.socket ? 'https' : 'http';
+    const url = new URL(req.url ?? '/', `${scheme}://${req.headers.host ?? 'localhost'}`);
     if (url.pathname !== endpoint.path) { refuse(socket, new Response('Not found', { status: 404 })); return; }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {

@@ -10,10 +10,12 @@ import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpListener, Runtime } from './types.ts';
 import { attachWebSocket } from './node-websocket.ts';
 import { createMetricsSampler } from './metrics-sampler.ts';
+import { httpsOptions } from './node-tls.ts';
 
 // A log reader that goes away (a pipe to a crashed shipper, `| head`) must not take the server
 // down with EPIPE: losing log lines is better than losing the process.
@@ -39,12 +41,15 @@ export const nodeRuntime: Runtime = {
   env: process.env,
   args: process.argv.slice(2),
 
-  async serveHttp(handler, { host, port, websocket }): Promise<HttpListener> {
+  async serveHttp(handler, { host, port, websocket, tls }): Promise<HttpListener> {
     // @hono/node-server's default: its lightweight Request/Response replace the globals (they
     // subclass the platform's, so `instanceof Response` still holds), and a response built from a
     // string goes out in one write with no web stream behind it. Keeping the platform classes
     // cost 40% of a twin GET (38 µs of server CPU; bench/RESULTS.md).
-    const server = createAdaptorServer({ fetch: (req: Request) => handler(req) }) as Server;
+    // TLS: https.createServer speaks the same HTTP/1.1 over TLS sockets (no ALPN h2), so requests,
+    // keep-alive, the drain and WSS upgrades ('upgrade' event) work as on plain HTTP.
+    const secure = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: httpsOptions(tls) };
+    const server = createAdaptorServer({ fetch: (req: Request) => handler(req), ...secure }) as Server;
     server.keepAliveTimeout = 65_000;
     server.on('clientError', answerUnparseable);
     const ws = websocket === undefined ? null : attachWebSocket(server, websocket);

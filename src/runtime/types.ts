@@ -11,6 +11,16 @@ export interface HttpListener {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * A certificate chain and its private key, PEM text as read from `--tls-cert` / `--tls-key`.
+ * An adapter that cannot use them refuses to serve with a `DoppelError` (`invalid_request`)
+ * naming the flag at fault, before anything is bound.
+ */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /** A server-side WebSocket as protocol code sees it: text frames only, no library types. */
@@ -71,7 +81,8 @@ export interface Runtime {
   readonly env: Record<string, string | undefined>;
   /** Command-line arguments after the program name. */
   readonly args: readonly string[];
-  serveHttp(handler: FetchHandler, opts: { host: string; port: number; websocket?: WsEndpoint }): Promise<HttpListener>;
+  /** Plain HTTP, or HTTPS (and WSS on the same port) when `tls` is given. */
+  serveHttp(handler: FetchHandler, opts: { host: string; port: number; websocket?: WsEndpoint; tls?: TlsMaterial }): Promise<HttpListener>;
   /** Text of a file, or undefined when it does not exist. */
   readTextFile(path: string): Promise<string | undefined>;
   /** Writes a file readable by its owner only (mode 0600), creating parent directories. */

@@ -73,10 +73,17 @@ const PodSpec = z.strictObject({
     seccompProfile: z.strictObject({ type: z.enum(['RuntimeDefault', 'Localhost', 'Unconfined']) }).optional(),
   }),
   containers: z.array(Container).min(1),
-  volumes: z.array(z.strictObject({
-    name: dnsLabel,
-    emptyDir: z.strictObject({ sizeLimit: quantity.optional(), medium: z.enum(['', 'Memory']).optional() }),
-  })).optional(),
+  volumes: z.array(z.union([
+    z.strictObject({
+      name: dnsLabel,
+      emptyDir: z.strictObject({ sizeLimit: quantity.optional(), medium: z.enum(['', 'Memory']).optional() }),
+    }),
+    // deploy/kubernetes-tls mounts the kubernetes.io/tls Secret this way.
+    z.strictObject({
+      name: dnsLabel,
+      secret: z.strictObject({ secretName: dnsLabel, defaultMode: z.number().int().min(0).max(0o777).optional(), optional: z.boolean().optional() }),
+    }),
+  ])).optional(),
 });
 
 const StatefulSet = z.strictObject({

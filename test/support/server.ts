@@ -62,12 +62,16 @@ export async function startTestServer(flags: string[] = [], opts: { dataDir?: st
   const dataDir = opts.dataDir ?? dir!.path;
   let server: ServerHandle;
   let local: DoppelServer | undefined;
+  // With --tls-cert the server speaks HTTPS/WSS only; `url` says so (`call` uses the global fetch,
+  // which trusts only public CAs: TLS tests talk to the server with curl --cacert or ws's `ca`).
+  let scheme = flags.some((f) => f === '--tls-cert' || f.startsWith('--tls-cert=')) ? 'https' : 'http';
   if (IN_PROCESS) {
     const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
     server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) });
   } else {
     if (opts.storeHooks !== undefined) throw new Error('store hooks need the in-process server (test/in-process/)');
     const child = await startChildServer(dataDir, ['--admin-token', ADMIN, ...flags]);
+    scheme = new URL(child.url).protocol.slice(0, -1);
     server = {
       httpPort: child.port,
       coapPort: child.coapPort,
@@ -77,7 +81,7 @@ export async function startTestServer(flags: string[] = [], opts: { dataDir?: st
       },
     };
   }
-  const url = `http://127.0.0.1:${server.httpPort}`;
+  const url = `${scheme}://127.0.0.1:${server.httpPort}`;
   return {
     server, local, url, dataDir,
     call: (method, path, o = {}) => {
@@ -123,17 +127,17 @@ export async function startChildServer(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const ports = await new Promise<{ http: number; coap: number }>((resolve, reject) => {
+  const ports = await new Promise<{ http: number; coap: number; scheme: string }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);
     lines.on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; http?: number; coap?: number; runtime?: string };
+        const entry = JSON.parse(line) as { msg?: string; http?: number; coap?: number; runtime?: string; tls?: boolean };
         if (entry.msg === 'listening' && typeof entry.http === 'number' && typeof entry.coap === 'number') {
           clearTimeout(timer);
           // The server names its adapter: proof the suite runs on the runtime it claims to.
           if (entry.runtime !== runtime) reject(new Error(`expected a ${runtime} server, got ${entry.runtime}`));
-          else resolve({ http: entry.http, coap: entry.coap });
+          else resolve({ http: entry.http, coap: entry.coap, scheme: entry.tls === true ? 'https' : 'http' });
         }
       } catch { /* not a log line */ }
     });
@@ -143,7 +147,7 @@ export async function startChildServer(
     throw err;
   });
   return {
-    child, port: ports.http, coapPort: ports.coap, url: `http://127.0.0.1:${ports.http}`, exited,
+    child, port: ports.http, coapPort: ports.coap, url: `${ports.scheme}://127.0.0.1:${ports.http}`, exited,
     stderr: () => stderr,
     kill: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
