@@ -31,18 +31,20 @@ expect "$(coap-client-notls -m put -t 50 -O 1,0x02 -e '{"mode":"eco"}' "$COAP/t/
 expect "$(coap-client-notls -m put -t 50 -O 1,0x02 -e '{"mode":"off"}' "$COAP/t/boiler-7/reported$T" 2>&1)" \
   '4.12 version_conflict'
 
-# Observe desired and the delta for 5 s (-s) while an integrator changes desired twice. Without -w
-# libcoap prints notifications back to back with no separator; -w ends each with a newline.
-coap-client-notls -w -s 5 -m get "$COAP/t/boiler-7/desired$T" > "$WORK/desired.log" &
-coap-client-notls -w -s 5 -m get "$COAP/t/boiler-7/delta$T" > "$WORK/delta.log" &
-until [[ -s $WORK/desired.log && -s $WORK/delta.log ]]; do sleep 0.1; done   # both registered
+# Observe desired and the delta while an integrator changes desired twice. -s 60 observes for up
+# to 60 s; here both are stopped (which deregisters them) once the three notifications are in.
+# Without -w, libcoap prints notifications back to back with no separator; -w ends each with a newline.
+coap-client-notls -w -s 60 -m get "$COAP/t/boiler-7/desired$T" > "$WORK/desired.log" & DESIRED=$!
+coap-client-notls -w -s 60 -m get "$COAP/t/boiler-7/delta$T" > "$WORK/delta.log" & DELTA=$!
+notified() { (( $(wc -l < "$WORK/desired.log") >= $1 && $(wc -l < "$WORK/delta.log") >= $1 )); }
+until notified 1; do kill -0 $DESIRED $DELTA; sleep 0.1; done   # both registered: current values in
 for temp in 65 70; do
   curl -s -o /dev/null -X PATCH "$API/v1/twins/boiler-7" -H "Authorization: Bearer $ADMIN" \
     -H 'content-type: application/json' -d "{\"desired\":{\"temp\":$temp}}"
 done
-wait
-expect "$(cat "$WORK/desired.log")" \
-  $'{"temp":60,"mode":"eco"}\n{"temp":65,"mode":"eco"}\n{"temp":70,"mode":"eco"}'
+until notified 3; do kill -0 $DESIRED $DELTA; sleep 0.1; done
+kill $DESIRED $DELTA; wait
+expect "$(cat "$WORK/desired.log")" $'{"temp":60,"mode":"eco"}\n{"temp":65,"mode":"eco"}\n{"temp":70,"mode":"eco"}'
 expect "$(cat "$WORK/delta.log")" $'{}\n{"temp":65}\n{"temp":70}'
 
 # Upload a report bigger than one block in 64-byte blocks (Block1), read the twin likewise (Block2).
