@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../bench/server-command.ts';
 import { describeConfig } from '../../src/config.ts';
 import { ERROR_CODES } from '../../src/errors.ts';
+import { linkFormat } from '../../protocols/coap/link-format.ts';
 import { OPS } from '../../protocols/ws/messages.ts';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
@@ -65,6 +66,16 @@ describe('the protocol reference', () => {
   it('documents every WebSocket request op', () => {
     const websocket = read('docs/reference/websocket.md');
     for (const op of OPS) expect(websocket, op).toContain(`{"op":"${op}"`);
+  });
+
+  it('documents every CoAP resource the server lists in /.well-known/core, with its resource type', () => {
+    const coap = read('docs/reference/coap.md');
+    const links = linkFormat('ID').split(',').map((link) => /^<([^>]+)>;rt="([^"]+)"/.exec(link)!);
+    expect(links).toHaveLength(4);
+    for (const [, path, rt] of links) {
+      expect(coap, path).toContain(`${path!.replace('/t/ID', '/t/{id}')}\``);
+      expect(coap, rt).toContain(`\`${rt}\``);
+    }
   });
 
   describe('HTTP routes', () => {
