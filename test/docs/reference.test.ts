@@ -90,5 +90,20 @@ describe('the protocol reference', () => {
       expect(routes.length).toBeGreaterThan(15);
       for (const route of routes) expect(http, route).toContain(`\`${route}\``);
     });
+
+    it('lists the statuses of every route as its OpenAPI document does (500 and 405 apply to all)', async () => {
+      const doc = await (await t.call('GET', '/openapi.json')).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      const lines = read('docs/reference/http.md').split('\n');
+      const specific = (codes: string[]) => codes.filter((code) => code !== '405' && code !== '500').sort();
+      for (const [path, methods] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(methods)) {
+          const route = `${method.toUpperCase()} ${path}`;
+          const row = lines.find((line) => line.startsWith(`| \`${route}\` | `) && /\| [\d, ]+ \|$/.test(line));
+          expect(row, route).toBeDefined();
+          const listed = row!.split('|')[2]!.split(',').map((code) => code.trim());
+          expect(specific(listed), route).toEqual(specific(Object.keys(op.responses)));
+        }
+      }
+    });
   });
 });
