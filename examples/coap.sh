@@ -34,6 +34,7 @@ expect "$(coap-client-notls -m put -t 50 -O 1,0x02 -e '{"mode":"off"}' "$COAP/t/
 # Observe desired and the delta while an integrator changes desired twice. -s 60 observes for up
 # to 60 s; here both are stopped (which deregisters them) once the three notifications are in.
 # Without -w, libcoap prints notifications back to back with no separator; -w ends each with a newline.
+touch "$WORK/desired.log" "$WORK/delta.log"
 coap-client-notls -w -s 60 -m get "$COAP/t/boiler-7/desired$T" > "$WORK/desired.log" & DESIRED=$!
 coap-client-notls -w -s 60 -m get "$COAP/t/boiler-7/delta$T" > "$WORK/delta.log" & DELTA=$!
 notified() { (( $(wc -l < "$WORK/desired.log") >= $1 && $(wc -l < "$WORK/delta.log") >= $1 )); }

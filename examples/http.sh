@@ -44,6 +44,7 @@ expect "$(curl -s "$API/v1/twins?filter=tags.site%20%3D%3D%20%22berlin%22" -H "A
 #    curl -N streams until you stop it; first_event stops it once the first event is in.
 EVENTS=$(mktemp)
 first_event() {
+  : > "$EVENTS"   # emptied here, not by the background redirect, which may come too late for the loop
   curl -sN "$API/v1/twins/thermo-42/events" -H "Authorization: Bearer $ADMIN" "$@" > "$EVENTS" & local stream=$!
   until grep -q '^id: ' "$EVENTS"; do kill -0 $stream || return; sleep 0.1; done
   kill $stream; wait $stream || true; cat "$EVENTS"
