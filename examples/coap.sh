@@ -5,7 +5,9 @@ set -euo pipefail
 API=${API:-http://127.0.0.1:8080}
 COAP=${COAP:-coap://127.0.0.1:5683}
 ADMIN=${ADMIN:-$(cat data/admin-token)}
-WORK=$(mktemp -d)   # the files this walkthrough sends
+WORK=$(mktemp -d)   # the files this walkthrough sends and receives
+# On any exit, also after a failed check: stop the observers still running, remove the files.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Prints a reply, and stops the walkthrough unless the reply holds every expected fragment.
 expect() { local reply=$1; shift; printf '%s\n' "$reply"; for want; do [[ $reply == *"$want"* ]] || { echo "expected $want" >&2; exit 1; }; done; }
 
@@ -63,4 +65,3 @@ expect "$(od -An -tx1 "$WORK/reply.cbor")" 'a2 67 76 65 72 73 69 6f 6e 07 65 64 
 
 # Discovery (RFC 6690): with the token, the device's own resources; obs marks the observable ones.
 expect "$(coap-client-notls -m get "$COAP/.well-known/core$T")" '</t/boiler-7/desired>;rt="doppel.desired";ct="50 60";obs'
-rm -r "$WORK"

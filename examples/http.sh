@@ -43,6 +43,7 @@ expect "$(curl -s "$API/v1/twins?filter=tags.site%20%3D%3D%20%22berlin%22" -H "A
 #    <version>.<incarnation> (the incarnation tells apart a twin deleted and created again).
 #    curl -N streams until you stop it; first_event stops it once the first event is in.
 EVENTS=$(mktemp)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$EVENTS"' EXIT   # also after a failed check
 first_event() {
   : > "$EVENTS"   # emptied here, not by the background redirect, which may come too late for the loop
   curl -sN "$API/v1/twins/thermo-42/events" -H "Authorization: Bearer $ADMIN" "$@" > "$EVENTS" & local stream=$!
@@ -55,4 +56,3 @@ LAST=$(sed -n 's/^id: //p' "$EVENTS")
 curl -s -o /dev/null -X PATCH "$API/v1/twins/thermo-42" -H "Authorization: Bearer $ADMIN" \
   -H 'content-type: application/json' -d '{"desired":{"temp":23}}'
 expect "$(first_event -H "Last-Event-ID: $LAST")" 'event: change' 'id: 4.' '"patch":{"desired":{"temp":23}}'
-rm "$EVENTS"
