@@ -3,22 +3,30 @@
  * README stay honest: the JSON has what Grafana needs to import it, and every metric a query names
  * is one a real server exposes on `GET /metrics` after some HTTP, WebSocket and CoAP traffic, used
  * the way its `# TYPE` allows (`rate` on counters and histogram parts, `histogram_quantile` on
- * histogram buckets, gauges as they are).
+ * histogram buckets, gauges as they are). Metrics only Node exports are held to that on Node; on
+ * Deno (`DOPPEL_TEST_RUNTIME=deno`) they must be absent, and their panels must say so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from './parse.ts';
 import { read } from './recipes.ts';
 import { RawClient, createTwin } from '../coap/helpers.ts';
-import { startTestServer } from '../support/server.ts';
+import { eventually } from '../support/eventually.ts';
+import { metric } from '../support/metric.ts';
+import { IN_PROCESS, TEST_RUNTIME, startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { connect } from '../ws/helpers.ts';
 
 const DASHBOARD = 'deploy/grafana/doppel-dashboard.json';
 const README = 'deploy/grafana/README.md';
 /** The rows, top to bottom; the README describes each. */
-const ROWS = ['Overview', 'HTTP', 'CoAP', 'WebSocket', 'Storage', 'Actors', 'Process'];
+const ROWS = ['Overview', 'HTTP', 'CoAP', 'WebSocket', 'Storage', 'Actors', 'Process', 'Runtime'];
 /** Series Prometheus makes itself, not the server. */
 const SYNTHETIC = new Set(['up']);
+/**
+ * Families a server on Deno does not export (src/metrics/process.ts): Deno grants /proc/self/fd
+ * only with --allow-all and reports no GC entries.
+ */
+const NODE_ONLY = new Set(['process_open_fds', 'nodejs_gc_duration_seconds']);
 const DS_UID = '${datasource}';
 
 // --- /metrics -------------------------------------------------------------------------------
@@ -87,10 +95,12 @@ function calls(masked: string): Call[] {
 
 interface Ref { name: string; at: number; end: number }
 
-/** Metric names as the brief reads them: doppel_… and process_… identifiers, plus Prometheus' own. */
+/** Metric names: doppel_…, process_… and nodejs_… identifiers, plus Prometheus' own. */
+const METRIC_NAME = /\b(?:(?:doppel|process|nodejs)_[a-z0-9_]+|up)\b/g;
+
 function metricRefs(masked: string): Ref[] {
   const refs: Ref[] = [];
-  for (const m of masked.matchAll(/\b(?:doppel_[a-z_]+|process_[a-z_]+|up)\b/g)) {
+  for (const m of masked.matchAll(METRIC_NAME)) {
     // `up` only as a series (followed by a selector), not as part of a word or a label value.
     if (m[0] === 'up' && masked[m.index + 2] !== '{') continue;
     refs.push({ name: m[0], at: m.index, end: m.index + m[0].length });
@@ -115,7 +125,13 @@ const isRateable = (r: Resolved) => r.type === 'counter' || (r.type === 'histogr
 interface CheckOptions {
   /** Every series must carry `job=~"$job", instance=~"$instance"` (dashboard panels). */
   templated: boolean;
+  /** Families this runtime does not export: named ones must be missing from the page, and are not checked further. */
+  absent?: ReadonlySet<string>;
 }
+
+/** The family a sample name belongs to, when that family is in `families`. */
+const familyIn = (name: string, families: ReadonlySet<string>) =>
+  [name, name.replace(/_(?:bucket|sum|count)$/, '')].find((f) => families.has(f));
 
 /** What is wrong with one PromQL expression against the server's exposition; [] when nothing. */
 function problemsOf(expr: string, exp: Exposition, opts: CheckOptions): string[] {
@@ -133,6 +149,11 @@ function problemsOf(expr: string, exp: Exposition, opts: CheckOptions): string[]
       problems.push(`${where}: not filtered by job=~"$job" and instance=~"$instance"`);
     }
     if (SYNTHETIC.has(ref.name)) continue;
+    const absent = familyIn(ref.name, opts.absent ?? new Set());
+    if (absent !== undefined) {
+      if (exp.types.has(absent)) problems.push(`${where}: listed as not exported on this runtime, yet in GET /metrics`);
+      continue;
+    }
     const resolved = resolve(ref.name, exp);
     if (resolved === undefined) { problems.push(`${where}: no such metric family in GET /metrics`); continue; }
     if (!exp.samples.has(ref.name)) problems.push(`${where}: no series in GET /metrics after traffic`);
@@ -169,7 +190,7 @@ function problemsOf(expr: string, exp: Exposition, opts: CheckOptions): string[]
 interface GridPos { h: number; w: number; x: number; y: number }
 interface Target { expr?: unknown; refId?: unknown; datasource?: { type?: string; uid?: string } }
 interface Panel {
-  id?: unknown; type?: unknown; title?: unknown; gridPos?: GridPos; collapsed?: boolean;
+  id?: unknown; type?: unknown; title?: unknown; description?: unknown; gridPos?: GridPos; collapsed?: boolean;
   datasource?: { type?: string; uid?: string }; targets?: Target[]; panels?: Panel[];
 }
 interface Variable { name: string; type: string; query?: unknown; datasource?: { uid?: string }; includeAll?: boolean; multi?: boolean }
@@ -273,6 +294,13 @@ describe('Grafana dashboard: structure', () => {
     }
   });
 
+  it('panels on metrics only Node exports say that they stay empty on Deno', () => {
+    const nodeOnly = queryPanels(dashboard).filter((p) =>
+      (p.targets ?? []).some((t) => metricRefs(maskStrings(String(t.expr))).some((r) => familyIn(r.name, NODE_ONLY) !== undefined)));
+    expect(nodeOnly.map((p) => p.title)).toEqual(['Open file descriptors', 'GC pauses by kind', 'GC pause p99 / mean by kind']);
+    for (const p of nodeOnly) expect(String(p.description), String(p.title)).toMatch(/empty for a server on Deno/);
+  });
+
   it('the README tells how to import it, and describes every row', () => {
     const readme = read(README);
     expect(readme).toContain('doppel-dashboard.json');
@@ -285,6 +313,7 @@ describe('PromQL checks (negative control)', () => {
   const exp = parseExposition([
     '# TYPE doppel_c_total counter', 'doppel_c_total 1',
     '# TYPE doppel_g gauge', 'doppel_g 1',
+    '# TYPE nodejs_eventloop_lag_p99_seconds gauge', 'nodejs_eventloop_lag_p99_seconds 0.001',
     '# TYPE doppel_e_total counter',
     '# TYPE doppel_h_seconds histogram', 'doppel_h_seconds_bucket{le="+Inf"} 1', 'doppel_h_seconds_sum 1', 'doppel_h_seconds_count 1',
   ].join('\n'));
@@ -297,10 +326,25 @@ describe('PromQL checks (negative control)', () => {
     expect(check(`rate(doppel_h_seconds_sum${sel}[$__rate_interval]) / rate(doppel_h_seconds_count${sel}[$__rate_interval])`)).toEqual([]);
     expect(check(`max(doppel_g${sel})`)).toEqual([]);
     expect(check(`up${sel}`)).toEqual([]);
+    expect(check(`nodejs_eventloop_lag_p99_seconds${sel}`)).toEqual([]);
+  });
+
+  it('sees names with digits whole, so a misspelt runtime metric is refused', () => {
+    expect(check(`nodejs_eventloop_lag_p99_second${sel}`)).not.toEqual([]);
+    expect(check(`process_open_fds2${sel}`)).not.toEqual([]);
+  });
+
+  it('holds metrics a runtime does not export to being absent, and nothing else', () => {
+    const absent = new Set(['doppel_h_seconds', 'doppel_x']);
+    const checkAbsent = (expr: string) => problemsOf(expr, exp, { templated: true, absent });
+    expect(checkAbsent(`sum(rate(doppel_x_sum${sel}[$__rate_interval]))`)).toEqual([]);
+    expect(checkAbsent(`sum(rate(doppel_h_seconds_count${sel}[$__rate_interval]))`)).not.toEqual([]);
+    expect(checkAbsent('doppel_x')).not.toEqual([]); // still filtered by job and instance
   });
 
   it.each([
     ['an unknown metric', `sum(doppel_nope${sel})`],
+    ['an unknown runtime metric', `sum(nodejs_nope${sel})`],
     ['a family without series', `sum(rate(doppel_e_total${sel}[$__rate_interval]))`],
     ['rate() over a gauge', `rate(doppel_g${sel}[$__rate_interval])`],
     ['a counter without rate()', `sum(doppel_c_total${sel})`],
@@ -336,6 +380,16 @@ describe('Grafana dashboard and README alerts against a real server', () => {
       expect(await ws.request({ op: 'patch', twin: 'grafana-1', desired: { temp: 23 } })).not.toMatchObject({ op: 'error' });
       const res = await coap.request({ path: '/t/grafana-1', query: [`token=${deviceToken}`] });
       expect(res.code).toBe('2.05');
+      if (IN_PROCESS) {
+        // GC pauses have series once a collection ran: garbage made here is the server's process's too.
+        await eventually(async () => {
+          let junk: unknown[] = [];
+          for (let i = 0; i < 200_000; i++) junk.push({ i });
+          junk = [];
+          const minor = await metric(t, 'nodejs_gc_duration_seconds_count{kind="minor"}');
+          return minor !== undefined && minor > 0 && junk.length === 0 ? minor : undefined;
+        }, 'a minor GC');
+      }
       const metrics = await t.call('GET', '/metrics');
       expect(metrics.status).toBe(200);
       exp = parseExposition(await metrics.text());
@@ -348,12 +402,13 @@ describe('Grafana dashboard and README alerts against a real server', () => {
   afterAll(async () => { await t?.stop(); });
 
   it('every metric a panel names exists, with series, and is used as its type allows', () => {
-    const problems = exprsOf(dashboard).flatMap(({ panel, expr }) => problemsOf(expr, exp, { templated: true }).map((p) => `${panel}: ${p}`));
+    const absent = TEST_RUNTIME === 'deno' ? NODE_ONLY : new Set<string>();
+    const problems = exprsOf(dashboard).flatMap(({ panel, expr }) => problemsOf(expr, exp, { templated: true, absent }).map((p) => `${panel}: ${p}`));
     expect(problems).toEqual([]);
   });
 
   it('the template variables ask for a metric the server exposes', () => {
-    const names = (dashboard.templating?.list ?? []).flatMap((v) => [...JSON.stringify(v.query ?? '').matchAll(/doppel_[a-z_]+|process_[a-z_]+/g)].map((m) => m[0]));
+    const names = (dashboard.templating?.list ?? []).flatMap((v) => [...JSON.stringify(v.query ?? '').matchAll(/(?:doppel|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]));
     expect(names.length).toBeGreaterThan(0);
     expect(names.filter((n) => !exp.samples.has(n))).toEqual([]);
   });
