@@ -31,9 +31,9 @@ export function TwinView({ id, live }: { id: string; live: LiveFleet }) {
       </dl>
       <Tags tags={twin.tags} />
       <div class="docs">
-        <section aria-labelledby="desired-h"><h2 id="desired-h">Desired</h2><Tree doc={twin.desired} meta={twin.metadata.desired} delta={twin.delta} now={now} /></section>
-        <section aria-labelledby="reported-h"><h2 id="reported-h">Reported</h2><Tree doc={twin.reported} meta={twin.metadata.reported} delta={twin.delta} now={now} /></section>
-        <section aria-labelledby="delta-h"><h2 id="delta-h">Delta</h2><Tree doc={twin.delta} now={now} /></section>
+        <section><h2>Desired</h2><Tree doc={twin.desired} meta={twin.metadata.desired} delta={twin.delta} now={now} /></section>
+        <section><h2>Reported</h2><Tree doc={twin.reported} meta={twin.metadata.reported} delta={twin.delta} now={now} /></section>
+        <section><h2>Delta</h2><Tree doc={twin.delta} now={now} /></section>
       </div>
       <DesiredEditor key={twin.id} twin={twin} onSaved={setData} />
       <LeafChart twin={twin} />

@@ -24,7 +24,7 @@ export function Secret({ label, value }: { label: string; value: string }) {
     setCopied(true);
   };
   return (
-    <div class="secret" role="group" aria-label={label}>
+    <div class="secret">
       <label>{label} <span class="muted">(shown once: copy it now)</span>
         <input ref={input} readOnly value={value} onFocus={(e) => e.currentTarget.select()} spellcheck={false} />
       </label>

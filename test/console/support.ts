@@ -4,7 +4,7 @@
  * can assert nothing left the server's origin and nothing went wrong in the page.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -13,9 +13,20 @@ import { projectRoot } from '../../bench/server-command.ts';
 
 export const CONSOLE_DIR = join(projectRoot, 'dist', 'console');
 
+/** Builds dist/console when it is missing or older than any console source. */
 export async function ensureConsoleBuilt(): Promise<void> {
-  if (existsSync(join(CONSOLE_DIR, 'manifest.json'))) return;
+  const manifest = join(CONSOLE_DIR, 'manifest.json');
+  if (existsSync(manifest) && newestSource(join(projectRoot, 'console')) <= statSync(manifest).mtimeMs) return;
   await promisify(execFile)(process.execPath, [join(projectRoot, 'console', 'build.mjs'), '--quiet'], { cwd: projectRoot, timeout: 60_000 });
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
 }
 
 export function launchChromium(): Promise<Browser> {
