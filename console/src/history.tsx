@@ -73,21 +73,24 @@ export function LeafChart({ twin }: { twin: Twin }) {
 
 function Chart({ points, label }: { points: { t: number; v: number }[]; label: string }) {
   if (points.length === 0) return <p class="muted">No reports of {label} in the history kept.</p>;
-  const W = 600, H = 160, P = 8;
-  const t0 = points[0]!.t, t1 = points.at(-1)!.t;
+  // Evenly spaced by report, not by time: devices report in bursts, and a time axis would crush them.
+  const W = 600, H = 160, L = 44, P = 10;
   const vs = points.map((p) => p.v);
   const lo = Math.min(...vs), hi = Math.max(...vs);
-  const x = (t: number) => P + (t1 === t0 ? (W - 2 * P) / 2 : ((t - t0) / (t1 - t0)) * (W - 2 * P));
+  const x = (i: number) => L + (points.length === 1 ? (W - L - P) / 2 : (i / (points.length - 1)) * (W - L - P));
   const y = (v: number) => H - P - (hi === lo ? (H - 2 * P) / 2 : ((v - lo) / (hi - lo)) * (H - 2 * P));
-  const line = points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+  const line = points.map((p, i) => `${x(i).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: ${points.length} values from ${lo} to ${hi}`}>
-        <line x1={P} y1={H - P} x2={W - P} y2={H - P} class="axis" />
+        <line x1={L} y1={y(hi)} x2={W - P} y2={y(hi)} class="axis" />
+        <line x1={L} y1={y(lo)} x2={W - P} y2={y(lo)} class="axis" />
+        <text x={L - 6} y={y(hi) + 4} class="tick">{hi}</text>
+        {hi !== lo && <text x={L - 6} y={y(lo) + 4} class="tick">{lo}</text>}
         <polyline points={line} class="series" />
-        {points.map((p, i) => <circle key={i} cx={x(p.t)} cy={y(p.v)} r="2.5" class="dot"><title>{`${new Date(p.t).toLocaleString()}: ${p.v}`}</title></circle>)}
+        {points.map((p, i) => <circle key={i} cx={x(i)} cy={y(p.v)} r="3" class="dot"><title>{`${new Date(p.t).toLocaleString()}: ${p.v}`}</title></circle>)}
       </svg>
-      <figcaption class="muted">{label}: min {lo}, max {hi}, last {points.at(-1)!.v} ({points.length} reports)</figcaption>
+      <figcaption class="muted">{label}: last {points.at(-1)!.v}, min {lo}, max {hi} over the last {points.length} reports (hover a point for its time)</figcaption>
     </figure>
   );
 }
