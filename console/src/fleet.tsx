@@ -34,7 +34,8 @@ export function Fleet({ live }: { live: LiveFleet }) {
       if (!current) return;
       setPage({ items: r.body.items.map(toSummary), next: r.body.next });
       setError(null);
-    }, (e: Error) => { if (current) setError(e); });
+      requestAnimationFrame(() => live.start());
+    }, (e: Error) => { if (current) { setError(e); live.start(); } });
     return () => { current = false; };
   }, [query, cursors, tick]);
 

@@ -15,6 +15,9 @@ type Message =
   | { op: 'snapshot'; twin: Twin } | { op: 'change'; event: ChangeEvent } | { op: 'deleted'; twin: string }
   | { op: 'error'; code: string; message: string } | { op: string };
 
+/** Time per frame spent applying live messages, leaving room for rendering and input (a 60 Hz frame is 16.7 ms). */
+const FRAME_BUDGET_MS = 8;
+
 const summarize = (t: Twin): Summary => ({
   id: t.id, version: t.version, inSync: t.sync.inSync, pendingSince: t.sync.pendingSince ?? null,
   online: t.connection.online, updatedAt: t.updatedAt,
@@ -28,10 +31,12 @@ export class LiveFleet {
   /** Bumped on every applied batch: components compare it to re-render. */
   revision = 0;
   private socket: WebSocket | null = null;
-  private queue: Message[] = [];
+  private queue: string[] = [];
+  private head = 0;
   private scheduled = false;
   private retry = 0;
   private stopped = false;
+  private started = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly eventListeners = new Set<(e: ChangeEvent) => void>();
@@ -39,7 +44,13 @@ export class LiveFleet {
 
   constructor(private readonly token: string, private readonly onUnauthorized: () => void) {}
 
-  start(): void { this.connect(); }
+  /** Connects once (later calls do nothing). Views call it after their first HTTP data arrived, so
+   * the first page is not queued behind thousands of snapshots. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.connect();
+  }
 
   stop(): void {
     this.stopped = true;
@@ -72,12 +83,15 @@ export class LiveFleet {
     ws.onopen = () => {
       this.retry = 0;
       this.twins.clear();
+      this.queue = [];
+      this.head = 0;
       this.setStatus({ state: 'live', detail: '' });
       ws.send(JSON.stringify({ op: 'subscribe', ref: 'fleet', prefix: '' }));
       if (this.extraTwins.size > 0) ws.send(JSON.stringify({ op: 'subscribe', ref: 'twins', twins: [...this.extraTwins] }));
     };
     ws.onmessage = (e) => {
-      this.queue.push(JSON.parse(String(e.data)) as Message);
+      // Parsed later, in the frame's budget: a burst of 10,000 snapshots must not block the page.
+      this.queue.push(String(e.data));
       this.schedule();
     };
     ws.onclose = (e) => {
@@ -97,11 +111,14 @@ export class LiveFleet {
     else requestAnimationFrame(() => this.flush());
   }
 
+  /** Applies queued messages for up to FRAME_BUDGET_MS, renders once, and leaves the rest for the next frame. */
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    for (const m of batch) this.apply(m);
+    const started = performance.now();
+    while (this.head < this.queue.length && performance.now() - started < FRAME_BUDGET_MS) {
+      this.apply(JSON.parse(this.queue[this.head++]!) as Message);
+    }
+    if (this.head === this.queue.length) { this.queue = []; this.head = 0; } else this.schedule();
     this.revision++;
     for (const fn of this.listeners) fn();
   }

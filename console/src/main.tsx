@@ -39,7 +39,11 @@ function App() {
 
 function Shell({ token, onSignOut }: { token: string; onSignOut: (why: string | null) => void }) {
   const live = useMemo(() => new LiveFleet(token, () => onSignOut('The token was revoked. Sign in with another one.')), [token]);
-  useEffect(() => { live.start(); return () => live.stop(); }, [live]);
+  useEffect(() => {
+    // The views start the feed once their first page is shown; this is the fallback for the others.
+    const id = setTimeout(() => live.start(), 1000);
+    return () => { clearTimeout(id); live.stop(); };
+  }, [live]);
   useLive(live);
   const route = useRoute();
   const { state, detail } = live.status;

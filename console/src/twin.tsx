@@ -13,6 +13,7 @@ export function TwinView({ id, live }: { id: string; live: LiveFleet }) {
   const now = useNow();
   const { data: twin, error, reload, setData } = useLoad(async () => (await api<Twin>('GET', twinPath(id))).body, [id]);
   useEffect(() => live.follow(id), [id, live]);
+  useEffect(() => { if (twin !== undefined || error !== undefined) live.start(); }, [twin, error, live]);
   // A change event carries a patch, not the metadata: fetch the twin again (at most once per batch).
   useEffect(() => live.onEvent((e) => { if (e.twin === id && (twin === undefined || e.version > twin.version)) reload(); }), [id, live, twin?.version]);
 
