@@ -109,7 +109,7 @@ try {
     await page.waitForSelector('.counts >> text=24 twins followed');
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(root, 'docs/images/console-fleet.png') });
-    await page.getByRole('link', { name: twinId }).click();
+    await page.getByRole('link', { name: twinId, exact: true }).click();
     await page.waitForSelector('.chart svg');
     await page.getByRole('textbox', { name: 'Desired', exact: true }).fill('{\n  "temp": 22.5,\n  "mode": "eco",\n  "schedule": { "weekday": "06:30", "weekend": "08:00" }\n}');
     await page.screenshot({ path: join(root, 'docs/images/console-twin.png'), fullPage: true });

@@ -36,8 +36,9 @@ function Keys() {
       reload();
     } catch (err) { setActionError(err as Error); }
   };
+  const [confirming, setConfirming] = useState<string | null>(null);
   const revoke = async (key: ApiKey) => {
-    if (!confirm(`Revoke key ${key.name ?? key.id}? Apps using it stop working at once.`)) return;
+    setConfirming(null);
     try { await api('DELETE', `/v1/keys/${encodeURIComponent(key.id)}`); reload(); } catch (err) { setActionError(err as Error); }
   };
   const toggle = (s: string, on: boolean) => setScopes(on ? [...scopes, s] : scopes.filter((x) => x !== s));
@@ -65,7 +66,9 @@ function Keys() {
                 <tr key={k.id}>
                   <td>{k.name ?? <span class="muted">—</span>}</td><td class="mono">{k.id}</td><td>{k.scopes.join(', ')}</td>
                   <td class="mono">{k.prefix ?? <span class="muted">all</span>}</td><td><time dateTime={k.createdAt}>{new Date(k.createdAt).toLocaleString()}</time></td>
-                  <td><button type="button" class="danger" onClick={() => revoke(k)} aria-label={`Revoke ${k.name ?? k.id}`}>Revoke</button></td>
+                  <td>{confirming === k.id
+                    ? <><button type="button" class="danger" onClick={() => revoke(k)}>Revoke now: apps using it stop at once</button> <button type="button" onClick={() => setConfirming(null)}>Cancel</button></>
+                    : <button type="button" class="danger" onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.name ?? k.id}`}>Revoke…</button>}</td>
                 </tr>
               ))}
               {data.length === 0 && <tr><td colSpan={6} class="muted">No keys yet.</td></tr>}

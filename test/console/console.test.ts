@@ -50,7 +50,7 @@ describe('the web console', () => {
     expect(await page.evaluate(() => location.href)).not.toContain('token');
     await page.getByLabel('Token').fill(ADMIN);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'thermo-1' }).waitFor(WAIT);
+    await page.getByRole('link', { name: 'thermo-1', exact: true }).waitFor(WAIT);
     await page.locator('.counts', { hasText: '3 twins followed live' }).waitFor(WAIT);
     expect(await page.locator('.counts').textContent()).toContain('2 out of sync');
     expect(await page.evaluate(() => [Object.keys(localStorage).length, location.href])).toEqual([0, `${t.url}/console`]);
@@ -83,10 +83,14 @@ describe('the web console', () => {
     expect(await row.textContent()).toContain('online');
     expect(await row.locator('td.num').textContent()).toBe('2');
     await page.locator('.counts', { hasText: '1 out of sync' }).waitFor(WAIT);
+    // A twin created meanwhile joins the page in its id order.
+    await json(await t.call('POST', '/v1/twins', { body: { id: 'thermo-15', desired: { temp: 18 } } }), 201);
+    await expectRows(page, ['thermo-1', 'thermo-15', 'thermo-2', 'valve-1']);
+    await page.locator('.counts', { hasText: '4 twins followed live' }).waitFor(WAIT);
   });
 
   it('opens a twin and saves desired as a conditional write', async () => {
-    await page.getByRole('link', { name: 'thermo-1' }).click();
+    await page.getByRole('link', { name: 'thermo-1', exact: true }).click();
     await page.getByRole('heading', { name: 'thermo-1' }).waitFor(WAIT);
     expect(await page.locator('.tags').textContent()).toContain('berlin');
     const editor = page.getByRole('textbox', { name: 'Desired', exact: true });
@@ -150,10 +154,22 @@ describe('the web console', () => {
     const token = await field.inputValue();
     expect(token).toMatch(/^dpk_/);
     const listed = await json<{ items: { id: string }[] }>(await t.call('GET', '/v1/twins', { token }), 200);
-    expect(listed.items.map((i) => i.id)).toEqual(['thermo-1', 'thermo-2']);
+    expect(listed.items.map((i) => i.id)).toEqual(['thermo-1', 'thermo-15', 'thermo-2']);
     await page.locator('tbody tr', { hasText: 'dashboard' }).waitFor(WAIT);
     expect(await page.locator('tbody tr', { hasText: 'dashboard' }).textContent()).toContain('twins:read, twins:write');
     await page.locator('.facts', { hasText: 'Readiness' }).locator('dd.ok', { hasText: 'ready' }).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Revoke dashboard' }).click();
+    await page.getByRole('button', { name: /^Revoke now/ }).click();
+    await page.locator('tbody tr', { hasText: 'dashboard' }).waitFor({ state: 'detached', ...WAIT });
+    expect((await t.call('GET', '/v1/twins', { token })).status).toBe(401);
+  });
+
+  it('says which scope a token lacks', async () => {
+    const key = await json<{ token: string }>(await t.call('POST', '/v1/keys', { body: { scopes: ['keys:admin'] } }), 201);
+    const other = await watchedPage(browser);
+    await signIn(other.page, t.url, key.token);
+    await other.page.getByRole('alert').filter({ hasText: 'This token lacks the scope twins:read' }).waitFor(WAIT);
+    await other.page.context().close();
   });
 
   it('fits a phone screen', async () => {
@@ -174,6 +190,23 @@ describe('the web console', () => {
     // The wrong token (401), the bad filter (400) and the conflict (412) were provoked on purpose.
     const expected = /^error: Failed to load resource: the server responded with a status of (400|401|412) /;
     expect(w.problems.filter((p) => !expected.test(p))).toEqual([]);
+  });
+});
+
+describe('when the server goes away', () => {
+  it('shows the live connection reconnecting and says the server is unreachable', async () => {
+    const gone = await startTestServer();
+    const w2 = await watchedPage(browser);
+    try {
+      await signIn(w2.page, gone.url, ADMIN);
+      await w2.page.getByRole('status').filter({ hasText: 'Live' }).waitFor(WAIT);
+      await gone.stop();
+      await w2.page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor(WAIT);
+      await w2.page.getByRole('button', { name: 'Apply' }).click();
+      await w2.page.getByRole('alert').filter({ hasText: 'The server cannot be reached' }).waitFor(WAIT);
+    } finally {
+      await w2.page.context().close();
+    }
   });
 });
 
