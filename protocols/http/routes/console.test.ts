@@ -22,7 +22,7 @@ describe('console routes without a built bundle', () => {
         expect(body.code).toBe('unavailable');
         expect(body.detail).toBe('console not built: run npm run build');
       }
-      expect(table.specs.map((s) => s.path)).toEqual(['/console', '/console/', '/console/assets/:name']);
+      expect(table.specs.map((s) => s.path)).toEqual(['/console', '/console/assets/:name']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -40,13 +40,11 @@ export function consoleRoutes(app: Hono<Env>, table: RouteTable, opts: { dir?: s
     if (c.req.header('if-none-match') === b.etag) return c.body(null, 304, headers);
     return c.body(b.html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8' });
   };
-  for (const path of ['/console', '/console/']) {
-    register(app, table, {
-      method: 'get', path, tag: 'Console', auth: 'none', summary: path === '/console' ? 'The web console' : 'The web console (trailing slash)',
-      description: 'A single-page app over the public HTTP and WebSocket APIs; sign in with a token.',
-      responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: { description: NOT_BUILT } },
-    }, page);
-  }
+  register(app, table, {
+    method: 'get', path: '/console', tag: 'Console', auth: 'none', summary: 'The web console',
+    description: 'A single-page app over the public HTTP and WebSocket APIs; sign in with a token.',
+    responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: { description: NOT_BUILT } },
+  }, page);
   register(app, table, {
     method: 'get', path: '/console/assets/:name', tag: 'Console', auth: 'none', summary: 'A web console asset (content-hashed name)',
     responses: { 200: { description: 'Script, style sheet or image' }, 404: { description: 'No such asset' } },
