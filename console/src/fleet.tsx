@@ -102,15 +102,15 @@ function TwinTable({ rows, now }: { rows: Summary[]; now: number }) {
   return (
     <div class="table-wrap">
       <table class="twins">
-        <thead><tr><th scope="col">Twin</th><th scope="col">Sync</th><th scope="col">Device</th><th scope="col" class="num">Version</th><th scope="col">Updated</th></tr></thead>
+        <thead><tr><th scope="col">Twin</th><th scope="col">Sync</th><th scope="col">Device</th><th scope="col" class="num wide">Version</th><th scope="col" class="wide">Updated</th></tr></thead>
         <tbody>
           {rows.map((t) => (
             <tr key={t.id} data-twin={t.id}>
               <td><a href={`#/twin/${encodeURIComponent(t.id)}`}>{t.id}</a></td>
               <td>{t.inSync ? <span class="ok">in sync</span> : <span class="warn">pending <Ago iso={t.pendingSince} now={now} /></span>}</td>
               <td>{t.online ? <span class="ok">online</span> : <span class="muted">offline</span>}</td>
-              <td class="num">{t.version}</td>
-              <td><Ago iso={t.updatedAt} now={now} /></td>
+              <td class="num wide">{t.version}</td>
+              <td class="wide"><Ago iso={t.updatedAt} now={now} /></td>
             </tr>
           ))}
         </tbody>
