@@ -195,12 +195,20 @@ describe('the web console', () => {
   });
 });
 
-describe('when the server goes away', () => {
-  it('shows the live connection reconnecting and says the server is unreachable', async () => {
+describe('a bigger fleet, then the server going away', () => {
+  it('pages 50 twins at a time, then shows the live connection reconnecting and the server unreachable', async () => {
     const gone = await startTestServer();
+    const ids = Array.from({ length: 55 }, (_, i) => `p-${String(i).padStart(2, '0')}`);
+    await Promise.all(ids.map(async (id) => json(await gone.call('POST', '/v1/twins', { body: { id } }), 201)));
     const w2 = await watchedPage(browser);
     try {
       await signIn(w2.page, gone.url, ADMIN);
+      await expectRows(w2.page, ids.slice(0, 50));
+      await w2.page.getByRole('button', { name: 'Next page' }).click();
+      await expectRows(w2.page, ids.slice(50));
+      expect(await w2.page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+      await w2.page.getByRole('button', { name: 'Previous page' }).click();
+      await expectRows(w2.page, ids.slice(0, 50));
       await w2.page.getByRole('status').filter({ hasText: 'Live' }).waitFor(WAIT);
       await gone.stop();
       await w2.page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor(WAIT);
@@ -209,7 +217,7 @@ describe('when the server goes away', () => {
     } finally {
       await w2.page.context().close();
     }
-  });
+  }, 60_000);
 });
 
 async function expectRows(page: Page, ids: string[]): Promise<void> {
