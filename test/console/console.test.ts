@@ -201,6 +201,7 @@ describe('a bigger fleet, then the server going away', () => {
     const ids = Array.from({ length: 55 }, (_, i) => `p-${String(i).padStart(2, '0')}`);
     await Promise.all(ids.map(async (id) => json(await gone.call('POST', '/v1/twins', { body: { id } }), 201)));
     const w2 = await watchedPage(browser);
+    let stopped = false;
     try {
       await signIn(w2.page, gone.url, ADMIN);
       await expectRows(w2.page, ids.slice(0, 50));
@@ -211,11 +212,13 @@ describe('a bigger fleet, then the server going away', () => {
       await expectRows(w2.page, ids.slice(0, 50));
       await w2.page.getByRole('status').filter({ hasText: 'Live' }).waitFor(WAIT);
       await gone.stop();
+      stopped = true;
       await w2.page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor(WAIT);
       await w2.page.getByRole('button', { name: 'Apply' }).click();
       await w2.page.getByRole('alert').filter({ hasText: 'The server cannot be reached' }).waitFor(WAIT);
     } finally {
       await w2.page.context().close();
+      if (!stopped) await gone.stop();
     }
   }, 60_000);
 });
