@@ -5,13 +5,14 @@
  * origin: no inline script, no eval, no third-party hosts.
  */
 import type { Hono } from 'hono';
+import { z } from 'zod';
 import { DoppelError } from '../../../src/errors.ts';
 import { buildOutputDir, readPackageFile } from '../../../src/runtime/files.ts';
 import { register } from '../route.ts';
 import type { Ctx, Env, RouteTable } from '../route.ts';
 
-/** Written by console/build.mjs next to index.html. */
-interface Manifest { etag: string; assets: string[] }
+/** Written by console/build.mjs next to index.html: asset names are plain file names, never paths. */
+const Manifest = z.object({ etag: z.string().regex(/^[0-9a-f]{8,64}$/), assets: z.array(z.string().regex(/^[\w-]+\.(js|css|svg)$/)) });
 interface Asset { body: Uint8Array<ArrayBuffer>; type: string }
 interface Bundle { html: Uint8Array<ArrayBuffer>; etag: string; assets: Map<string, Asset> }
 
@@ -62,7 +63,7 @@ export function consoleRoutes(app: Hono<Env>, table: RouteTable, opts: { dir?: s
 async function loadBundle(dir: string): Promise<Bundle | undefined> {
   const [manifestBytes, html] = await Promise.all([readPackageFile(`${dir}/manifest.json`), readPackageFile(`${dir}/index.html`)]);
   if (manifestBytes === undefined || html === undefined) return undefined;
-  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as Manifest;
+  const manifest = Manifest.parse(JSON.parse(new TextDecoder().decode(manifestBytes)));
   const assets = new Map<string, Asset>();
   for (const name of manifest.assets) {
     const body = await readPackageFile(`${dir}/assets/${name}`);
