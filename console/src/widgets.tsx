@@ -25,7 +25,7 @@ export function Secret({ label, value }: { label: string; value: string }) {
   };
   return (
     <div class="secret">
-      <label>{label} <span class="muted">(shown once: copy it now)</span>
+      <label><span>{label} <span class="muted">(shown once: copy it now)</span></span>
         <input ref={input} readOnly value={value} onFocus={(e) => e.currentTarget.select()} spellcheck={false} />
       </label>
       <button type="button" onClick={copy}>{copied ? 'Copied' : 'Copy'}</button>
