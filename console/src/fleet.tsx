@@ -59,7 +59,7 @@ export function Fleet({ live }: { live: LiveFleet }) {
   return (
     <section aria-labelledby="fleet-h">
       <h1 id="fleet-h">Fleet</h1>
-      <p class="counts" aria-live="polite">
+      <p class="counts">
         <span><strong>{counts.total}</strong> twins followed live</span>
         <span class={counts.outOfSync > 0 ? 'warn' : ''}><strong>{counts.outOfSync}</strong> out of sync</span>
         <span class={counts.offline > 0 ? 'warn' : ''}><strong>{counts.offline}</strong> offline</span>
