@@ -20,6 +20,7 @@ import { problemResponse } from './problem.ts';
 import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -94,6 +95,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
+  consoleRoutes(app, table);
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
 
   for (const spec of table.specs) knownPaths.add(spec.path);
