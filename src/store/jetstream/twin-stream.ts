@@ -1,0 +1,99 @@
+/**
+ * Reading and appending twin records on the twin stream. Every append names the subject sequence
+ * its writer read (`Nats-Expected-Last-Subject-Sequence`): that is the fence. A writer whose read
+ * is stale — a zombie owner after a failover — is refused instead of forking the twin's versions.
+ *
+ * Reads go to the stream leader (STREAM.MSG.GET), not to direct gets, which 2.9 may answer from a
+ * lagging replica: an owner must load what was last acknowledged, or its next append is fenced.
+ */
+import { DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
+import { DoppelError } from '../../errors.ts';
+import { decodeValue, encodeValue } from '../codec.ts';
+import type { Connected } from './connection.ts';
+import { unavailable, WRONG_LAST_SEQUENCE } from './connection.ts';
+import { twinSubject } from './names.ts';
+import { EMPTY_HEAD, headOf } from './record.ts';
+import type { TwinHead, TwinRecord } from './record.ts';
+
+/** The head of a twin and the subject sequence it was read at (0: the subject has no record). */
+export interface ReadHead { seq: number; head: TwinHead }
+
+/** Records fetched per pull when reading a twin's whole subject. */
+const PULL_BATCH = 256;
+
+export class TwinStream {
+  readonly #c: Connected;
+  readonly #timeoutMs: number;
+
+  constructor(connected: Connected, timeoutMs: number) {
+    this.#c = connected;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The twin's latest record's head, as acknowledged (leader read). */
+  async head(id: string): Promise<ReadHead> {
+    const msg = await this.#c.jsm.streams.getMessage(this.#c.names.stream, { last_by_subj: twinSubject(this.#c.names, id) })
+      .catch((err: unknown) => { throw unavailable(`cannot read twin "${id}"`, err); });
+    if (msg === null) return { seq: 0, head: EMPTY_HEAD };
+    return { seq: msg.seq, head: headOf(decodeValue<TwinRecord>(msg.data)) };
+  }
+
+  /**
+   * Appends `record` if the subject's last sequence is still `expected`; answers the new sequence.
+   * Fails with `unavailable` (details.reason `fenced`) when someone else wrote since.
+   */
+  async append(id: string, bytes: Uint8Array, expected: number): Promise<number> {
+    try {
+      const ack = await this.#c.js.publish(twinSubject(this.#c.names, id), bytes, { expect: { lastSubjectSequence: expected }, timeout: this.#timeoutMs });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw fenced(id, err);
+      // A timeout is ambiguous (the record may have landed); the fence keeps a retry from forking.
+      throw unavailable(`cannot write twin "${id}"`, err);
+    }
+  }
+
+  /** Drops every record of the twin's subject but the last (its tombstone). */
+  async purgeBeforeLast(id: string): Promise<void> {
+    await this.#c.jsm.streams.purge(this.#c.names.stream, { filter: twinSubject(this.#c.names, id), keep: 1 })
+      .catch((err: unknown) => { throw unavailable(`cannot purge twin "${id}"`, err); });
+  }
+
+  /** Every record of the twin's subject, in stream order (an ordered consumer reads them). */
+  async records(id: string): Promise<TwinRecord[]> {
+    const { seq } = await this.head(id);
+    if (seq === 0) return [];
+    const out: TwinRecord[] = [];
+    try {
+      const consumer = await this.#c.js.consumers.get(this.#c.names.stream, { filter_subjects: twinSubject(this.#c.names, id), deliver_policy: DeliverPolicy.All });
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: PULL_BATCH, expires: this.#timeoutMs });
+        let last = 0;
+        for await (const m of batch) {
+          out.push(decodeValue<TwinRecord>(m.data));
+          last = m.seq;
+          if (m.seq >= seq || m.info.pending === 0) break;
+        }
+        if (last === 0 || last >= seq) break;
+      }
+      await consumer.delete().catch(() => undefined);
+    } catch (err) {
+      throw unavailable(`cannot read the history of twin "${id}"`, err);
+    }
+    return out;
+  }
+
+  /** The stream's last sequence now: what a read barrier waits for. */
+  async lastSequence(): Promise<number> {
+    const info = await this.#c.jsm.streams.info(this.#c.names.stream).catch((err: unknown) => { throw unavailable('cannot read the twin stream', err); });
+    return info.state.last_seq;
+  }
+
+  static encode(record: TwinRecord): Uint8Array {
+    return encodeValue(record);
+  }
+}
+
+export function fenced(id: string, cause?: unknown): DoppelError {
+  return new DoppelError('unavailable', `Twin "${id}" was changed by another writer: this copy is stale`, { details: { reason: 'fenced', twin: id }, cause });
+}
