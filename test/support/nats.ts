@@ -29,8 +29,13 @@ export interface NatsCluster {
   readonly nodes: NatsNode[];
   /** Every server's client URL, for a client that should fail over between them. */
   readonly urls: string[];
-  /** Waits until JetStream answers through `urls` (a meta leader exists). */
+  /**
+   * Waits until JetStream answers through the live servers and, for a cluster, can place a
+   * stream with one replica per live server (a meta leader exists and every peer has joined).
+   */
   ready(timeoutMs?: number): Promise<void>;
+  /** The node leading `stream`'s Raft group (clusters only). */
+  leaderOf(stream: string): Promise<NatsNode>;
   stop(): Promise<void>;
 }
 
@@ -133,8 +138,27 @@ export async function startNats(size = 1): Promise<NatsCluster> {
       const live = nodes.filter((n) => n.alive).map((n) => n.url);
       const nc = await connect({ servers: live, timeout: 2_000 });
       try {
+        // jetstreamManager() asks JetStream for the account info: it succeeds once JetStream answers.
+        const jsm = await eventually(() => jetstreamManager(nc, { timeout: 2_000 }).catch(() => undefined), 'JetStream to answer', timeoutMs);
+        if (size === 1) return;
+        const probe = `READY_PROBE_${process.pid}`;
+        await eventually(async () => {
+          const made = await jsm.streams.add({ name: probe, subjects: [`ready.probe.${process.pid}`], num_replicas: live.length }).then(() => true, () => undefined);
+          await jsm.streams.delete(probe).catch(() => undefined);
+          return made;
+        }, `a stream with ${live.length} replicas to be placeable`, timeoutMs);
+      } finally {
+        await nc.close();
+      }
+    },
+    async leaderOf(stream) {
+      const nc = await connect({ servers: nodes.filter((n) => n.alive).map((n) => n.url), timeout: 2_000 });
+      try {
         const jsm = await jetstreamManager(nc, { timeout: 2_000 });
-        await eventually(() => jsm.getAccountInfo().then(() => true, () => undefined), 'JetStream to answer', timeoutMs);
+        const name = await eventually(async () => (await jsm.streams.info(stream).catch(() => undefined))?.cluster?.leader, `a leader of ${stream}`);
+        const leader = nodes.find((n) => n.name === name);
+        if (leader === undefined) throw new Error(`Stream ${stream} is led by unknown server "${name}"`);
+        return leader;
       } finally {
         await nc.close();
       }

@@ -86,6 +86,8 @@ export class TwinStream {
   /** The stream's last sequence now: what a read barrier waits for. */
   async lastSequence(): Promise<number> {
     const info = await this.#c.jsm.streams.info(this.#c.names.stream).catch((err: unknown) => { throw unavailable('cannot read the twin stream', err); });
+    // Without a leader a replica answers with what it has, which may be behind: no barrier on that.
+    if (info.cluster?.name !== undefined && !info.cluster.leader) throw unavailable('cannot read the twin stream', 'it has no leader (no quorum)');
     return info.state.last_seq;
   }
 
