@@ -21,7 +21,9 @@ import { openConnection, parseStoreOptions } from './connection.ts';
 import type { Connected, JetStreamStoreOptions, ResolvedOptions } from './connection.ts';
 import { CredentialBucket } from './credentials.ts';
 import { exportRecords } from './export-records.ts';
-import { foldHistory, headOf, planRecord, twinOfOp } from './record.ts';
+import { eachLimited, groupOps } from './commit-ops.ts';
+import type { CredentialOp } from './commit-ops.ts';
+import { foldHistory, headOf, planRecord } from './record.ts';
 import type { TwinHead, TwinOp } from './record.ts';
 import { TwinIndex } from './twin-index.ts';
 import { fenced, TwinStream } from './twin-stream.ts';
@@ -38,8 +40,6 @@ interface Seen { seq: number; head: TwinHead & { state: null }; exists: boolean 
 const ELIDED = Object.freeze({}) as TwinState;
 /** Twins listed per round of parallel reads. */
 const LIST_PAGE = 64;
-/** Subjects written at once by one commit (a bulk commit must not flood the connection). */
-const PARALLEL_WRITES = 128;
 
 /**
  * Creates a JetStream store; `open()` connects and creates the stream and bucket if needed.
@@ -130,7 +130,7 @@ export class JetStreamStore implements TwinStore {
 
   commit(ops: StoreOp[]): Promise<void> {
     let twins: Map<string, TwinOp[]>;
-    let credentials: Map<string, Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>>;
+    let credentials: Map<string, CredentialOp>;
     try {
       this.#usable();
       for (const op of ops) keyWriteOf(op); // the same validation as LevelDB's key layout
@@ -161,7 +161,7 @@ export class JetStreamStore implements TwinStore {
     return done;
   }
 
-  async #write(twins: Map<string, TwinOp[]>, credentials: Map<string, Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>>): Promise<number> {
+  async #write(twins: Map<string, TwinOp[]>, credentials: Map<string, CredentialOp>): Promise<number> {
     const conn = this.#conn;
     if (conn === null) throw fail('unavailable', 'Store is closed');
     let bytes = 0;
@@ -266,34 +266,4 @@ export class JetStreamStore implements TwinStore {
     if (this.#phase === 'open' && this.#conn !== null) return this.#conn;
     throw fail('unavailable', this.#phase === 'closing' || this.#phase === 'closed' ? 'Store is closed' : 'Store is not open');
   }
-}
-
-function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; credentials: Map<string, Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>> } {
-  const twins = new Map<string, TwinOp[]>();
-  const credentials = new Map<string, Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>>();
-  for (const op of ops) {
-    if (op.type === 'putCredential') credentials.set(`c:${op.credential.kind}:${op.credential.id}`, op);
-    else if (op.type === 'deleteCredential') credentials.set(`c:${op.kind}:${op.id}`, op);
-    else {
-      const id = twinOfOp(op)!;
-      const list = twins.get(id);
-      if (list === undefined) twins.set(id, [op]);
-      else list.push(op);
-    }
-  }
-  return { twins, credentials };
-}
-
-/** Runs `fn` over `items` with at most PARALLEL_WRITES at once; fails with the first failure. */
-async function eachLimited<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item).catch((err: unknown) => { errors.push(err); });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }
