@@ -1,12 +1,16 @@
 // What the JetStream engine shipped here (nats-server 2.9) does and does not do, checked on a real
 // server: the design in docs/design/cluster.md rests on each of these facts.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { startNats } from '../support/nats.ts';
+import { freePort, startNats } from '../support/nats.ts';
 import type { NatsCluster } from '../support/nats.ts';
 
 let nats: NatsCluster;
@@ -89,5 +93,20 @@ describe('nats-server 2.9 JetStream, as Doppel relies on it', () => {
     expect((await jsm.streams.purge('PURGE', { filter: 'purge.a', keep: 1 })).purged).toBe(3);
     const info = await jsm.streams.info('PURGE', { subjects_filter: '>' });
     expect(info.state.subjects).toEqual({ 'purge.a': 1, 'purge.b': 1 });
+  });
+
+  it('cannot be told to fsync every write: `sync_interval` is an unknown field before 2.10', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'doppel-nats-sync-'));
+    try {
+      const config = join(dir, 'sync.conf');
+      await writeFile(config, `port: ${await freePort()}\njetstream { store_dir: "${join(dir, 'js')}", sync_interval: always }\n`);
+      // Were the field accepted, the server would run until the timeout kills it (status null).
+      const run = spawnSync(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-c', config], { encoding: 'utf8', timeout: 10_000 });
+      expect(run.status).not.toBe(0);
+      expect(run.status).not.toBeNull();
+      expect(`${run.stdout}${run.stderr}`).toContain('unknown field "sync_interval"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
