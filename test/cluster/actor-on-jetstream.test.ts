@@ -1,11 +1,15 @@
 // The twin actor over the JetStream store, on a real nats-server: the op sets the actor really
 // commits (create, patch, history trimming, device token, remove) each become one record on the
 // twin's subject, and a second actor holding a stale copy is fenced.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { EventBus } from '../../actors/event-bus.ts';
 import { TwinActor } from '../../actors/twin-actor.ts';
+import { createLevelStore, restoreStore } from '../../src/store/index.ts';
 import { createJetStreamStore } from '../../src/store/jetstream/index.ts';
 import type { JetStreamStore } from '../../src/store/jetstream/index.ts';
 import { storeNames, twinSubject } from '../../src/store/jetstream/names.ts';
@@ -87,5 +91,25 @@ describe('TwinActor on the JetStream store', () => {
     expect((await first.actor.get()).desired).toEqual({ rpm: 1 }); // its copy, unchanged by the failure
     expect((await second.store.getTwin('pump'))?.desired).toEqual({ rpm: 2 });
     expect((await second.store.readHistory('pump', { after: 0, limit: 10 })).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('exports records() in the LevelDB layout: a cluster backup restores into a single node', async () => {
+    const { actor, store } = await actorOn('backup', 'site:a.1');
+    await actor.create({ desired: { temp: 21 } }, { via: 'http' });
+    await actor.patch({ reported: { temp: 20 } }, { via: 'coap' });
+    await actor.setDeviceCredential(token('tok-b'));
+    const dir = await mkdtemp(join(tmpdir(), 'doppel-restore-'));
+    const level = createLevelStore({ path: join(dir, 'db') });
+    try {
+      await restoreStore(join(dir, 'db'), store.records());
+      await level.open();
+      expect(await level.getTwin('site:a.1')).toEqual(await store.getTwin('site:a.1'));
+      expect(await level.readHistory('site:a.1', { after: 0, limit: 10 })).toEqual(await store.readHistory('site:a.1', { after: 0, limit: 10 }));
+      expect(await level.getCredential('device', 'tok-b')).toEqual(await store.getCredential('device', 'tok-b'));
+      expect(await level.oldestPending()).toEqual(await store.oldestPending());
+    } finally {
+      await level.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -74,6 +74,20 @@ describe('JetStream store on a 3-server cluster, R3', () => {
     }
   }, 90_000);
 
+  it('lists on one node every write acknowledged on another before the listing began', async () => {
+    const writer = await openStore('barrier', [nats.urls[0]!]);
+    const reader = await openStore('barrier', [nats.urls[2]!]);
+    for (let round = 0; round < 3; round++) {
+      const ids = Array.from({ length: 20 }, (_, i) => `r${round}-${String(i).padStart(2, '0')}`);
+      await Promise.all(ids.map((id) => writer.commit([...change(sampleTwin(id)), { type: 'putPending', twin: id, since: '2026-01-01T00:00:00.000Z' }])));
+      // No waiting: the read barrier alone makes the other node's index catch up.
+      const listed: string[] = [];
+      for await (const twin of reader.listTwins({ prefix: `r${round}-` })) listed.push(twin.id);
+      expect(listed).toEqual(ids);
+      expect(await reader.countPending()).toBe(20 * (round + 1));
+    }
+  }, 60_000);
+
   it('fences a writer whose read is stale: its commit fails and the versions do not fork', async () => {
     const zombie = await openStore('fence');
     const owner = await openStore('fence');
