@@ -189,7 +189,7 @@ export class JetStreamStore implements TwinStore {
     if (record === null) return 0;
     if (record.state === ELIDED) throw new DoppelError('internal', `Cannot commit twin "${id}": its snapshot was not read`, { public: false });
     const bytes = TwinStream.encode(record);
-    const written = await stream.append(id, bytes, seq);
+    const written = await stream.append(id, record, bytes, seq);
     this.#remember(id, written, headOf(record));
     // History before a tombstone is dead either way (foldHistory skips it); the purge frees it.
     if (record.reset) await stream.purgeBeforeLast(id).catch(() => undefined);

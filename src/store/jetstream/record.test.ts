@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleEvent, sampleTwin } from '../store-suite.ts';
-import { EMPTY_HEAD, foldHistory, headOf, planRecord } from './record.ts';
+import { EMPTY_HEAD, foldHistory, headOf, indexEntryOf, indexHeadersOf, planRecord } from './record.ts';
 import type { TwinRecord } from './record.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
@@ -52,3 +52,15 @@ describe('foldHistory()', () => {
     expect(headOf(record({ events: [sampleEvent('a', 1)], top: 1 }))).toEqual({ ...EMPTY_HEAD, top: 1 });
   });
 });
+
+describe('the index headers of a record', () => {
+  const read = (pairs: [string, string][]) => (name: string) => new Map(pairs).get(name) ?? '';
+
+  it('carry whether the twin exists, its pending entry and a reset, and read back as such', () => {
+    const live = planRecord(EMPTY_HEAD, [{ type: 'putTwin', twin: sampleTwin('a') }, { type: 'putPending', twin: 'a', since: at }])!;
+    expect(indexEntryOf(read(indexHeadersOf(live)))).toEqual({ exists: true, pending: at, reset: false });
+    const tomb = planRecord({ ...EMPTY_HEAD, state: sampleTwin('a') }, [{ type: 'deleteTwin', id: 'a' }])!;
+    expect(indexEntryOf(read(indexHeadersOf(tomb)))).toEqual({ exists: false, pending: null, reset: true });
+  });
+});
+

@@ -99,3 +99,25 @@ export function foldHistory(records: Iterable<TwinRecord>): ChangeEvent[] {
   }
   return [...byVersion.values()].filter((e) => e.version > floor).sort((a, b) => a.version - b.version);
 }
+
+/**
+ * What each node's index needs of a record, sent as message headers too, so the index follows
+ * the stream with a headers-only consumer and never downloads snapshots.
+ */
+export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean }
+
+export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset' } as const;
+
+export function indexHeadersOf(record: TwinRecord): [string, string][] {
+  const out: [string, string][] = [[INDEX_HEADERS.exists, record.state === null ? '0' : '1']];
+  if (record.pending !== null) out.push([INDEX_HEADERS.pending, record.pending]);
+  if (record.reset) out.push([INDEX_HEADERS.reset, '1']);
+  return out;
+}
+
+/** The index entry of a record from its headers (`get` answers '' for an absent header). */
+export function indexEntryOf(get: (name: string) => string): IndexEntry {
+  const pending = get(INDEX_HEADERS.pending);
+  return { exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1' };
+}
+

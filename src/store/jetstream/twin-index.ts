@@ -13,10 +13,10 @@ import type BTreeClass from 'sorted-btree';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { ConsumerMessages } from '@nats-io/jetstream';
 import { DoppelError } from '../../errors.ts';
-import { decodeValue } from '../codec.ts';
 import type { Connected } from './connection.ts';
 import { twinIdOfSubject } from './names.ts';
-import type { TwinRecord } from './record.ts';
+import { indexEntryOf } from './record.ts';
+import type { IndexEntry } from './record.ts';
 
 // sorted-btree is CommonJS with an `__esModule` default: Node's ESM loader hands over the whole
 // module (the class is its `default`), bundlers like Vite the class itself.
@@ -38,11 +38,17 @@ export class TwinIndex {
 
   /** Starts following the stream (call once). */
   async start(c: Connected): Promise<void> {
-    const consumer = await c.js.consumers.get(c.names.stream, { filter_subjects: `${c.names.twinSubjects}>`, deliver_policy: DeliverPolicy.LastPerSubject });
+    // Headers only: the index needs the record's projection (record.ts `indexHeadersOf`), never
+    // the snapshot, so following every write costs each node a few dozen bytes per write.
+    const consumer = await c.js.consumers.get(c.names.stream, {
+      filter_subjects: `${c.names.twinSubjects}>`, deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true,
+    });
     const messages = await consumer.consume();
     this.#messages = messages;
     void (async () => {
-      for await (const m of messages) this.#apply(twinIdOfSubject(c.names, m.subject), m.seq, decodeValue<TwinRecord>(m.data));
+      for await (const m of messages) {
+        this.#apply(twinIdOfSubject(c.names, m.subject), m.seq, indexEntryOf((name) => m.headers?.get(name) ?? ''));
+      }
     })().catch(() => undefined);
   }
 
@@ -51,8 +57,8 @@ export class TwinIndex {
     this.#messages = null;
   }
 
-  #apply(id: string, seq: number, record: TwinRecord): void {
-    if (record.state === null) this.#twins.delete(id);
+  #apply(id: string, seq: number, record: IndexEntry): void {
+    if (!record.exists) this.#twins.delete(id);
     else this.#twins.set(id, true);
     if (record.reset) this.#subjects.delete(id);
     else this.#subjects.add(id);

@@ -6,13 +6,14 @@
  * Reads go to the stream leader (STREAM.MSG.GET), not to direct gets, which 2.9 may answer from a
  * lagging replica: an owner must load what was last acknowledged, or its next append is fenced.
  */
+import { headers } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
 import { DoppelError } from '../../errors.ts';
 import { decodeValue, encodeValue } from '../codec.ts';
 import type { Connected } from './connection.ts';
 import { unavailable, WRONG_LAST_SEQUENCE } from './connection.ts';
 import { twinSubject } from './names.ts';
-import { EMPTY_HEAD, headOf } from './record.ts';
+import { EMPTY_HEAD, headOf, indexHeadersOf } from './record.ts';
 import type { TwinHead, TwinRecord } from './record.ts';
 
 /** The head of a twin and the subject sequence it was read at (0: the subject has no record). */
@@ -39,12 +40,15 @@ export class TwinStream {
   }
 
   /**
-   * Appends `record` if the subject's last sequence is still `expected`; answers the new sequence.
-   * Fails with `unavailable` (details.reason `fenced`) when someone else wrote since.
+   * Appends `record` (encoded as `bytes`) if the subject's last sequence is still `expected`;
+   * answers the new sequence. Fails with `unavailable` (details.reason `fenced`) when someone
+   * else wrote since.
    */
-  async append(id: string, bytes: Uint8Array, expected: number): Promise<number> {
+  async append(id: string, record: TwinRecord, bytes: Uint8Array, expected: number): Promise<number> {
+    const h = headers();
+    for (const [name, value] of indexHeadersOf(record)) h.set(name, value);
     try {
-      const ack = await this.#c.js.publish(twinSubject(this.#c.names, id), bytes, { expect: { lastSubjectSequence: expected }, timeout: this.#timeoutMs });
+      const ack = await this.#c.js.publish(twinSubject(this.#c.names, id), bytes, { expect: { lastSubjectSequence: expected }, headers: h, timeout: this.#timeoutMs });
       return ack.seq;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw fenced(id, err);
