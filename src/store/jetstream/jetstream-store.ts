@@ -107,7 +107,12 @@ export class JetStreamStore implements TwinStore {
     this.#conn = null;
     if (conn === null) return;
     await conn.index.stop();
-    await conn.c.nc.drain().catch(() => conn.c.nc.close()).catch(() => undefined);
+    // Drain flushes what is in flight; with NATS unreachable it could wait forever, so bound it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#o.timeoutMs); });
+    await Promise.race([conn.c.nc.drain().catch(() => undefined), bound]);
+    clearTimeout(timer);
+    await conn.c.nc.close().catch(() => undefined);
   }
 
   /** Forgets what was read of a twin (its actor passivated): its next commit reads it afresh. */
