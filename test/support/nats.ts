@@ -117,6 +117,17 @@ function configText(o: { name: string; port: number; storeDir: string; clusterPo
  * ```
  */
 export async function startNats(size = 1): Promise<NatsCluster> {
+  // Free ports are only free when picked: another test file may take one first. Try afresh.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOnce(size);
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
+async function startNatsOnce(size: number): Promise<NatsCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-nats-'));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const clusterPorts = size > 1 ? await Promise.all(ports.map(() => freePort())) : [];
