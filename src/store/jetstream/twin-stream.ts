@@ -6,7 +6,7 @@
  * Reads go to the stream leader (STREAM.MSG.GET), not to direct gets, which 2.9 may answer from a
  * lagging replica: an owner must load what was last acknowledged, or its next append is fenced.
  */
-import { headers } from '@nats-io/transport-node';
+import { ClosedConnectionError, headers } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
 import { DoppelError } from '../../errors.ts';
 import { decodeValue, encodeValue } from '../codec.ts';
@@ -18,6 +18,18 @@ import type { TwinHead, TwinRecord } from './record.ts';
 
 /** The head of a twin and the subject sequence it was read at (0: the subject has no record). */
 export interface ReadHead { seq: number; head: TwinHead }
+
+/** One publish attempt waits this long at most; a commit retries until its own timeout. */
+const ATTEMPT_MS = 1_000;
+const RETRY_PAUSE_MS = 100;
+
+/** SHA-256 of `bytes`, base64url: part of the dedupe id of a record. */
+async function digestOf(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let binary = '';
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 /** Records fetched per pull when reading a twin's whole subject. */
 const PULL_BATCH = 256;
@@ -42,18 +54,32 @@ export class TwinStream {
   /**
    * Appends `record` (encoded as `bytes`) if the subject's last sequence is still `expected`;
    * answers the new sequence. Fails with `unavailable` (details.reason `fenced`) when someone
-   * else wrote since.
+   * else wrote since, and with plain `unavailable` when no ack came within the timeout.
+   *
+   * Transient failures (no responders or no ack while the stream elects a leader) are retried
+   * within the timeout with the same `Nats-Msg-Id`: subject, predecessor and a digest of the
+   * bytes. If an earlier attempt did land, the stream answers the retry as a duplicate with the
+   * original sequence instead of a fence error; a different record on the same predecessor has a
+   * different id and is fenced.
    */
   async append(id: string, record: TwinRecord, bytes: Uint8Array, expected: number): Promise<number> {
+    const subject = twinSubject(this.#c.names, id);
     const h = headers();
     for (const [name, value] of indexHeadersOf(record)) h.set(name, value);
-    try {
-      const ack = await this.#c.js.publish(twinSubject(this.#c.names, id), bytes, { expect: { lastSubjectSequence: expected }, headers: h, timeout: this.#timeoutMs });
-      return ack.seq;
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw fenced(id, err);
-      // A timeout is ambiguous (the record may have landed); the fence keeps a retry from forking.
-      throw unavailable(`cannot write twin "${id}"`, err);
+    const msgID = `${subject}@${expected}#${await digestOf(bytes)}`;
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      try {
+        const timeout = Math.max(1, Math.min(left, ATTEMPT_MS));
+        const ack = await this.#c.js.publish(subject, bytes, { msgID, expect: { lastSubjectSequence: expected }, headers: h, timeout });
+        return ack.seq;
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw fenced(id, err);
+        const transient = !(err instanceof JetStreamApiError) && !(err instanceof ClosedConnectionError);
+        if (!transient || deadline - Date.now() < RETRY_PAUSE_MS) throw unavailable(`cannot write twin "${id}"`, err);
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      }
     }
   }
 
