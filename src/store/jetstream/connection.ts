@@ -17,7 +17,7 @@ const optionsSchema = z.object({
   /** NATS server URLs; the client fails over between them. */
   servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** Keeps this store's stream and bucket apart from other stores' on the same NATS. */
-  namespace: z.string().default('doppel'),
+  namespace: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 of A-Z a-z 0-9 _ -').default('doppel'),
   /** Copies JetStream keeps of every record (R3 in production; at most the number of servers). */
   replicas: z.number().int().min(1).max(5).default(1),
   /** Events kept per twin, as the server's `historyRetention`. */
@@ -84,7 +84,10 @@ async function ensureTwinStream(jsm: JetStreamManager, names: StoreNames, o: Res
     throw err;
   });
   if (existing === undefined) await jsm.streams.add(config);
-  else if (existing.config.max_msgs_per_subject !== config.max_msgs_per_subject) await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject });
+  // A changed retention or replica count applies to the existing stream (JetStream moves the data).
+  else if (existing.config.max_msgs_per_subject !== config.max_msgs_per_subject || existing.config.num_replicas !== config.num_replicas) {
+    await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject, num_replicas: config.num_replicas });
+  }
 }
 
 /** A storage failure: the request failed and, as far as this store can tell, nothing changed. */

@@ -1,12 +1,13 @@
 // The JetStream store passes the same contract as the LevelDB and memory stores, against a real
 // nats-server (one per file; each store gets its own namespace, so tests never see each other).
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNats } from '../../../test/support/nats.ts';
 import type { NatsCluster } from '../../../test/support/nats.ts';
 import { describeStoreContract } from '../store-suite.ts';
 import { createJetStreamStore } from './index.ts';
+import { RECORD_SLACK } from './connection.ts';
 import { storeNames } from './names.ts';
 
 let nats: NatsCluster;
@@ -33,3 +34,30 @@ describeStoreContract('JetStream store', async () => {
   const store = createJetStreamStore({ servers: nats.urls, namespace, timeoutMs: 5_000 });
   return { store, cleanup: () => dropNamespace(namespace) };
 });
+
+describe('JetStream store setup', () => {
+  it('creates its stream on first open and applies a changed history retention on the next', async () => {
+    const maxPerSubject = async () => {
+      const nc = await connect({ servers: nats.urls });
+      try {
+        return (await (await jetstreamManager(nc)).streams.info(storeNames('setup').stream)).config.max_msgs_per_subject;
+      } finally {
+        await nc.close();
+      }
+    };
+    for (const historyRetention of [3, 5]) {
+      const store = createJetStreamStore({ servers: nats.urls, namespace: 'setup', historyRetention });
+      await store.open();
+      await store.close();
+      expect(await maxPerSubject()).toBe(historyRetention + RECORD_SLACK);
+    }
+    await dropNamespace('setup');
+  });
+
+  it('refuses options that make no sense as invalid_request', () => {
+    expect(() => createJetStreamStore({ servers: [], namespace: 'x' })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => createJetStreamStore({ servers: 'nats://h:4222', replicas: 0 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => createJetStreamStore({ servers: 'nats://h:4222', namespace: 'a.b' })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+  });
+});
+
