@@ -65,7 +65,8 @@ export async function openConnection(o: ResolvedOptions): Promise<Connected> {
     const jsm = await jetstreamManager(nc, { timeout: o.timeoutMs });
     const js = jetstream(nc, { timeout: o.timeoutMs });
     await ensureTwinStream(jsm, names, o);
-    const credentials = await new Kvm(js).create(names.credentials, { replicas: o.replicas, history: 1, timeout: o.timeoutMs });
+    // Leader reads (no direct get): a replica may lag, and a revoked key must not work there.
+    const credentials = await new Kvm(js).create(names.credentials, { replicas: o.replicas, history: 1, timeout: o.timeoutMs, allow_direct: false });
     return { nc, js, jsm, credentials, names };
   } catch (err) {
     await nc.close().catch(() => undefined);
