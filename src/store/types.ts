@@ -68,6 +68,14 @@ export interface TwinStore {
   /** The twin out of sync the longest, if any (one seek). */
   oldestPending(): Promise<{ twin: string; since: string } | undefined>;
 
+  /**
+   * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read
+   * of twin `id` (its actor passivated): the store may forget the read position it kept as the
+   * fence for that twin's next commit. A commit after `release` without a new `getTwin` is not
+   * fenced against writes made since the earlier read.
+   */
+  release?(id: string): void;
+
   /** Called after every physical batch, for metrics. */
   onBatch?: (stats: BatchStats) => void;
 }

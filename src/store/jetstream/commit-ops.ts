@@ -1,0 +1,43 @@
+/**
+ * How a commit's ops split up: per twin (each twin's ops become one record) and per credential
+ * (the last op on a credential wins, as it would in a LevelDB batch), and a bounded fan-out to
+ * write them.
+ */
+import type { StoreOp } from '../types.ts';
+import { twinOfOp } from './record.ts';
+import type { TwinOp } from './record.ts';
+
+export type CredentialOp = Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
+
+/** Subjects written at once by one commit (a bulk commit must not flood the connection). */
+const PARALLEL_WRITES = 128;
+
+export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; credentials: Map<string, CredentialOp> } {
+  const twins = new Map<string, TwinOp[]>();
+  const credentials = new Map<string, CredentialOp>();
+  for (const op of ops) {
+    if (op.type === 'putCredential') credentials.set(`c:${op.credential.kind}:${op.credential.id}`, op);
+    else if (op.type === 'deleteCredential') credentials.set(`c:${op.kind}:${op.id}`, op);
+    else {
+      const id = twinOfOp(op)!;
+      const list = twins.get(id);
+      if (list === undefined) twins.set(id, [op]);
+      else list.push(op);
+    }
+  }
+  return { twins, credentials };
+}
+
+/** Runs `fn` over `items` with at most PARALLEL_WRITES at once; fails with the first failure. */
+export async function eachLimited<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item).catch((err: unknown) => { errors.push(err); });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}

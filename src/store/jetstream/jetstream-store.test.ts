@@ -1,0 +1,63 @@
+// The JetStream store passes the same contract as the LevelDB and memory stores, against a real
+// nats-server (one per file; each store gets its own namespace, so tests never see each other).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { startNats } from '../../../test/support/nats.ts';
+import type { NatsCluster } from '../../../test/support/nats.ts';
+import { describeStoreContract } from '../store-suite.ts';
+import { createJetStreamStore } from './index.ts';
+import { RECORD_SLACK } from './connection.ts';
+import { storeNames } from './names.ts';
+
+let nats: NatsCluster;
+let made = 0;
+
+beforeAll(async () => { nats = await startNats(1); }, 60_000);
+afterAll(async () => { await nats?.stop(); });
+
+/** Deletes a namespace's stream and bucket (the bucket's stream is `KV_<bucket>`). */
+async function dropNamespace(namespace: string): Promise<void> {
+  const nc = await connect({ servers: nats.urls });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = storeNames(namespace);
+    await jsm.streams.delete(names.stream).catch(() => undefined);
+    await jsm.streams.delete(`KV_${names.credentials}`).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+describeStoreContract('JetStream store', async () => {
+  const namespace = `suite${process.pid}_${made++}`;
+  const store = createJetStreamStore({ servers: nats.urls, namespace, timeoutMs: 5_000 });
+  return { store, cleanup: () => dropNamespace(namespace) };
+});
+
+describe('JetStream store setup', () => {
+  it('creates its stream on first open and applies a changed history retention on the next', async () => {
+    const maxPerSubject = async () => {
+      const nc = await connect({ servers: nats.urls });
+      try {
+        return (await (await jetstreamManager(nc)).streams.info(storeNames('setup').stream)).config.max_msgs_per_subject;
+      } finally {
+        await nc.close();
+      }
+    };
+    for (const historyRetention of [3, 5]) {
+      const store = createJetStreamStore({ servers: nats.urls, namespace: 'setup', historyRetention });
+      await store.open();
+      await store.close();
+      expect(await maxPerSubject()).toBe(historyRetention + RECORD_SLACK);
+    }
+    await dropNamespace('setup');
+  });
+
+  it('refuses options that make no sense as invalid_request', () => {
+    expect(() => createJetStreamStore({ servers: [], namespace: 'x' })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => createJetStreamStore({ servers: 'nats://h:4222', replicas: 0 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => createJetStreamStore({ servers: 'nats://h:4222', namespace: 'a.b' })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+  });
+});
+

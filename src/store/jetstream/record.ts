@@ -1,0 +1,123 @@
+/**
+ * The twin record: the one JetStream message a commit writes on a twin's subject. It carries the
+ * twin's whole head (snapshot, pending-index entry, history bounds) plus the events this commit
+ * added, so a change's new state and its event are stored together or not at all (JetStream 2.9
+ * has no multi-message atomic publish), and the subject's last message alone is the current state.
+ * Pure: no I/O.
+ */
+import type { ChangeEvent, TwinState } from '../../twin/types.ts';
+import type { StoreOp } from '../types.ts';
+
+/** What the latest record of a subject says about its twin now. */
+export interface TwinHead {
+  state: TwinState | null;
+  /** The pending-index entry: since when the twin is out of sync (null: not indexed). */
+  pending: string | null;
+  /**
+   * History is trimmed from the bottom: events with version ≤ floor are gone (retention). Older
+   * records also fall out of the stream by itself (`max_msgs_per_subject`).
+   */
+  floor: number;
+  /** The highest event version stored since the subject was last reset. */
+  top: number;
+}
+
+export interface TwinRecord extends TwinHead {
+  /** Events this commit added. */
+  events: ChangeEvent[];
+  /** The twin was deleted here: earlier records of the subject are not its history any more. */
+  reset: boolean;
+}
+
+/** The ops that live on a twin's subject (every op but the credential ones). */
+export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
+
+export const EMPTY_HEAD: Readonly<TwinHead> = Object.freeze({ state: null, pending: null, floor: 0, top: 0 });
+
+/** The twin an op belongs to, or undefined for a credential op. */
+export function twinOfOp(op: StoreOp): string | undefined {
+  switch (op.type) {
+    case 'putTwin': return op.twin.id;
+    case 'deleteTwin': return op.id;
+    case 'putEvent': return op.event.twin;
+    case 'deleteEvent':
+    case 'putPending':
+    case 'deletePending': return op.twin;
+    default: return undefined;
+  }
+}
+
+/** Nothing left of the twin: no snapshot, no pending entry, no visible history. */
+export const isEmptyHead = (head: TwinHead): boolean => head.state === null && head.pending === null && head.floor >= head.top;
+
+/**
+ * The record that applies `ops` (in order, as LevelDB applies a batch) on top of `head`, or null
+ * when nothing would change an already empty subject (deleting an absent twin writes nothing).
+ * An emptied subject gets a reset record: the tombstone that lets other nodes' indexes see the
+ * delete and starts the next twin of that id with a fresh history.
+ */
+export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord | null {
+  const next: TwinHead = { ...head };
+  const events = new Map<number, ChangeEvent>();
+  for (const op of ops) {
+    switch (op.type) {
+      case 'putTwin': next.state = op.twin; break;
+      case 'deleteTwin': next.state = null; break;
+      case 'putEvent':
+        events.set(op.event.version, op.event);
+        next.top = Math.max(next.top, op.event.version);
+        break;
+      case 'deleteEvent':
+        next.floor = Math.max(next.floor, op.version);
+        for (const v of events.keys()) if (v <= op.version) events.delete(v);
+        break;
+      case 'putPending': next.pending = op.since; break;
+      case 'deletePending': if (next.pending === op.since) next.pending = null; break;
+    }
+  }
+  if (isEmptyHead(next)) {
+    if (isEmptyHead(head)) return null;
+    return { ...EMPTY_HEAD, events: [], reset: true };
+  }
+  return { ...next, events: [...events.values()].sort((a, b) => a.version - b.version), reset: false };
+}
+
+/** The head a record leaves behind. */
+export const headOf = (record: TwinRecord): TwinHead => ({ state: record.state, pending: record.pending, floor: record.floor, top: record.top });
+
+/**
+ * A twin's visible history from its records in stream order: events of the last life of the
+ * subject (after its last reset), above the latest floor, one per version, ascending.
+ */
+export function foldHistory(records: Iterable<TwinRecord>): ChangeEvent[] {
+  const byVersion = new Map<number, ChangeEvent>();
+  let floor = 0;
+  for (const record of records) {
+    if (record.reset) byVersion.clear();
+    for (const event of record.events) byVersion.set(event.version, event);
+    floor = record.floor;
+  }
+  return [...byVersion.values()].filter((e) => e.version > floor).sort((a, b) => a.version - b.version);
+}
+
+/**
+ * What each node's index needs of a record, sent as message headers too, so the index follows
+ * the stream with a headers-only consumer and never downloads snapshots.
+ */
+export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean }
+
+export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset' } as const;
+
+export function indexHeadersOf(record: TwinRecord): [string, string][] {
+  const out: [string, string][] = [[INDEX_HEADERS.exists, record.state === null ? '0' : '1']];
+  if (record.pending !== null) out.push([INDEX_HEADERS.pending, record.pending]);
+  if (record.reset) out.push([INDEX_HEADERS.reset, '1']);
+  return out;
+}
+
+/** The index entry of a record from its headers (`get` answers '' for an absent header). */
+export function indexEntryOf(get: (name: string) => string): IndexEntry {
+  const pending = get(INDEX_HEADERS.pending);
+  return { exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1' };
+}
+
