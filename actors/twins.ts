@@ -4,13 +4,13 @@
  * from the store, overlaying what only resident actors know (connection state).
  */
 import type { Credentials } from '../src/auth/index.ts';
-import { assertTwinId } from '../src/twin/index.ts';
+import { assertTwinId, storedConnection } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { TwinStore } from '../src/store/types.ts';
 import { EventBus } from './event-bus.ts';
 import type { Listener } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
-import { TwinActor, storedConnection } from './twin-actor.ts';
+import { TwinActor } from './twin-actor.ts';
 import type { WriteContext } from './twin-actor.ts';
 
 export interface TwinServiceOptions {
