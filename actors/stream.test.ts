@@ -228,7 +228,7 @@ describe('openTwinStream() edge cases', () => {
     unsubscribe();
     await twins.patch('a', { desired: { x: 1 } }, HTTP);
     expect(items).toHaveLength(1);
-    expect(twins.bus.listenerCount('a')).toBe(0);
+    expect(twins.feed.listenerCount('a')).toBe(0);
   });
 
   it('rejects with not_found for a missing twin and leaves no listener behind', async () => {
@@ -237,7 +237,7 @@ describe('openTwinStream() edge cases', () => {
     expect((await errorOf(openTwinStream(twins, 'nope', {}, sink))).code).toBe('not_found');
     expect((await errorOf(openTwinStream(twins, 'bad id', {}, sink))).code).toBe('invalid_request');
     expect(sink).not.toHaveBeenCalled();
-    expect(twins.bus.listenerCount('nope')).toBe(0);
+    expect(twins.feed.listenerCount('nope')).toBe(0);
   });
 
   it('leaves no listener behind when the twin is deleted while history replays', async () => {
@@ -247,6 +247,6 @@ describe('openTwinStream() edge cases', () => {
     const removing = twins.remove('a'); // queued between the subscription and the history read
     await removing;
     expect((await errorOf(opening)).code).toBe('not_found');
-    expect(twins.bus.listenerCount('a')).toBe(0);
+    expect(twins.feed.listenerCount('a')).toBe(0);
   });
 });

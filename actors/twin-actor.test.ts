@@ -12,7 +12,7 @@ async function actorFor(id: string) {
   await store.open();
   const clock = { t: T0 };
   const actor = new TwinActor(id, {
-    store, bus: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: 10, livenessMs: 1000, maxPending: 100,
+    store, feed: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: 10, livenessMs: 1000, maxPending: 100,
     now: () => new Date(clock.t),
   });
   return { actor, store, clock };

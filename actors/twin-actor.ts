@@ -14,11 +14,11 @@ import type { ChangeContext, DeviceContact } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { Actor } from './registry.ts';
 import { Mailbox } from './mailbox.ts';
-import type { EventBus, Listener } from './event-bus.ts';
+import type { ChangeFeed, Listener } from './change-feed.ts';
 
 export interface TwinActorDeps {
   store: TwinStore;
-  bus: EventBus;
+  feed: ChangeFeed;
   limits: DocumentLimits;
   historyRetention: number;
   livenessMs: number;
@@ -85,7 +85,7 @@ export class TwinActor implements Actor {
   async #apply(change: { state: TwinState; event: ChangeEvent }): Promise<void> {
     await this.#commit(changeOps(this.#state ?? null, change, this.#deps.historyRetention));
     this.#state = change.state;
-    this.#deps.bus.publish({ type: 'change', event: change.event, state: change.state });
+    this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
   }
 
   async #commit(ops: StoreOp[]): Promise<void> {
@@ -120,7 +120,7 @@ export class TwinActor implements Actor {
     await this.#commit(plan.ops);
     this.#state = null;
     this.#lastSeen = null;
-    this.#deps.bus.publish({ type: 'deleted', twin: this.id });
+    this.#deps.feed.publish({ type: 'deleted', twin: this.id });
     return plan.revokedTokenId;
   }
 
@@ -142,7 +142,7 @@ export class TwinActor implements Actor {
   /** Registers `listener` at a consistent cut: it receives exactly the changes after the returned state. */
   async subscribe(listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
     const state = await this.#existing();
-    return { state, unsubscribe: this.#deps.bus.subscribe(this.id, listener) };
+    return { state, unsubscribe: this.#deps.feed.subscribe(this.id, listener) };
   }
 
   /** A device holds a live session (Observe, WebSocket): online, and kept resident, until detached. */
