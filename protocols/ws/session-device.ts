@@ -20,8 +20,8 @@ export function deviceHandler(session: Session): SessionHandler {
   const principal = session.principal;
   if (principal.kind !== 'device') throw new DoppelError('internal', 'A device session needs a device principal');
   const twin = principal.twin;
-  let detach: (() => void) | null = null;
-  let unsubscribe: (() => void) | null = null;
+  /** Aborting closes the twin stream and its device attachment, also while it is still opening. */
+  const stream = new AbortController();
   let lastDelta: JsonObject | null = null;
 
   const sendDelta = (version: number, delta: JsonObject) => {
@@ -63,12 +63,8 @@ export function deviceHandler(session: Session): SessionHandler {
   return {
     async start() {
       try {
-        const release = await twins.attachDevice(twin, 'ws');
-        if (session.ended) { release(); return; }
-        detach = release;
-        const stop = await openTwinStream(twins, twin, {}, onItem);
-        if (session.ended) stop();
-        else unsubscribe = stop;
+        // The stream holds the device attachment: online (via "ws") and resident while connected.
+        await openTwinStream(twins, twin, { attach: 'ws', signal: stream.signal }, onItem);
       } catch (err) {
         // The twin went away between the handshake and now (its token goes with it), or the
         // server cannot take the session (draining, queue full): the device reconnects later.
@@ -83,11 +79,6 @@ export function deviceHandler(session: Session): SessionHandler {
       if (m.op === 'get') return get(m);
       throw new DoppelError('forbidden', `Forbidden: a device session may only "report" and "get" its own twin, not "${m.op}"`);
     },
-    dispose() {
-      unsubscribe?.();
-      unsubscribe = null;
-      detach?.();
-      detach = null;
-    },
+    dispose() { stream.abort(); },
   };
 }
