@@ -15,6 +15,7 @@ export type { CommonStreamOptions, Sink, StreamItem, StreamOptions } from './str
 export { openPrefixStream } from './prefix-stream.ts';
 export type { PrefixStreamOptions } from './prefix-stream.ts';
 export { Positions } from './positions.ts';
+export { StreamCloser } from './stream-closer.ts';
 export type { ChangeFeed, Listener, TwinNotice } from './change-feed.ts';
 export { EventBus } from './event-bus.ts';
 export { Mailbox } from './mailbox.ts';

@@ -3,6 +3,7 @@ import { createMemoryStore } from '../src/store/memory-store.ts';
 import { DEFAULT_LIMITS } from '../src/twin/types.ts';
 import { openPrefixStream } from './prefix-stream.ts';
 import { Positions } from './positions.ts';
+import { StreamCloser } from './stream-closer.ts';
 import { openTwinStream } from './stream.ts';
 import type { StreamItem } from './stream.ts';
 import { TwinService } from './twins.ts';
@@ -104,15 +105,15 @@ describe('openPrefixStream()', () => {
     byPrefix();
   });
 
-  it('stops listing and delivers nothing more once its signal aborts', async () => {
+  it('stops listing and delivers nothing more once its closer closes', async () => {
     const { twins } = await setup();
     for (const i of range(1, 5)) await twins.create(`s-${i}`, {}, HTTP);
-    const abort = new AbortController();
+    const closer = new StreamCloser();
     const items: StreamItem[] = [];
     let paced = 0;
     await openPrefixStream(twins, 's-', {
-      signal: abort.signal,
-      pace: async () => { if (++paced === 3) abort.abort(); },
+      closer,
+      pace: async () => { if (++paced === 3) closer.close(); },
     }, (item) => items.push(item));
     await twins.patch('s-1', { desired: { x: 1 } }, HTTP);
     expect(items.map((i) => (i.type === 'snapshot' ? i.state.id : i.type))).toEqual(['s-1', 's-2']);

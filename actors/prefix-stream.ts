@@ -25,7 +25,7 @@ const DEFAULT_MAX_BUFFERED = 10_000;
 
 /**
  * Opens the stream; `sink` gets items in order per twin. Resolves to the close function once the
- * listing is done and the stream is live; abort `signal` to close it earlier. If the listing fails
+ * listing is done and the stream is live; its `closer` closes it earlier. If the listing fails
  * the stream still goes live with what it buffered (close it to stop) and the error is thrown.
  *
  * @example
@@ -42,9 +42,9 @@ export async function openPrefixStream(twins: TwinService, prefix: string, opts:
   };
   const live = new LiveBuffer(onNotice, opts.maxBuffered ?? DEFAULT_MAX_BUFFERED, opts.onOverflow);
   const unsubscribe = twins.feed.subscribePrefix(prefix, live.listener);
-  const close = () => { closed = true; opts.signal?.removeEventListener('abort', close); unsubscribe(); };
-  if (opts.signal?.aborted === true) { close(); return close; }
-  opts.signal?.addEventListener('abort', close);
+  const close = () => { closed = true; unsubscribe(); };
+  opts.closer?.onClose(close);
+  if (closed) return close;
   try {
     await list(twins, prefix, opts, positions, emit, () => closed);
   } finally {

@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS } from '../src/twin/types.ts';
 import type { ChangeFeed } from './change-feed.ts';
 import { EventBus } from './event-bus.ts';
 import { Positions } from './positions.ts';
+import { StreamCloser } from './stream-closer.ts';
 import { openTwinStream } from './stream.ts';
 import type { StreamItem } from './stream.ts';
 import { TwinService } from './twins.ts';
@@ -271,26 +272,26 @@ describe('openTwinStream() options', () => {
     expect(twins.stats.resident).toBe(0);
   });
 
-  it('delivers nothing and holds nothing when its signal aborts while it opens', async () => {
+  it('delivers nothing and holds nothing when its closer closes while it opens', async () => {
     const { twins } = await setup();
     await twinAt(twins, 'a', 3);
-    const abort = new AbortController();
+    const closer = new StreamCloser();
     const items: StreamItem[] = [];
-    const opening = openTwinStream(twins, 'a', { signal: abort.signal }, (item) => items.push(item));
-    abort.abort();
+    const opening = openTwinStream(twins, 'a', { closer }, (item) => items.push(item));
+    closer.close();
     await opening;
     await twins.patch('a', { desired: { x: 1 } }, HTTP);
     expect(items).toEqual([]);
     expect(twins.feed.listenerCount('a')).toBe(0);
   });
 
-  it('closes when its signal aborts after opening', async () => {
+  it('closes when its closer closes after opening', async () => {
     const { twins } = await setup();
     await twins.create('a', {}, HTTP);
-    const abort = new AbortController();
+    const closer = new StreamCloser();
     const items: StreamItem[] = [];
-    await openTwinStream(twins, 'a', { signal: abort.signal }, (item) => items.push(item));
-    abort.abort();
+    await openTwinStream(twins, 'a', { closer }, (item) => items.push(item));
+    closer.close();
     await twins.patch('a', { desired: { x: 1 } }, HTTP);
     expect(items.map((i) => i.type)).toEqual(['snapshot']);
     expect(twins.feed.listenerCount('a')).toBe(0);

@@ -11,6 +11,7 @@ import type { ChangeEvent, TwinState, Via } from '../src/twin/types.ts';
 import type { TwinNotice } from './change-feed.ts';
 import { LiveBuffer } from './live-buffer.ts';
 import { Positions } from './positions.ts';
+import type { StreamCloser } from './stream-closer.ts';
 import type { TwinService } from './twins.ts';
 
 export type StreamItem =
@@ -28,7 +29,7 @@ export interface CommonStreamOptions {
   /** What the consumer already has; share one across overlapping streams of one consumer. */
   positions?: Positions;
   /** Closes the stream (also while it is still opening: it then resolves without delivering more). */
-  signal?: AbortSignal;
+  closer?: StreamCloser;
 }
 
 export interface StreamOptions extends CommonStreamOptions {
@@ -100,9 +101,9 @@ export async function openTwinStream(twins: TwinService, id: string, opts: Strea
     if (notice.type === 'deleted') { ended = true; opts.onEnd?.(); }
   }, opts.maxBuffered ?? DEFAULT_MAX_BUFFERED, opts.onOverflow);
   const release = await hold(twins, id, opts.attach, live);
-  const close = () => { ended = true; opts.signal?.removeEventListener('abort', close); release.close(); };
-  if (opts.signal?.aborted === true) { close(); return close; }
-  opts.signal?.addEventListener('abort', close);
+  const close = () => { ended = true; release.close(); };
+  opts.closer?.onClose(close);
+  if (ended) return close;
   try {
     opts.onStart?.(release.state);
     await catchUp(twins, release.state, opts, positions, emit);

@@ -6,7 +6,7 @@
  * changed. Frames are encoded once per change event, resource and format, however many observers
  * share them.
  */
-import { openTwinStream } from '../../actors/index.ts';
+import { openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../actors/index.ts';
 import { deepEqual } from '../../src/twin/index.ts';
 import type { ChangeEvent, JsonObject, TwinState } from '../../src/twin/types.ts';
@@ -83,7 +83,7 @@ export class ObserveRegistry {
       const n = (this.#perTwin.get(id) ?? 1) - 1;
       if (n === 0) this.#perTwin.delete(id); else this.#perTwin.set(id, n);
     };
-    const stream = new AbortController();
+    const stream = new StreamCloser();
     const endpointKey = `${request.endpoint.address}:${request.endpoint.port}|${request.token}`;
     let relation: Relation | null = null;
     // The relation is made and answered at the cut (`onStart`, before any item), so every later
@@ -92,7 +92,7 @@ export class ObserveRegistry {
       const r: Relation = {
         key, endpoint: request.endpoint, token: request.token, observation: null, last: state[part], sent: 0,
         lastConfirmable: this.#opts.now(),
-        release: () => { stream.abort(); uncount(); },
+        release: () => { stream.close(); uncount(); },
       };
       // Another registration of the same key may have landed while we awaited: the newest wins.
       this.#relations.get(key)?.observation?.end();
@@ -110,7 +110,7 @@ export class ObserveRegistry {
     };
     this.#registering++;
     try {
-      await openTwinStream(this.#opts.twins, id, { ...(device ? { attach: 'coap' as const } : {}), signal: stream.signal, onStart: answer }, (item) => {
+      await openTwinStream(this.#opts.twins, id, { ...(device ? { attach: 'coap' as const } : {}), closer: stream, onStart: answer }, (item) => {
         if (relation !== null) this.#onItem(relation, part, format, item);
       });
     } catch (err) {

@@ -4,7 +4,7 @@
  * reports its state (`report`) and may read its own device view (`get`). Nothing else: every other
  * op is `forbidden`, as for a device token over HTTP.
  */
-import { openTwinStream } from '../../actors/index.ts';
+import { openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { StreamItem } from '../../actors/index.ts';
 import { authorize } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
@@ -20,8 +20,8 @@ export function deviceHandler(session: Session): SessionHandler {
   const principal = session.principal;
   if (principal.kind !== 'device') throw new DoppelError('internal', 'A device session needs a device principal');
   const twin = principal.twin;
-  /** Aborting closes the twin stream and its device attachment, also while it is still opening. */
-  const stream = new AbortController();
+  /** Closes the twin stream and its device attachment, also while it is still opening. */
+  const stream = new StreamCloser();
   let lastDelta: JsonObject | null = null;
 
   const sendDelta = (version: number, delta: JsonObject) => {
@@ -64,7 +64,7 @@ export function deviceHandler(session: Session): SessionHandler {
     async start() {
       try {
         // The stream holds the device attachment: online (via "ws") and resident while connected.
-        await openTwinStream(twins, twin, { attach: 'ws', signal: stream.signal }, onItem);
+        await openTwinStream(twins, twin, { attach: 'ws', closer: stream }, onItem);
       } catch (err) {
         // The twin went away between the handshake and now (its token goes with it), or the
         // server cannot take the session (draining, queue full): the device reconnects later.
@@ -79,6 +79,6 @@ export function deviceHandler(session: Session): SessionHandler {
       if (m.op === 'get') return get(m);
       throw new DoppelError('forbidden', `Forbidden: a device session may only "report" and "get" its own twin, not "${m.op}"`);
     },
-    dispose() { stream.abort(); },
+    dispose() { stream.close(); },
   };
 }

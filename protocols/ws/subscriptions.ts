@@ -2,10 +2,10 @@
  * The subscriptions of one app connection: by twin id (one `openTwinStream` each) and by id prefix
  * (one `openPrefixStream` each, including twins created later). All streams of the connection
  * share its `Feeds.positions`, so overlapping subscriptions never duplicate a version; each stream
- * buffers live changes while it catches up (actors/live-buffer.ts). Closing a subscription aborts
+ * buffers live changes while it catches up (actors/live-buffer.ts). Closing a subscription closes
  * its stream, even one still opening.
  */
-import { openPrefixStream, openTwinStream } from '../../actors/index.ts';
+import { openPrefixStream, openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Gauge } from '../../src/metrics/index.ts';
@@ -17,8 +17,8 @@ const OPEN_CONCURRENCY = 32;
 /** Live notices a subscription holds while its snapshots or replay are still being sent. */
 const MAX_BUFFERED = 10_000;
 
-/** A subscription is its stream's abort switch: aborting closes the stream, opening or open. */
-type Subscription = AbortController;
+/** A subscription is what closes its stream, opening or open. */
+type Subscription = StreamCloser;
 
 export interface SubscriptionDeps {
   twins: TwinService;
@@ -70,7 +70,7 @@ export class Subscriptions {
     const opening: [string, Subscription][] = [];
     for (const id of ids) {
       if (this.#ids.has(id)) continue;
-      const sub = new AbortController();
+      const sub = new StreamCloser();
       this.#ids.set(id, sub);
       this.#deps.gauge.inc();
       opening.push([id, sub]);
@@ -78,12 +78,12 @@ export class Subscriptions {
     const { twins, outbox, feeds } = this.#deps;
     await forEachLimited(opening, OPEN_CONCURRENCY, async ([id, sub]) => {
       await outbox.room();
-      if (sub.signal.aborted) return;
+      if (sub.closed) return;
       const from = since.get(id);
       try {
         await openTwinStream(twins, id, {
           ...(from === undefined ? {} : { since: from }),
-          positions: feeds.positions, signal: sub.signal, maxBuffered: MAX_BUFFERED,
+          positions: feeds.positions, closer: sub, maxBuffered: MAX_BUFFERED,
           onOverflow: () => outbox.slowConsumer(),
           // The twin is gone (the client is told once): a recreated twin is a new twin, so this
           // subscription ends; subscribe again, or use a prefix subscription to follow recreations.
@@ -98,7 +98,7 @@ export class Subscriptions {
   }
 
   #dropId(id: string, sub: Subscription): void {
-    sub.abort();
+    sub.close();
     if (this.#ids.get(id) === sub) {
       this.#ids.delete(id);
       this.#deps.gauge.dec();
@@ -109,11 +109,11 @@ export class Subscriptions {
   async addPrefix(prefix: string, since: ReadonlyMap<string, number>): Promise<void> {
     if (this.#prefixes.has(prefix)) return;
     const { twins, outbox, feeds } = this.#deps;
-    const sub = new AbortController();
+    const sub = new StreamCloser();
     this.#prefixes.set(prefix, sub);
     this.#deps.gauge.inc();
     await openPrefixStream(twins, prefix, {
-      since, positions: feeds.positions, signal: sub.signal, maxBuffered: MAX_BUFFERED,
+      since, positions: feeds.positions, closer: sub, maxBuffered: MAX_BUFFERED,
       onOverflow: () => outbox.slowConsumer(), pace: () => outbox.room(),
     }, (item) => feeds.send(item));
   }
@@ -131,7 +131,7 @@ export class Subscriptions {
   removePrefix(prefix: string): void {
     const sub = this.#prefixes.get(prefix);
     if (sub === undefined) return;
-    sub.abort();
+    sub.close();
     this.#prefixes.delete(prefix);
     this.#deps.gauge.dec();
     this.#deps.feeds.positions.forgetWhere((id) => id.startsWith(prefix) && !this.#ids.has(id) && !this.#coveredByPrefix(id));
@@ -148,7 +148,7 @@ export class Subscriptions {
     this.#disposed = true;
     for (const [id, sub] of this.#ids) this.#dropId(id, sub);
     for (const prefix of [...this.#prefixes.keys()]) {
-      this.#prefixes.get(prefix)!.abort();
+      this.#prefixes.get(prefix)!.close();
       this.#prefixes.delete(prefix);
       this.#deps.gauge.dec();
     }
