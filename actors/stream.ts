@@ -92,39 +92,73 @@ export async function catchUp(twins: TwinService, state: TwinState, resume: { si
  * const close = await openTwinStream(twins, 'thermo-42', { since: 17 }, (item) => send(item));
  */
 export async function openTwinStream(twins: TwinService, id: string, opts: StreamOptions, sink: Sink): Promise<() => void> {
-  const positions = opts.positions ?? new Positions();
-  let ended = false;
-  const emit: Sink = (item) => { if (!ended) sink(item); };
-  const live = new LiveBuffer((notice) => {
-    if (ended) return;
-    offer(positions, itemOf(notice), emit);
-    if (notice.type === 'deleted') { ended = true; opts.onEnd?.(); }
-  }, opts.maxBuffered ?? DEFAULT_MAX_BUFFERED, opts.onOverflow);
-  const release = await hold(twins, id, opts.attach, live);
-  const close = () => { ended = true; release.close(); };
-  opts.closer?.onClose(close);
-  if (ended) return close;
+  const stream = new TwinStream(opts, sink);
+  const detach = opts.attach === undefined ? NOTHING : await twins.attachDevice(id, opts.attach);
+  let state: TwinState;
   try {
-    opts.onStart?.(release.state);
-    await catchUp(twins, release.state, opts, positions, emit);
-    live.flush();
-  } catch (err) {
-    close();
-    throw err;
-  }
-  return close;
-}
-
-/** Subscribes at the cut (after attaching the device, when asked); `close` undoes both, once. */
-async function hold(twins: TwinService, id: string, attach: Via | undefined, live: LiveBuffer): Promise<{ state: TwinState; close: () => void }> {
-  const detach = attach === undefined ? () => {} : await twins.attachDevice(id, attach);
-  let sub: { state: TwinState; unsubscribe: () => void };
-  try {
-    sub = await twins.subscribe(id, live.listener);
+    const sub = await twins.subscribe(id, stream.live.listener);
+    state = sub.state;
+    stream.hold(sub.unsubscribe, detach);
   } catch (err) {
     detach();
     throw err;
   }
-  let open = true;
-  return { state: sub.state, close: () => { if (open) { open = false; sub.unsubscribe(); detach(); } } };
+  opts.closer?.onClose(stream.close);
+  if (stream.ended) return stream.close;
+  try {
+    opts.onStart?.(state);
+    await catchUp(twins, state, opts, stream.positions, stream.emit);
+    stream.live.flush();
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+  return stream.close;
+}
+
+const NOTHING = (): void => {};
+
+/**
+ * What an open twin stream holds. A class, not closures made inside `openTwinStream`: closures
+ * made across an `await` keep the async function's frame alive, about 1 KB more per stream.
+ */
+class TwinStream {
+  readonly positions: Positions;
+  readonly live: LiveBuffer;
+  ended = false;
+  readonly #sink: Sink;
+  readonly #onEnd: (() => void) | undefined;
+  #unsubscribe: () => void = NOTHING;
+  #detach: () => void = NOTHING;
+
+  constructor(opts: StreamOptions, sink: Sink) {
+    this.positions = opts.positions ?? new Positions();
+    this.#sink = sink;
+    this.#onEnd = opts.onEnd;
+    this.live = new LiveBuffer(this.#onNotice, opts.maxBuffered ?? DEFAULT_MAX_BUFFERED, opts.onOverflow);
+  }
+
+  /** Takes the subscription and the device attachment, released once by `close`. */
+  hold(unsubscribe: () => void, detach: () => void): void {
+    this.#unsubscribe = unsubscribe;
+    this.#detach = detach;
+  }
+
+  readonly emit: Sink = (item) => { if (!this.ended) this.#sink(item); };
+
+  readonly close = (): void => {
+    this.ended = true;
+    const unsubscribe = this.#unsubscribe;
+    const detach = this.#detach;
+    this.#unsubscribe = NOTHING;
+    this.#detach = NOTHING;
+    unsubscribe();
+    detach();
+  };
+
+  readonly #onNotice = (notice: TwinNotice): void => {
+    if (this.ended) return;
+    offer(this.positions, itemOf(notice), this.emit);
+    if (notice.type === 'deleted') { this.ended = true; this.#onEnd?.(); }
+  };
 }
