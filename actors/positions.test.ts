@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import type { ChangeEvent, TwinState } from '../src/twin/types.ts';
 import { Positions } from './positions.ts';
 import { offer } from './stream.ts';
@@ -68,5 +69,37 @@ describe('Positions with offer()', () => {
     snapshot(state('b:1', 2), false);
     expect(summary(sent)).toEqual(['snapshot 2', 'snapshot 2', 'snapshot 2']);
     expect(positions.size).toBe(2);
+  });
+});
+
+describe('Positions laws', () => {
+  const offered = fc.array(fc.record({
+    kind: fc.constantFrom('snapshot', 'change', 'change', 'change', 'deleted'),
+    twin: fc.constantFrom('a', 'b', 'c'),
+    version: fc.integer({ min: 1, max: 12 }),
+  }), { maxLength: 80 });
+
+  it('whatever is offered, in any order and repeated, each twin gets strictly ascending versions between deletions', () => {
+    fc.assert(fc.property(offered, (items) => {
+      const { sent, snapshot, change, deleted } = setup();
+      for (const i of items) {
+        if (i.kind === 'snapshot') snapshot(state(i.twin, i.version), false);
+        else if (i.kind === 'change') change(event(i.twin, i.version));
+        else deleted(i.twin);
+      }
+      const last = new Map<string, number>();
+      for (const item of sent) {
+        if (item.type === 'deleted') {
+          // Only a twin the consumer had is reported deleted, and only once.
+          expect(last.has(item.twin)).toBe(true);
+          last.delete(item.twin);
+          continue;
+        }
+        const twin = item.type === 'snapshot' ? item.state.id : item.event.twin;
+        const version = item.type === 'snapshot' ? item.state.version : item.event.version;
+        expect(version).toBeGreaterThan(last.get(twin) ?? 0);
+        last.set(twin, version);
+      }
+    }));
   });
 });
