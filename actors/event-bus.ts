@@ -1,17 +1,15 @@
 /**
- * Fan-out of twin notices to in-process subscribers (SSE, WebSocket, CoAP observers). Actors
- * publish from inside their mailbox after the change is durable, so every listener sees a twin's
- * changes in version order. A throwing listener is isolated: it cannot stop the others.
+ * The in-process `ChangeFeed`: fan-out of twin notices to the streams of this process (SSE,
+ * WebSocket, CoAP observers). Actors publish from inside their mailbox after the change is
+ * durable, so every listener sees a twin's changes in version order. A throwing listener is
+ * isolated: it cannot stop the others.
  */
-import type { ChangeEvent, TwinState } from '../src/twin/types.ts';
+import { noticeTwin } from './change-feed.ts';
+import type { ChangeFeed, Listener, TwinNotice } from './change-feed.ts';
 
-export type TwinNotice =
-  | { type: 'change'; event: ChangeEvent; state: TwinState }
-  | { type: 'deleted'; twin: string };
+export type { Listener, TwinNotice };
 
-export type Listener = (notice: TwinNotice) => void;
-
-export class EventBus {
+export class EventBus implements ChangeFeed {
   readonly #byTwin = new Map<string, Set<Listener>>();
   readonly #byPrefix = new Map<string, Set<Listener>>();
   readonly #onListenerError: (err: unknown) => void;
@@ -34,7 +32,7 @@ export class EventBus {
   }
 
   publish(notice: TwinNotice): void {
-    const twin = notice.type === 'change' ? notice.event.twin : notice.twin;
+    const twin = noticeTwin(notice);
     this.#deliver(this.#byTwin.get(twin), notice);
     for (const [prefix, set] of this.#byPrefix) if (twin.startsWith(prefix)) this.#deliver(set, notice);
   }

@@ -2,6 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { DoppelError } from '../src/errors.ts';
 import { createMemoryStore } from '../src/store/memory-store.ts';
 import { DEFAULT_LIMITS } from '../src/twin/types.ts';
+import type { ChangeFeed } from './change-feed.ts';
+import { EventBus } from './event-bus.ts';
+import { Positions } from './positions.ts';
+import { StreamCloser } from './stream-closer.ts';
 import { openTwinStream } from './stream.ts';
 import type { StreamItem } from './stream.ts';
 import { TwinService } from './twins.ts';
@@ -10,7 +14,7 @@ import type { WriteContext } from './twins.ts';
 const HTTP: WriteContext = { via: 'http' };
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
-async function setup(historyRetention = 1000) {
+async function setup(historyRetention = 1000, feed?: ChangeFeed) {
   const store = createMemoryStore();
   await store.open();
   const credentials = {
@@ -20,7 +24,7 @@ async function setup(historyRetention = 1000) {
   const twins = new TwinService({
     store, credentials, limits: DEFAULT_LIMITS, historyRetention, livenessMs: 60_000,
     maxResident: 1000, idleMs: 300_000, maxPendingPerTwin: 100_000,
-    now: () => new Date('2026-11-23T10:00:00.000Z'),
+    now: () => new Date('2026-11-23T10:00:00.000Z'), ...(feed === undefined ? {} : { feed }),
   });
   return { twins, store };
 }
@@ -228,7 +232,7 @@ describe('openTwinStream() edge cases', () => {
     unsubscribe();
     await twins.patch('a', { desired: { x: 1 } }, HTTP);
     expect(items).toHaveLength(1);
-    expect(twins.bus.listenerCount('a')).toBe(0);
+    expect(twins.feed.listenerCount('a')).toBe(0);
   });
 
   it('rejects with not_found for a missing twin and leaves no listener behind', async () => {
@@ -237,7 +241,7 @@ describe('openTwinStream() edge cases', () => {
     expect((await errorOf(openTwinStream(twins, 'nope', {}, sink))).code).toBe('not_found');
     expect((await errorOf(openTwinStream(twins, 'bad id', {}, sink))).code).toBe('invalid_request');
     expect(sink).not.toHaveBeenCalled();
-    expect(twins.bus.listenerCount('nope')).toBe(0);
+    expect(twins.feed.listenerCount('nope')).toBe(0);
   });
 
   it('leaves no listener behind when the twin is deleted while history replays', async () => {
@@ -247,6 +251,92 @@ describe('openTwinStream() edge cases', () => {
     const removing = twins.remove('a'); // queued between the subscription and the history read
     await removing;
     expect((await errorOf(opening)).code).toBe('not_found');
-    expect(twins.bus.listenerCount('a')).toBe(0);
+    expect(twins.feed.listenerCount('a')).toBe(0);
+  });
+});
+
+describe('openTwinStream() options', () => {
+  it('holds a device attachment while open (`attach`): the twin is online via that edge', async () => {
+    const { twins } = await setup();
+    await twins.create('a', {}, HTTP);
+    const close = await openTwinStream(twins, 'a', { attach: 'coap' }, () => {});
+    expect(twins.connection(await twins.get('a'))).toMatchObject({ online: true, via: 'coap' });
+    close();
+    close(); // closing twice detaches once
+    expect(twins.feed.listenerCount('a')).toBe(0);
+  });
+
+  it('releases the attachment when the twin is missing', async () => {
+    const { twins } = await setup();
+    expect((await errorOf(openTwinStream(twins, 'nope', { attach: 'ws' }, () => {}))).code).toBe('not_found');
+    expect(twins.stats.resident).toBe(0);
+  });
+
+  it('delivers nothing and holds nothing when its closer closes while it opens', async () => {
+    const { twins } = await setup();
+    await twinAt(twins, 'a', 3);
+    const closer = new StreamCloser();
+    const items: StreamItem[] = [];
+    const opening = openTwinStream(twins, 'a', { closer }, (item) => items.push(item));
+    closer.close();
+    await opening;
+    await twins.patch('a', { desired: { x: 1 } }, HTTP);
+    expect(items).toEqual([]);
+    expect(twins.feed.listenerCount('a')).toBe(0);
+  });
+
+  it('closes when its closer closes after opening', async () => {
+    const { twins } = await setup();
+    await twins.create('a', {}, HTTP);
+    const closer = new StreamCloser();
+    const items: StreamItem[] = [];
+    await openTwinStream(twins, 'a', { closer }, (item) => items.push(item));
+    closer.close();
+    await twins.patch('a', { desired: { x: 1 } }, HTTP);
+    expect(items.map((i) => i.type)).toEqual(['snapshot']);
+    expect(twins.feed.listenerCount('a')).toBe(0);
+  });
+
+  it('ends at the deletion (`onEnd`): a twin recreated under the id is not followed', async () => {
+    const { twins } = await setup();
+    await twins.create('a', {}, HTTP);
+    const items: StreamItem[] = [];
+    const onEnd = vi.fn();
+    const close = await openTwinStream(twins, 'a', { onEnd }, (item) => items.push(item));
+    await twins.remove('a');
+    await twins.create('a', {}, HTTP);
+    expect(items.map((i) => i.type)).toEqual(['snapshot', 'deleted']);
+    expect(onEnd).toHaveBeenCalledTimes(1);
+    close();
+  });
+
+  it('skips what a shared `positions` already delivered (overlapping streams of one consumer)', async () => {
+    const { twins } = await setup();
+    await twinAt(twins, 'a', 3);
+    const positions = new Positions();
+    const items: StreamItem[] = [];
+    const first = await openTwinStream(twins, 'a', { positions }, (item) => items.push(item));
+    const second = await openTwinStream(twins, 'a', { positions, since: 1 }, (item) => items.push(item));
+    await twins.patch('a', { desired: { x: 1 } }, HTTP);
+    expectGapless(items, undefined, 4);
+    first();
+    second();
+  });
+
+  it('delivers each version once from a feed that redelivers notices (as a cluster feed may)', async () => {
+    const bus = new EventBus();
+    const redelivering: ChangeFeed = {
+      subscribe: (twin, listener) => bus.subscribe(twin, listener),
+      subscribePrefix: (prefix, listener) => bus.subscribePrefix(prefix, listener),
+      publish: (notice) => { bus.publish(notice); bus.publish(notice); },
+      listenerCount: (twin) => bus.listenerCount(twin),
+    };
+    const { twins } = await setup(1000, redelivering);
+    await twins.create('a', {}, HTTP);
+    const items: StreamItem[] = [];
+    const opening = openTwinStream(twins, 'a', { since: 0 }, (item) => items.push(item));
+    await Promise.all(range(1, 20).map((i) => twins.patch('a', { desired: { i } }, HTTP)));
+    (await opening)();
+    expectGapless(items, 0, 21);
   });
 });

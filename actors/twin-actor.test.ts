@@ -3,7 +3,7 @@ import { createMemoryStore } from '../src/store/memory-store.ts';
 import { planCreate } from '../src/twin/index.ts';
 import { DEFAULT_LIMITS } from '../src/twin/types.ts';
 import { EventBus } from './event-bus.ts';
-import { TwinActor, storedConnection } from './twin-actor.ts';
+import { TwinActor } from './twin-actor.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 
@@ -12,7 +12,7 @@ async function actorFor(id: string) {
   await store.open();
   const clock = { t: T0 };
   const actor = new TwinActor(id, {
-    store, bus: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: 10, livenessMs: 1000, maxPending: 100,
+    store, feed: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: 10, livenessMs: 1000, maxPending: 100,
     now: () => new Date(clock.t),
   });
   return { actor, store, clock };
@@ -51,19 +51,5 @@ describe('TwinActor passivation hints', () => {
     expect(actor.connection()).toEqual({ online: true, via: 'coap', lastSeenAt: seen });
     clock.t += 500;
     expect(actor.connection().online).toBe(false);
-  });
-});
-
-describe('storedConnection()', () => {
-  const { state } = planCreate('a', {}, { now: new Date(T0).toISOString(), via: 'http', limits: DEFAULT_LIMITS });
-
-  it('is offline with nothing known for a twin never seen', () => {
-    expect(storedConnection(state, T0, 1000)).toEqual({ online: false, via: null, lastSeenAt: null });
-  });
-
-  it('is online within the liveness window of the persisted contact and offline after it', () => {
-    const seen = { ...state, lastSeenAt: new Date(T0).toISOString(), lastSeenVia: 'http' as const };
-    expect(storedConnection(seen, T0 + 999, 1000)).toEqual({ online: true, via: 'http', lastSeenAt: seen.lastSeenAt });
-    expect(storedConnection(seen, T0 + 1000, 1000).online).toBe(false);
   });
 });

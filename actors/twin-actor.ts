@@ -1,22 +1,24 @@
 /**
  * The twin actor: owns one twin's state and orders its messages. Each handler runs inside the
- * mailbox, asks pure code (`planCreate`/`planPatch`) what the change is, persists it in one atomic
- * commit, and only then adopts the new state and publishes the event. A failed commit therefore
- * leaves the twin exactly as it was.
+ * mailbox, asks pure code (src/twin: `planCreate`, `planPatch`, `planRemoval`, …) what the change is
+ * and which store ops it takes, commits them in one atomic batch, and only then adopts the new
+ * state and publishes the event. A failed commit therefore leaves the twin exactly as it was.
  */
 import { DoppelError } from '../src/errors.ts';
 import type { StoreOp, StoredCredential, TwinStore } from '../src/store/types.ts';
-import { pendingCountChange, pendingIndexOps } from '../src/store/index.ts';
-import { compactTwin, planCreate, planPatch } from '../src/twin/index.ts';
-import type { ChangeContext } from '../src/twin/index.ts';
+import { pendingCountChange } from '../src/store/index.ts';
+import {
+  changeOps, compactTwin, connectionOf, planCreate, planDeviceCredential, planPatch, planRemoval, storedContact, withClearedSections,
+} from '../src/twin/index.ts';
+import type { ChangeContext, DeviceContact } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { Actor } from './registry.ts';
 import { Mailbox } from './mailbox.ts';
-import type { EventBus, Listener } from './event-bus.ts';
+import type { ChangeFeed, Listener } from './change-feed.ts';
 
 export interface TwinActorDeps {
   store: TwinStore;
-  bus: EventBus;
+  feed: ChangeFeed;
   limits: DocumentLimits;
   historyRetention: number;
   livenessMs: number;
@@ -43,7 +45,7 @@ export class TwinActor implements Actor {
   readonly #deps: TwinActorDeps;
   /** undefined until loaded; null when the twin does not exist. */
   #state: TwinState | null | undefined;
-  #lastSeen: { at: number; via: Via } | null = null;
+  #lastSeen: DeviceContact | null = null;
   #attached = 0;
 
   constructor(id: string, deps: TwinActorDeps) {
@@ -61,9 +63,7 @@ export class TwinActor implements Actor {
       const stored = await this.#deps.store.getTwin(this.id);
       // Compacted: the state stays in memory as long as the actor does, for ~60% less heap.
       this.#state = stored === undefined ? null : compactTwin(stored, this.id);
-      if (stored?.lastSeenAt != null && stored.lastSeenVia !== null) {
-        this.#lastSeen = { at: Date.parse(stored.lastSeenAt), via: stored.lastSeenVia };
-      }
+      if (stored !== undefined) this.#lastSeen = storedContact(stored);
       this.#deps.onLoad?.((performance.now() - started) / 1000);
     }
     return this.#state;
@@ -82,13 +82,10 @@ export class TwinActor implements Actor {
     return out;
   }
 
-  async #apply(state: TwinState, event: ChangeEvent, extra: StoreOp[] = []): Promise<void> {
-    const ops: StoreOp[] = [{ type: 'putTwin', twin: state }, { type: 'putEvent', event }, ...extra, ...pendingIndexOps(this.#state ?? null, state)];
-    const expired = event.version - this.#deps.historyRetention;
-    if (expired > 0) ops.push({ type: 'deleteEvent', twin: this.id, version: expired });
-    await this.#commit(ops);
-    this.#state = state;
-    this.#deps.bus.publish({ type: 'change', event, state });
+  async #apply(change: { state: TwinState; event: ChangeEvent }): Promise<void> {
+    await this.#commit(changeOps(this.#state ?? null, change, this.#deps.historyRetention));
+    this.#state = change.state;
+    this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
   }
 
   async #commit(ops: StoreOp[]): Promise<void> {
@@ -102,7 +99,7 @@ export class TwinActor implements Actor {
   async create(init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
     if ((await this.#load()) !== null) throw new DoppelError('already_exists', `Twin "${this.id}" already exists`);
     const plan = planCreate(this.id, init, this.#context(ctx));
-    await this.#apply(plan.state, plan.event);
+    await this.#apply(plan);
     return plan;
   }
 
@@ -113,36 +110,26 @@ export class TwinActor implements Actor {
     const plan = planPatch(state, patch, ctx.ifVersion === undefined ? c : { ...c, ifVersion: ctx.ifVersion });
     if (ctx.deviceContact === true) this.#seen(ctx.via);
     if (plan === null) return { state, event: null };
-    await this.#apply(plan.state, plan.event);
+    await this.#apply(plan);
     return plan;
   }
 
   async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
-    if (ifVersion !== undefined && ifVersion !== state.version) {
-      throw new DoppelError('version_conflict', `Version conflict on twin "${this.id}": expected ${ifVersion}, current is ${state.version}`, {
-        details: { expected: ifVersion, actual: state.version },
-      });
-    }
-    const ops = await this.#deps.store.deleteTwinOps(this.id);
-    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
-    ops.push(...pendingIndexOps(state, null));
-    await this.#commit(ops);
+    const plan = planRemoval(state, ifVersion, await this.#deps.store.deleteTwinOps(this.id));
+    await this.#commit(plan.ops);
     this.#state = null;
     this.#lastSeen = null;
-    this.#deps.bus.publish({ type: 'deleted', twin: this.id });
-    return state.tokenId;
+    this.#deps.feed.publish({ type: 'deleted', twin: this.id });
+    return plan.revokedTokenId;
   }
 
   /** Stores `credential` as the twin's device token, revoking the previous one in the same batch. */
   async setDeviceCredential(credential: StoredCredential): Promise<string | null> {
-    const state = await this.#existing();
-    const next: TwinState = { ...state, tokenId: credential.id };
-    const ops: StoreOp[] = [{ type: 'putCredential', credential }, { type: 'putTwin', twin: next }];
-    if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
-    await this.#deps.store.commit(ops);
-    this.#state = next;
-    return state.tokenId;
+    const plan = planDeviceCredential(await this.#existing(), credential);
+    await this.#deps.store.commit(plan.ops);
+    this.#state = plan.state;
+    return plan.revokedTokenId;
   }
 
   /** A device read: returns the twin and marks the device seen. */
@@ -155,7 +142,7 @@ export class TwinActor implements Actor {
   /** Registers `listener` at a consistent cut: it receives exactly the changes after the returned state. */
   async subscribe(listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
     const state = await this.#existing();
-    return { state, unsubscribe: this.#deps.bus.subscribe(this.id, listener) };
+    return { state, unsubscribe: this.#deps.feed.subscribe(this.id, listener) };
   }
 
   /** A device holds a live session (Observe, WebSocket): online, and kept resident, until detached. */
@@ -169,29 +156,6 @@ export class TwinActor implements Actor {
   #seen(via: Via): void { this.#lastSeen = { at: this.#deps.now().getTime(), via }; }
 
   connection(): Connection {
-    const seen = this.#lastSeen;
-    if (seen === null) return { online: this.#attached > 0, via: null, lastSeenAt: null };
-    const online = this.#attached > 0 || this.#deps.now().getTime() - seen.at < this.#deps.livenessMs;
-    return { online, via: seen.via, lastSeenAt: new Date(seen.at).toISOString() };
+    return connectionOf(this.#lastSeen, this.#attached, this.#deps.now().getTime(), this.#deps.livenessMs);
   }
 }
-
-/**
- * A section patched with `null` is cleared (as `"desired": null` does in AWS IoT Device Shadow):
- * it becomes a merge patch deleting every current key, so the event shows what was removed.
- */
-function withClearedSections<P extends { desired?: unknown; reported?: unknown; tags?: unknown }>(patch: P, state: TwinState): P {
-  if (patch.desired !== null && patch.reported !== null && patch.tags !== null) return patch;
-  const out = { ...patch };
-  for (const section of ['desired', 'reported', 'tags'] as const) {
-    if (out[section] === null) out[section] = Object.fromEntries(Object.keys(state[section]).map((k) => [k, null]));
-  }
-  return out;
-}
-
-/** The connection of a twin that is not resident: only what was persisted. */
-export function storedConnection(state: TwinState, now: number, livenessMs: number): Connection {
-  if (state.lastSeenAt === null) return { online: false, via: null, lastSeenAt: null };
-  return { online: now - Date.parse(state.lastSeenAt) < livenessMs, via: state.lastSeenVia, lastSeenAt: state.lastSeenAt };
-}
-

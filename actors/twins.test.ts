@@ -61,7 +61,7 @@ async function setup(over: Partial<TwinServiceOptions> = {}) {
     maxResident: 1000, idleMs: 300_000, maxPendingPerTwin: 10_000, now: () => new Date(clock.t), ...over,
   });
   const notices: TwinNotice[] = [];
-  twins.bus.subscribePrefix('', (n) => notices.push(n));
+  twins.feed.subscribePrefix('', (n) => notices.push(n));
   const versionsOf = (twin: string) => notices.flatMap((n) => (n.type === 'change' && n.event.twin === twin ? [n.event.version] : []));
   const history = async (twin: string) => (await inner.readHistory(twin, { after: 0, limit: 10_000 })).map((e) => e.version);
   return { twins, store: inner, commits, failing, failure, hooks, clock, credentials, forget, notices, versionsOf, history };
@@ -119,7 +119,7 @@ describe('TwinService with a missing twin', () => {
     for (const [name, call] of calls) {
       expect({ name, code: (await errorOf(call())).code }).toEqual({ name, code: 'not_found' });
     }
-    expect(twins.bus.listenerCount('nope')).toBe(0);
+    expect(twins.feed.listenerCount('nope')).toBe(0);
   });
 
   it('does not keep an actor resident for a twin that does not exist', async () => {

@@ -4,13 +4,13 @@
  * from the store, overlaying what only resident actors know (connection state).
  */
 import type { Credentials } from '../src/auth/index.ts';
-import { assertTwinId } from '../src/twin/index.ts';
+import { assertTwinId, storedConnection } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { TwinStore } from '../src/store/types.ts';
+import type { ChangeFeed, Listener } from './change-feed.ts';
 import { EventBus } from './event-bus.ts';
-import type { Listener } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
-import { TwinActor, storedConnection } from './twin-actor.ts';
+import { TwinActor } from './twin-actor.ts';
 import type { WriteContext } from './twin-actor.ts';
 
 export interface TwinServiceOptions {
@@ -23,6 +23,9 @@ export interface TwinServiceOptions {
   idleMs: number;
   maxPendingPerTwin: number;
   now?: () => Date;
+  /** Where actors publish their changes and streams listen; the in-process `EventBus` by default. */
+  feed?: ChangeFeed;
+  /** A listener of the default feed threw (it is isolated from the others). */
   onListenerError?: (err: unknown) => void;
   /** After each activation that read the store, with the seconds the read, decode and compaction took. */
   onActivation?: (seconds: number) => void;
@@ -32,7 +35,8 @@ export type { WriteContext };
 export type PatchResult = { state: TwinState; event: ChangeEvent | null };
 
 export class TwinService {
-  readonly bus: EventBus;
+  /** The change feed; edges use the streams (stream.ts, prefix-stream.ts), never the feed itself. */
+  readonly feed: ChangeFeed;
   readonly #registry: ActorRegistry<TwinActor>;
   readonly #store: TwinStore;
   readonly #credentials: TwinServiceOptions['credentials'];
@@ -47,9 +51,9 @@ export class TwinService {
     this.#credentials = opts.credentials;
     this.#now = opts.now ?? (() => new Date());
     this.#livenessMs = opts.livenessMs;
-    this.bus = new EventBus(opts.onListenerError);
+    this.feed = opts.feed ?? new EventBus(opts.onListenerError);
     const deps = {
-      store: opts.store, bus: this.bus, limits: opts.limits, historyRetention: opts.historyRetention,
+      store: opts.store, feed: this.feed, limits: opts.limits, historyRetention: opts.historyRetention,
       livenessMs: opts.livenessMs, maxPending: opts.maxPendingPerTwin, now: this.#now,
       onPendingChange: (change: number) => {
         if (this.#outOfSync === null) this.#pendingChange += change;
@@ -101,11 +105,18 @@ export class TwinService {
     return token;
   }
 
+  /**
+   * Registers `listener` for the twin's notices at a consistent cut inside its actor: it receives
+   * exactly the changes after the returned state. The primitive under `openTwinStream`.
+   */
   subscribe(id: string, listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
     return this.#ask(id, (a) => a.subscribe(listener));
   }
 
-  /** Marks a device session open on `id` (kept online and resident); returns the detach function. */
+  /**
+   * Marks a device session open on `id` (kept online and resident); returns the detach function.
+   * Streams take it as their `attach` option.
+   */
   attachDevice(id: string, via: Via): Promise<() => void> {
     return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
   }

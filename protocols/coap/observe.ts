@@ -1,11 +1,13 @@
 /**
  * Observe relations (RFC 7641) on `/t/{id}/desired` and `/t/{id}/delta`. Each relation holds a
- * twin subscription taken at a consistent cut (so it gets exactly the changes after the state it
- * answered with, in version order) and, for a device, an attachment that keeps the twin online and
- * resident. Notifications go out only when the observed part changed. Frames are encoded once per
- * change event, resource and format, however many observers share them.
+ * twin stream (actors/stream.ts) taken at a consistent cut, so it gets exactly the changes after
+ * the state it answered with, in version order, and, for a device, the stream holds an attachment
+ * that keeps the twin online and resident. Notifications go out only when the observed part
+ * changed. Frames are encoded once per change event, resource and format, however many observers
+ * share them.
  */
-import type { TwinNotice, TwinService } from '../../actors/index.ts';
+import { openTwinStream, StreamCloser } from '../../actors/index.ts';
+import type { StreamItem, TwinService } from '../../actors/index.ts';
 import { deepEqual } from '../../src/twin/index.ts';
 import type { ChangeEvent, JsonObject, TwinState } from '../../src/twin/types.ts';
 import { encodeBody } from './formats.ts';
@@ -81,46 +83,43 @@ export class ObserveRegistry {
       const n = (this.#perTwin.get(id) ?? 1) - 1;
       if (n === 0) this.#perTwin.delete(id); else this.#perTwin.set(id, n);
     };
-    const { twins } = this.#opts;
-    const queued: TwinNotice[] = [];
+    const stream = new StreamCloser();
+    const endpointKey = `${request.endpoint.address}:${request.endpoint.port}|${request.token}`;
     let relation: Relation | null = null;
-    let sub: { state: TwinState; unsubscribe: () => void };
-    let detach: () => void;
+    // The relation is made and answered at the cut (`onStart`, before any item), so every later
+    // item is a notification to it; the stream's first item, the snapshot, is that same state.
+    const answer = (state: TwinState) => {
+      const r: Relation = {
+        key, endpoint: request.endpoint, token: request.token, observation: null, last: state[part], sent: 0,
+        lastConfirmable: this.#opts.now(),
+        release: () => { stream.close(); uncount(); },
+      };
+      // Another registration of the same key may have landed while we awaited: the newest wins.
+      this.#relations.get(key)?.observation?.end();
+      this.#relations.set(key, r);
+      this.#byEndpoint.set(endpointKey, key);
+      const observation = exchange.accept({ code: '2.05', contentFormat: format, payload: encodeBody(r.last, format) });
+      r.observation = observation;
+      observation.onEnd((why) => {
+        r.release();
+        if (this.#relations.get(key) === r) this.#relations.delete(key);
+        if (this.#byEndpoint.get(endpointKey) === key) this.#byEndpoint.delete(endpointKey);
+        this.#opts.onEnd?.(why);
+      });
+      relation = r;
+    };
     this.#registering++;
     try {
-      detach = device ? await twins.attachDevice(id, 'coap') : () => {};
-      try {
-        sub = await twins.subscribe(id, (n) => { if (relation === null) queued.push(n); else this.#onNotice(relation, part, format, n); });
-      } catch (err) {
-        detach();
-        throw err;
-      }
+      await openTwinStream(this.#opts.twins, id, { ...(device ? { attach: 'coap' as const } : {}), closer: stream, onStart: answer }, (item) => {
+        if (relation !== null) this.#onItem(relation, part, format, item);
+      });
     } catch (err) {
-      uncount();
+      // Failed before answering (e.g. `not_found`): nothing is held. After, the relation ends.
+      if (relation === null) uncount(); else (relation as Relation).observation?.end();
       throw err;
     } finally {
       this.#registering--;
     }
-    const r: Relation = {
-      key, endpoint: request.endpoint, token: request.token, observation: null, last: sub.state[part], sent: 0,
-      lastConfirmable: this.#opts.now(),
-      release: () => { sub.unsubscribe(); detach(); uncount(); },
-    };
-    // Another registration of the same key may have landed while we awaited: the newest wins.
-    this.#relations.get(key)?.observation?.end();
-    this.#relations.set(key, r);
-    const endpointKey = `${request.endpoint.address}:${request.endpoint.port}|${request.token}`;
-    this.#byEndpoint.set(endpointKey, key);
-    const observation = exchange.accept({ code: '2.05', contentFormat: format, payload: encodeBody(r.last, format) });
-    r.observation = observation;
-    observation.onEnd((why) => {
-      r.release();
-      if (this.#relations.get(key) === r) this.#relations.delete(key);
-      if (this.#byEndpoint.get(endpointKey) === key) this.#byEndpoint.delete(endpointKey);
-      this.#opts.onEnd?.(why);
-    });
-    relation = r;
-    for (const n of queued) this.#onNotice(r, part, format, n);
     return true;
   }
 
@@ -144,25 +143,28 @@ export class ObserveRegistry {
     }
   }
 
-  #onNotice(r: Relation, part: Observable, format: Format, notice: TwinNotice): void {
+  #onItem(r: Relation, part: Observable, format: Format, item: StreamItem): void {
     const obs = r.observation;
-    if (obs === null) return;
-    if (notice.type === 'deleted') {
+    // The snapshot is the state the registration was answered with.
+    if (obs === null || item.type === 'snapshot') return;
+    if (item.type === 'deleted') {
       // RFC 7641 §3.2: an error notification (here 4.04) ends the observation.
-      obs.notify({ code: '4.04', payload: new TextEncoder().encode(`not_found: twin "${notice.twin}" was deleted`) }, true);
+      obs.notify({ code: '4.04', payload: new TextEncoder().encode(`not_found: twin "${item.twin}" was deleted`) }, true);
       return;
     }
-    const value = notice.state[part];
+    // Only a change read from history lacks the state: never here (a relation starts live).
+    if (item.state === undefined) return;
+    const value = item.state[part];
     // Notify only when the observed part changed: desired when the event patched it (events hold
     // the effective patch, RFC 7396 no-ops removed), delta when it differs from the last one sent.
-    const changed = part === 'desired' ? notice.event.patch.desired !== undefined : value !== r.last && !deepEqual(value, r.last);
+    const changed = part === 'desired' ? item.event.patch.desired !== undefined : value !== r.last && !deepEqual(value, r.last);
     if (!changed) return;
     r.last = value;
     r.sent++;
     const now = this.#opts.now();
     const confirmable = r.sent % this.#opts.confirmEvery === 0 || now - r.lastConfirmable >= this.#opts.confirmMs;
     if (confirmable) r.lastConfirmable = now;
-    obs.notify({ code: '2.05', contentFormat: format, payload: frame(notice.event, part, format, value) }, confirmable);
+    obs.notify({ code: '2.05', contentFormat: format, payload: frame(item.event, part, format, value) }, confirmable);
   }
 }
 

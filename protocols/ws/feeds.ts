@@ -1,17 +1,18 @@
 /**
- * What one connection has delivered, per twin: the last version sent. Every subscription of the
+ * What one connection has delivered, and the frames that deliver it. Every subscription of the
  * connection (by id or by prefix, possibly overlapping, each with its own snapshot, replay and
- * buffering phase) delivers through here, so the client sees each version of a twin once and in
- * ascending order, whichever subscription got to it first.
+ * buffering phase) is a stream sharing this connection's `Positions`, so the client sees each
+ * version of a twin once and in ascending order, whichever subscription got to it first; the
+ * streams hand over only what is new, and `send` turns it into a frame.
  */
-import type { TwinService } from '../../actors/index.ts';
-import type { ChangeEvent, TwinState } from '../../src/twin/types.ts';
+import { Positions } from '../../actors/index.ts';
+import type { StreamItem, TwinService } from '../../actors/index.ts';
 import type { Outbox } from './backlog.ts';
 import { changeFrame, deletedFrame, snapshotFrame } from './frames.ts';
 
 export class Feeds {
   /** twin id → the version the client has (sent, or named by the client in `since`). */
-  readonly #positions = new Map<string, number>();
+  readonly positions = new Positions();
   readonly #outbox: Outbox;
   readonly #twins: TwinService;
 
@@ -20,44 +21,10 @@ export class Feeds {
     this.#twins = twins;
   }
 
-  /** True once the client has a starting point for `twin` (a snapshot, a change or its `since`). */
-  has(twin: string): boolean { return this.#positions.has(twin); }
-
-  get size(): number { return this.#positions.size; }
-
-  /** Sends the snapshot unless the client already has this version or a later one. */
-  snapshot(state: TwinState, resync: boolean): void {
-    const at = this.#positions.get(state.id);
-    if (at !== undefined && state.version <= at) return;
-    this.#positions.set(state.id, state.version);
-    this.#outbox.send(snapshotFrame(state, this.#twins.connection(state), resync));
-  }
-
-  /** Sends the change unless its version was already delivered. */
-  change(event: ChangeEvent): void {
-    const at = this.#positions.get(event.twin);
-    if (at !== undefined && event.version <= at) return;
-    this.#positions.set(event.twin, event.version);
-    this.#outbox.send(changeFrame(event));
-  }
-
-  /** The client resumed at `version` and nothing was missed: later changes follow as changes. */
-  resumeAt(twin: string, version: number): void {
-    if (!this.#positions.has(twin)) this.#positions.set(twin, version);
-  }
-
-  /**
-   * Sends `deleted` once (the notice reaches every overlapping subscription) and forgets the twin,
-   * so a twin recreated under the same id starts over with a snapshot.
-   */
-  deleted(twin: string): void {
-    if (this.#positions.delete(twin)) this.#outbox.send(deletedFrame(twin));
-  }
-
-  /** No subscription covers `twin` any more: a later subscription starts with a snapshot. */
-  forget(twin: string): void { this.#positions.delete(twin); }
-
-  forgetWhere(test: (twin: string) => boolean): void {
-    for (const twin of this.#positions.keys()) if (test(twin)) this.#positions.delete(twin);
+  /** Sends an item a stream delivered (already checked against `positions`). */
+  send(item: StreamItem): void {
+    if (item.type === 'snapshot') this.#outbox.send(snapshotFrame(item.state, this.#twins.connection(item.state), item.resync));
+    else if (item.type === 'change') this.#outbox.send(changeFrame(item.event));
+    else this.#outbox.send(deletedFrame(item.twin));
   }
 }

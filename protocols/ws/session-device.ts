@@ -4,7 +4,7 @@
  * reports its state (`report`) and may read its own device view (`get`). Nothing else: every other
  * op is `forbidden`, as for a device token over HTTP.
  */
-import { openTwinStream } from '../../actors/index.ts';
+import { openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { StreamItem } from '../../actors/index.ts';
 import { authorize } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
@@ -20,8 +20,8 @@ export function deviceHandler(session: Session): SessionHandler {
   const principal = session.principal;
   if (principal.kind !== 'device') throw new DoppelError('internal', 'A device session needs a device principal');
   const twin = principal.twin;
-  let detach: (() => void) | null = null;
-  let unsubscribe: (() => void) | null = null;
+  /** Closes the twin stream and its device attachment, also while it is still opening. */
+  const stream = new StreamCloser();
   let lastDelta: JsonObject | null = null;
 
   const sendDelta = (version: number, delta: JsonObject) => {
@@ -63,12 +63,8 @@ export function deviceHandler(session: Session): SessionHandler {
   return {
     async start() {
       try {
-        const release = await twins.attachDevice(twin, 'ws');
-        if (session.ended) { release(); return; }
-        detach = release;
-        const stop = await openTwinStream(twins, twin, {}, onItem);
-        if (session.ended) stop();
-        else unsubscribe = stop;
+        // The stream holds the device attachment: online (via "ws") and resident while connected.
+        await openTwinStream(twins, twin, { attach: 'ws', closer: stream }, onItem);
       } catch (err) {
         // The twin went away between the handshake and now (its token goes with it), or the
         // server cannot take the session (draining, queue full): the device reconnects later.
@@ -83,11 +79,6 @@ export function deviceHandler(session: Session): SessionHandler {
       if (m.op === 'get') return get(m);
       throw new DoppelError('forbidden', `Forbidden: a device session may only "report" and "get" its own twin, not "${m.op}"`);
     },
-    dispose() {
-      unsubscribe?.();
-      unsubscribe = null;
-      detach?.();
-      detach = null;
-    },
+    dispose() { stream.close(); },
   };
 }

@@ -1,31 +1,24 @@
 /**
- * The subscriptions of one app connection: by twin id (one `openTwinStream` each, a consistent cut
- * inside the twin's actor) and by id prefix (one bus listener, including twins created later). Both
- * deliver through the connection's `Feeds`, which drops versions already delivered, so overlapping
- * subscriptions never duplicate a version.
- *
- * A prefix subscription registers its bus listener first and buffers notices while it lists the
- * twins under the prefix from the store (snapshot each, or replay from history for `since`), then
- * flushes the buffer. A change commits to the store before it is published, so every version is
- * either in the listing or in the buffer; the overlap is skipped by version. A twin first seen in a
- * notice (created after the listing passed its id) starts with a snapshot of the notice's state.
+ * The subscriptions of one app connection: by twin id (one `openTwinStream` each) and by id prefix
+ * (one `openPrefixStream` each, including twins created later). All streams of the connection
+ * share its `Feeds.positions`, so overlapping subscriptions never duplicate a version; each stream
+ * buffers live changes while it catches up (actors/live-buffer.ts). Closing a subscription closes
+ * its stream, even one still opening.
  */
-import { openTwinStream } from '../../actors/index.ts';
-import type { StreamItem, TwinNotice, TwinService } from '../../actors/index.ts';
+import { openPrefixStream, openTwinStream, StreamCloser } from '../../actors/index.ts';
+import type { TwinService } from '../../actors/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Gauge } from '../../src/metrics/index.ts';
-import type { TwinState } from '../../src/twin/types.ts';
 import type { Outbox } from './backlog.ts';
 import type { Feeds } from './feeds.ts';
-import { deletedFrame } from './frames.ts';
 
 /** Twins opened at once by one subscribe request (each activates an actor and may read history). */
 const OPEN_CONCURRENCY = 32;
 /** Live notices a subscription holds while its snapshots or replay are still being sent. */
 const MAX_BUFFERED = 10_000;
 
-interface IdSubscription { unsubscribe: (() => void) | null; dropped: boolean }
-interface PrefixSubscription { unsubscribe: () => void; buffer: TwinNotice[] | null }
+/** A subscription is what closes its stream, opening or open. */
+type Subscription = StreamCloser;
 
 export interface SubscriptionDeps {
   twins: TwinService;
@@ -37,8 +30,8 @@ export interface SubscriptionDeps {
 }
 
 export class Subscriptions {
-  readonly #ids = new Map<string, IdSubscription>();
-  readonly #prefixes = new Map<string, PrefixSubscription>();
+  readonly #ids = new Map<string, Subscription>();
+  readonly #prefixes = new Map<string, Subscription>();
   readonly #deps: SubscriptionDeps;
   #disposed = false;
 
@@ -74,27 +67,28 @@ export class Subscriptions {
    */
   async addIds(ids: readonly string[], since: ReadonlyMap<string, number>): Promise<{ twin: string; error: unknown }[]> {
     const failures: { twin: string; error: unknown }[] = [];
-    const opening: [string, IdSubscription][] = [];
+    const opening: [string, Subscription][] = [];
     for (const id of ids) {
       if (this.#ids.has(id)) continue;
-      const sub: IdSubscription = { unsubscribe: null, dropped: false };
+      const sub = new StreamCloser();
       this.#ids.set(id, sub);
       this.#deps.gauge.inc();
       opening.push([id, sub]);
     }
+    const { twins, outbox, feeds } = this.#deps;
     await forEachLimited(opening, OPEN_CONCURRENCY, async ([id, sub]) => {
-      await this.#deps.outbox.room();
-      if (sub.dropped || this.#disposed) return;
+      await outbox.room();
+      if (sub.closed) return;
       const from = since.get(id);
       try {
-        const unsubscribe = await openTwinStream(this.#deps.twins, id, {
+        await openTwinStream(twins, id, {
           ...(from === undefined ? {} : { since: from }),
-          maxBuffered: MAX_BUFFERED,
-          onOverflow: () => this.#deps.outbox.slowConsumer(),
-        }, (item) => this.#onIdItem(id, sub, item));
-        if (sub.dropped || this.#disposed) unsubscribe();
-        else sub.unsubscribe = unsubscribe;
-        if (from !== undefined) this.#deps.feeds.resumeAt(id, from);
+          positions: feeds.positions, closer: sub, maxBuffered: MAX_BUFFERED,
+          onOverflow: () => outbox.slowConsumer(),
+          // The twin is gone (the client is told once): a recreated twin is a new twin, so this
+          // subscription ends; subscribe again, or use a prefix subscription to follow recreations.
+          onEnd: () => this.#dropId(id, sub),
+        }, (item) => feeds.send(item));
       } catch (error) {
         this.#dropId(id, sub);
         failures.push({ twin: id, error });
@@ -103,23 +97,8 @@ export class Subscriptions {
     return failures;
   }
 
-  #onIdItem(id: string, sub: IdSubscription, item: StreamItem): void {
-    if (sub.dropped) return;
-    const { feeds } = this.#deps;
-    if (item.type === 'snapshot') feeds.snapshot(item.state, item.resync);
-    else if (item.type === 'change') feeds.change(item.event);
-    else {
-      // The twin is gone: tell the client once and end this subscription (a recreated twin is a
-      // new twin; subscribe again, or use a prefix subscription to follow recreations).
-      feeds.deleted(id);
-      this.#dropId(id, sub);
-    }
-  }
-
-  #dropId(id: string, sub: IdSubscription): void {
-    if (sub.dropped) return;
-    sub.dropped = true;
-    sub.unsubscribe?.();
+  #dropId(id: string, sub: Subscription): void {
+    sub.close();
     if (this.#ids.get(id) === sub) {
       this.#ids.delete(id);
       this.#deps.gauge.dec();
@@ -130,57 +109,13 @@ export class Subscriptions {
   async addPrefix(prefix: string, since: ReadonlyMap<string, number>): Promise<void> {
     if (this.#prefixes.has(prefix)) return;
     const { twins, outbox, feeds } = this.#deps;
-    const sub: PrefixSubscription = { unsubscribe: () => {}, buffer: [] };
-    sub.unsubscribe = twins.bus.subscribePrefix(prefix, (notice) => {
-      if (sub.buffer === null) this.#onPrefixNotice(notice);
-      else if (sub.buffer.length < MAX_BUFFERED) sub.buffer.push(notice);
-      else outbox.slowConsumer();
-    });
+    const sub = new StreamCloser();
     this.#prefixes.set(prefix, sub);
     this.#deps.gauge.inc();
-    const listed = new Set<string>();
-    try {
-      for await (const state of twins.list({ prefix })) {
-        if (this.#disposed || this.#prefixes.get(prefix) !== sub) return;
-        await outbox.room();
-        const from = since.get(state.id);
-        if (from === undefined) { feeds.snapshot(state, false); continue; }
-        listed.add(state.id);
-        await this.#replay(state, from);
-      }
-      // Twins the client knew (named in `since`) that no longer exist were deleted while it was away.
-      for (const id of since.keys()) if (id.startsWith(prefix) && !listed.has(id) && !feeds.has(id)) outbox.send(deletedFrame(id));
-    } finally {
-      const buffered = sub.buffer ?? [];
-      sub.buffer = null;
-      if (!this.#disposed && this.#prefixes.get(prefix) === sub) for (const notice of buffered) this.#onPrefixNotice(notice);
-    }
-  }
-
-  /** Sends what the client missed of a listed twin since `from`, or a resync snapshot. */
-  async #replay(state: TwinState, from: number): Promise<void> {
-    const { twins, feeds } = this.#deps;
-    if (from === state.version) { feeds.resumeAt(state.id, from); return; }
-    // A version the twin never had: it was recreated, or the client is confused.
-    if (from > state.version) { feeds.snapshot(state, true); return; }
-    let events;
-    try {
-      ({ events } = await twins.history(state.id, from, state.version - from));
-    } catch (err) {
-      // Deleted meanwhile: its `deleted` notice is in the buffer.
-      if ((err as { code?: unknown }).code === 'not_found') return;
-      throw err;
-    }
-    const complete = events.length === state.version - from && events[0]?.version === from + 1;
-    if (complete) for (const event of events) feeds.change(event);
-    else feeds.snapshot(state, true);
-  }
-
-  #onPrefixNotice(notice: TwinNotice): void {
-    const { feeds } = this.#deps;
-    if (notice.type === 'deleted') { feeds.deleted(notice.twin); return; }
-    if (feeds.has(notice.event.twin)) feeds.change(notice.event);
-    else feeds.snapshot(notice.state, false);
+    await openPrefixStream(twins, prefix, {
+      since, positions: feeds.positions, closer: sub, maxBuffered: MAX_BUFFERED,
+      onOverflow: () => outbox.slowConsumer(), pace: () => outbox.room(),
+    }, (item) => feeds.send(item));
   }
 
   /** Ends the id subscriptions among `ids`; unknown ones are ignored. */
@@ -189,17 +124,17 @@ export class Subscriptions {
       const sub = this.#ids.get(id);
       if (sub === undefined) continue;
       this.#dropId(id, sub);
-      if (!this.#coveredByPrefix(id)) this.#deps.feeds.forget(id);
+      if (!this.#coveredByPrefix(id)) this.#deps.feeds.positions.forget(id);
     }
   }
 
   removePrefix(prefix: string): void {
     const sub = this.#prefixes.get(prefix);
     if (sub === undefined) return;
-    sub.unsubscribe();
+    sub.close();
     this.#prefixes.delete(prefix);
     this.#deps.gauge.dec();
-    this.#deps.feeds.forgetWhere((id) => id.startsWith(prefix) && !this.#ids.has(id) && !this.#coveredByPrefix(id));
+    this.#deps.feeds.positions.forgetWhere((id) => id.startsWith(prefix) && !this.#ids.has(id) && !this.#coveredByPrefix(id));
   }
 
   #coveredByPrefix(id: string): boolean {
@@ -207,13 +142,13 @@ export class Subscriptions {
     return false;
   }
 
-  /** The connection is gone: every listener is removed at once. */
+  /** The connection is gone: every stream is closed at once. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const [id, sub] of this.#ids) this.#dropId(id, sub);
     for (const prefix of [...this.#prefixes.keys()]) {
-      this.#prefixes.get(prefix)!.unsubscribe();
+      this.#prefixes.get(prefix)!.close();
       this.#prefixes.delete(prefix);
       this.#deps.gauge.dec();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DoppelError } from '../errors.ts';
-import { planCreate, planPatch } from './document.ts';
+import { planCreate, planPatch, withClearedSections } from './document.ts';
 import type { ChangeContext } from './document.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 import type { TwinState } from './types.ts';
@@ -248,5 +248,25 @@ describe('planPatch()', () => {
     expect(next.tokenId).toBe('tok-1');
     expect(next).toMatchObject({ version: 2, desired: { mode: 'eco', new: { a: 1 } }, reported: { mode: 'eco' }, tags: {}, delta: { new: { a: 1 } } });
     expect(next.metadata.desired).toEqual({ mode: at(T0), new: { a: at(T1) } });
+  });
+});
+
+describe('withClearedSections()', () => {
+  const { state } = planCreate('a', { desired: { temp: 21, mode: 'eco' }, tags: { site: 'x' } }, ctx(T0));
+
+  it('turns a null section into a merge patch deleting each current key', () => {
+    expect(withClearedSections({ desired: null, tags: { room: 1 } }, state)).toEqual({ desired: { temp: null, mode: null }, tags: { room: 1 } });
+    expect(withClearedSections({ reported: null }, state)).toEqual({ reported: {} });
+  });
+
+  it('returns the very patch when no section is null', () => {
+    const patch = { desired: { temp: 22 } };
+    expect(withClearedSections(patch, state)).toBe(patch);
+  });
+
+  it('clears the section once applied, and the event shows the removed keys', () => {
+    const next = planPatch(state, withClearedSections({ desired: null }, state), ctx(T1))!;
+    expect(next.state.desired).toEqual({});
+    expect(next.event.patch).toEqual({ desired: { temp: null, mode: null } });
   });
 });

@@ -184,3 +184,19 @@ function eventOf(state: TwinState, ctx: ChangeContext, patch: TwinPatch): Change
     ? { twin, version, at, via, patch, delta }
     : { twin, version, at, via, clientToken, patch, delta };
 }
+
+/**
+ * A section patched with `null` is cleared (as `"desired": null` does in AWS IoT Device Shadow):
+ * it becomes a merge patch deleting every current key, so the event shows what was removed.
+ *
+ * @example
+ * withClearedSections({ desired: null }, state); // → { desired: { temp: null, mode: null } }
+ */
+export function withClearedSections<P extends { desired?: unknown; reported?: unknown; tags?: unknown }>(patch: P, state: TwinState): P {
+  if (patch.desired !== null && patch.reported !== null && patch.tags !== null) return patch;
+  const out = { ...patch };
+  for (const section of ['desired', 'reported', 'tags'] as const) {
+    if (out[section] === null) out[section] = Object.fromEntries(Object.keys(state[section]).map((k) => [k, null]));
+  }
+  return out;
+}

@@ -1,8 +1,9 @@
 /**
  * @module
  * The pure twin math of Doppel (CONTRACT §1–2): ids, JSON helpers, JSON Merge Patch, delta,
- * metadata, document limits, and the planning of creates and patches into a next state plus its
- * change event. No I/O, no runtime, no protocol: the twin actor calls these and persists the result.
+ * metadata, document limits, the planning of creates and patches into a next state plus its
+ * change event, the store ops of every command (removal, device credentials, history retention),
+ * and a twin's connection. No I/O, no runtime, no protocol: the twin actor calls these and persists the result.
  */
 export { assertTwinId, isTwinId, MAX_TWIN_ID_LENGTH } from './ids.ts';
 export { deepEqual, isEmptyObject, isPlainObject, jsonByteLength } from './json.ts';
@@ -10,7 +11,10 @@ export { applyMergePatch } from './merge-patch.ts';
 export { computeDelta } from './delta.ts';
 export { metadataFor, updateMetadata } from './metadata.ts';
 export { assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
-export { planCreate, planPatch } from './document.ts';
+export { planCreate, planPatch, withClearedSections } from './document.ts';
+export { changeOps, expiredVersions, planDeviceCredential, planRemoval } from './lifecycle.ts';
+export { connectionOf, storedConnection, storedContact } from './connection.ts';
+export type { DeviceContact } from './connection.ts';
 export { compactTwin } from './compact.ts';
 export type { ChangeContext } from './document.ts';
 export { selectFields, toDeviceView, toPublicTwin, TWIN_FIELDS } from './views.ts';

@@ -187,10 +187,10 @@ describe('stream lifetime', () => {
       const streams = await Promise.all([1, 2].map(async () => (await openSse(own, '/v1/twins/life-1/events')).stream!));
       for (const s of streams) expect((await s.next())!.event).toBe('snapshot');
       expect(await streamsOpen()).toBe(2);
-      if (own.local !== undefined) expect(own.local.twins.bus.listenerCount('life-1')).toBe(2);
+      if (own.local !== undefined) expect(own.local.twins.feed.listenerCount('life-1')).toBe(2);
       for (const s of streams) s.close();
       await eventually(async () => ((await streamsOpen()) === 0 ? true : undefined), 'the streams to end');
-      if (own.local !== undefined) expect(own.local.twins.bus.listenerCount('life-1')).toBe(0);
+      if (own.local !== undefined) expect(own.local.twins.feed.listenerCount('life-1')).toBe(0);
       // The twin still works and a new stream starts fresh.
       await patchTwin(own, 'life-1', { desired: { a: 1 } });
       const again = (await openSse(own, '/v1/twins/life-1/events')).stream!;
