@@ -33,7 +33,7 @@ async function actorOn(namespace: string, id: string): Promise<{ actor: TwinActo
   stores.push(store);
   await store.open();
   const actor = new TwinActor(id, {
-    store, bus: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: RETENTION, livenessMs: 1000, maxPending: 100, now: () => new Date(),
+    store, feed: new EventBus(), limits: DEFAULT_LIMITS, historyRetention: RETENTION, livenessMs: 1000, maxPending: 100, now: () => new Date(),
   });
   return { actor, store };
 }
