@@ -10,7 +10,7 @@ function refusal(argv: string[], env: Record<string, string | undefined> = {}): 
 describe('loadConfig() defaults', () => {
   it('uses the documented defaults with no flags and no environment', () => {
     expect(loadConfig([], {})).toEqual({
-      data: './data', host: '127.0.0.1', http: 8080, coap: 5683, sync: false, logLevel: 'info',
+      data: './data', host: '127.0.0.1', http: 8080, coap: 5683, sync: true, logLevel: 'info',
       historyRetention: 1000, maxResidentTwins: 100_000, idleSeconds: 300, livenessSeconds: 300, maxPendingPerTwin: 1000,
       desiredBytes: 32 * 1024, reportedBytes: 32 * 1024, tagsBytes: 8 * 1024, maxDepth: 10, maxKeyLength: 128,
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,

@@ -19,7 +19,7 @@ export const ConfigSchema = z.object({
   coap: port.default(5683).describe('CoAP UDP port (0 picks a free one)'),
   adminToken: z.string().min(16, 'must be at least 16 characters')
     .refine((t) => !/^dp[kd]_/.test(t), 'must not start with dpk_ or dpd_ (those prefixes mark API keys and device tokens)').optional().describe('Admin token; generated into <data>/admin-token when unset'),
-  sync: flag.default(false).describe('fsync every write batch (power-loss safe; default is process-crash safe)'),
+  sync: flag.default(true).describe('fsync every write batch before acknowledging it (power-loss safe); false is only process-crash safe'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: debug logs every request'),
   historyRetention: positiveInt.default(1000).describe('Change events kept per twin'),
   maxResidentTwins: positiveInt.default(100_000).describe('Twin actors kept in memory at most (least recently used are passivated)'),

@@ -4,6 +4,7 @@
 import { describeConfig } from '../config.ts';
 import { resolveConfig } from '../config-source.ts';
 import { createLogger } from '../log.ts';
+import type { DoppelServer } from '../server.ts';
 import type { Command } from './types.ts';
 
 export const serveCommand: Command = {
@@ -17,14 +18,23 @@ export const serveCommand: Command = {
     const logger = createLogger(config.logLevel, (line) => runtime.writeStdout(line));
     // Loaded here, not at the top: the other commands (CLI clients) should not load LevelDB.
     const { startServer } = await import('../server.ts');
-    const server = await startServer(config, runtime, logger);
-    runtime.onShutdownSignal((signal) => {
-      logger.info('draining', { signal });
-      server.close().then(() => runtime.exit(0), (err: unknown) => {
+    // The signal handler is in place before the server listens: a supervisor may send SIGTERM as
+    // soon as it sees "listening", and that must drain, not kill the process mid-write.
+    let server: DoppelServer | undefined;
+    let stopRequested = false;
+    const stop = (running: DoppelServer) => {
+      running.close().then(() => runtime.exit(0), (err: unknown) => {
         logger.error('shutdown failed', { err });
         runtime.exit(1);
       });
+    };
+    runtime.onShutdownSignal((signal) => {
+      logger.info('draining', { signal });
+      if (server === undefined) stopRequested = true;
+      else stop(server);
     });
+    server = await startServer(config, runtime, logger);
+    if (stopRequested) stop(server);
     return new Promise<number>(() => {}); // runs until a signal ends the process
   },
 };
