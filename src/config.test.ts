@@ -129,10 +129,19 @@ describe('loadConfig() refusals', () => {
     }
   });
 
-  it('names the flag for a bad value that came from the environment', () => {
-    const err = refusal([], { DOPPEL_HTTP: 'eighty' });
+  it('names the variable a bad value came from, and the rule in plain words', () => {
+    const err = refusal([], { DOPPEL_HTTP: '99999' });
     expect(err.code).toBe('invalid_request');
-    expect(err.message).toContain('--http');
+    expect(err.message).toBe('Invalid DOPPEL_HTTP (--http): must be a port number from 0 to 65535, got "99999"');
+  });
+
+  it('says what an unknown flag of serve should look up: doppel serve --help', () => {
+    expect(refusal(['--htp', '1']).message).toBe('Unknown flag "--htp": see doppel serve --help');
+  });
+
+  it('never echoes a rejected secret', () => {
+    const err = refusal(['--admin-token', 'short-secret']);
+    expect(err.message).toBe('Invalid --admin-token: must be at least 16 characters');
   });
 
   it('lists every bad setting at once', () => {
@@ -215,7 +224,7 @@ describe('config file', () => {
 
   it('refuses unknown keys, bad values, and files that are not one JSON object, naming the file', () => {
     expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"historyRetension": 5}'))).toThrow(/Unknown setting "historyRetension" in d.json/);
-    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"http": "eighty"}'))).toThrow(/--http/);
+    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"http": "eighty"}'))).toThrow('Invalid "http" in d.json: must be a port number from 0 to 65535, got "eighty"');
     expect(() => parseConfigFile('d.json', '{"http": 1,}')).toThrow(/d.json is not valid JSON/);
     expect(() => parseConfigFile('d.json', '[1]')).toThrow(/one JSON object/);
   });
