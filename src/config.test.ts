@@ -136,7 +136,12 @@ describe('loadConfig() refusals', () => {
   });
 
   it('says what an unknown flag of serve should look up: doppel serve --help', () => {
-    expect(refusal(['--htp', '1']).message).toBe('Unknown flag "--htp": see doppel serve --help');
+    expect(refusal(['--htp', '1']).message).toBe('Unknown flag "--htp" (did you mean --http?): see doppel serve --help');
+  });
+
+  it('suggests only a flag close to the typo', () => {
+    expect(refusal(['--coap-engin', 'lean']).message).toContain('(did you mean --coap-engine?)');
+    expect(refusal(['--bogus-thing', '1']).message).toBe('Unknown flag "--bogus-thing": see doppel serve --help');
   });
 
   it('never echoes a rejected secret', () => {

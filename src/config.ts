@@ -98,7 +98,10 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const key = byFlag.get(name);
-    if (key === undefined) throw new DoppelError('invalid_request', `Unknown flag "--${name}": see doppel serve --help`);
+    if (key === undefined) {
+      const near = nearestFlag(name, [...byFlag.keys()]);
+      throw new DoppelError('invalid_request', `Unknown flag "--${name}"${near === undefined ? '' : ` (did you mean --${near}?)`}: see doppel serve --help`);
+    }
     origin[key] = `--${name}`;
     const isBool = key === 'sync' || key === 'metricsAuth';
     if (eq >= 0) raw[key] = arg.slice(eq + 1);
@@ -122,6 +125,21 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     throw new DoppelError('invalid_request', problems.join('; '));
   }
   return parsed.data;
+}
+
+/** The flag within two edits (Levenshtein) of a mistyped one, if exactly one is nearest. */
+function nearestFlag(typed: string, flags: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  const scored = flags.map((f) => ({ f, d: distance(typed, f) })).filter((x) => x.d <= 2).sort((x, y) => x.d - y.d);
+  return scored.length > 0 && scored[0]!.d !== scored[1]?.d ? scored[0]!.f : undefined;
 }
 
 /** Settings read from a JSON config file (`--config`): the lowest precedence after defaults. */

@@ -30,7 +30,7 @@ describe('doppel serve --help', () => {
 describe('doppel serve usage errors', () => {
   it('an unknown flag points to doppel serve --help', async () => {
     const run = await cli.run(['serve', '--htp', '1']);
-    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'Unknown flag "--htp": see doppel serve --help\n' });
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'Unknown flag "--htp" (did you mean --http?): see doppel serve --help\n' });
   });
 
   it('a bad environment variable is named, with its limit in plain words', async () => {
