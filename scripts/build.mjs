@@ -45,7 +45,8 @@ if (!existsSync(tsc)) {
   process.exit(1);
 }
 try {
-  execFileSync(process.execPath, [tsc, '-p', buildConfig], { cwd: root, stdio: 'inherit' });
+  // --noEmitOnError: a failed build leaves dist/ as it was, so the next start tries again.
+  execFileSync(process.execPath, [tsc, '-p', buildConfig, '--noEmitOnError'], { cwd: root, stdio: 'inherit' });
 } catch {
   process.exit(1); // tsc has printed the errors
 }
