@@ -1,5 +1,5 @@
 /**
- * The cost of fsync (`npm run bench -- --durability`): confirmable CoAP reports (16 in flight,
+ * The cost of fsync (`npm run bench -- --only durability`; part of the full run): confirmable CoAP reports (16 in flight,
  * one twin per request in turn, every 2.04 sent after its LevelDB batch) against a server with
  * `--sync false` and one with `--sync true`, alternating runs so drift on a noisy machine hits
  * both alike. Reports the median of each and the cost of fsync as a share of throughput.
@@ -15,7 +15,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function durability(opts: { twins: number; seconds: number; runs: number; log?: (line: string) => void }): Promise<{ costShare: number }> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const modes = [{ name: 'process-crash safe (--sync false)', flags: ['--sync', 'false'] }, { name: 'fsync every batch (--sync true)', flags: ['--sync', 'true'] }];
+  const modes = [{ name: 'process-crash safe (--sync false)', flags: ['--sync', 'false'] }, { name: 'fsync every batch (--sync true, the default)', flags: ['--sync', 'true'] }];
   const servers = [];
   const dirs: string[] = [];
   try {

@@ -32,12 +32,16 @@ export function cliCommand(runtime: ServerRuntime): { file: string; args: string
 }
 
 /**
- * The real `deno` binary of the dev dependency. When npm skipped its install script, `.bin/deno`
- * is a Node shim that runs the binary with spawnSync and does not pass signals on, so SIGTERM and
- * SIGKILL would hit the shim and orphan the server: ask the package for the binary instead.
+ * The `deno` to run: the npm package's binary when it is installed in node_modules (as `.ci/run`
+ * does with `npm install --no-save deno@2.9.5`), else `deno` from PATH. When npm skipped the
+ * package's install script, `.bin/deno` is a Node shim that runs the binary with spawnSync and does
+ * not pass signals on, so SIGTERM and SIGKILL would hit the shim and orphan the server: ask the
+ * package for the binary instead.
  */
 function denoExecutable(): string {
-  const bin = realpathSync(join(projectRoot, 'node_modules', '.bin', 'deno'));
+  const link = join(projectRoot, 'node_modules', '.bin', 'deno');
+  if (!existsSync(link)) return 'deno';
+  const bin = realpathSync(link);
   if (!bin.endsWith('.cjs')) return bin;
   const install = createRequire(import.meta.url)(join(projectRoot, 'node_modules', 'deno', 'install_api.cjs')) as { runInstall(): string };
   return install.runInstall();

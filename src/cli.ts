@@ -13,13 +13,14 @@ function overview(): string {
   return [
     'Usage: doppel <command> [flags]', '',
     'Commands:', ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)} ${c.summary}`), '',
-    'doppel <command> --help shows the flags of one command.',
+    'doppel <command> --help shows the flags of one command; doppel --version prints the version.',
   ].join('\n');
 }
 
 async function main(): Promise<void> {
   const runtime = await loadRuntime();
-  const [name, ...rest] = runtime.args;
+  const [first, ...rest] = runtime.args;
+  const name = first === '--version' || first === '-v' ? 'version' : first;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     runtime.writeStdout(overview());
     return;

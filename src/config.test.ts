@@ -10,7 +10,7 @@ function refusal(argv: string[], env: Record<string, string | undefined> = {}): 
 describe('loadConfig() defaults', () => {
   it('uses the documented defaults with no flags and no environment', () => {
     expect(loadConfig([], {})).toEqual({
-      data: './data', host: '127.0.0.1', http: 8080, coap: 5683, sync: false, logLevel: 'info',
+      data: './data', host: '127.0.0.1', http: 8080, coap: 5683, sync: true, logLevel: 'info',
       historyRetention: 1000, maxResidentTwins: 100_000, idleSeconds: 300, livenessSeconds: 300, maxPendingPerTwin: 1000,
       desiredBytes: 32 * 1024, reportedBytes: 32 * 1024, tagsBytes: 8 * 1024, maxDepth: 10, maxKeyLength: 128,
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
@@ -129,10 +129,24 @@ describe('loadConfig() refusals', () => {
     }
   });
 
-  it('names the flag for a bad value that came from the environment', () => {
-    const err = refusal([], { DOPPEL_HTTP: 'eighty' });
+  it('names the variable a bad value came from, and the rule in plain words', () => {
+    const err = refusal([], { DOPPEL_HTTP: '99999' });
     expect(err.code).toBe('invalid_request');
-    expect(err.message).toContain('--http');
+    expect(err.message).toBe('Invalid DOPPEL_HTTP (--http): must be a port number from 0 to 65535, got "99999"');
+  });
+
+  it('says what an unknown flag of serve should look up: doppel serve --help', () => {
+    expect(refusal(['--htp', '1']).message).toBe('Unknown flag "--htp" (did you mean --http?): see doppel serve --help');
+  });
+
+  it('suggests only a flag close to the typo', () => {
+    expect(refusal(['--coap-engin', 'lean']).message).toContain('(did you mean --coap-engine?)');
+    expect(refusal(['--bogus-thing', '1']).message).toBe('Unknown flag "--bogus-thing": see doppel serve --help');
+  });
+
+  it('never echoes a rejected secret', () => {
+    const err = refusal(['--admin-token', 'short-secret']);
+    expect(err.message).toBe('Invalid --admin-token: must be at least 16 characters');
   });
 
   it('lists every bad setting at once', () => {
@@ -231,7 +245,7 @@ describe('config file', () => {
 
   it('refuses unknown keys, bad values, and files that are not one JSON object, naming the file', () => {
     expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"historyRetension": 5}'))).toThrow(/Unknown setting "historyRetension" in d.json/);
-    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"http": "eighty"}'))).toThrow(/--http/);
+    expect(() => loadConfig([], {}, parseConfigFile('d.json', '{"http": "eighty"}'))).toThrow('Invalid "http" in d.json: must be a port number from 0 to 65535, got "eighty"');
     expect(() => parseConfigFile('d.json', '{"http": 1,}')).toThrow(/d.json is not valid JSON/);
     expect(() => parseConfigFile('d.json', '[1]')).toThrow(/one JSON object/);
   });

@@ -7,20 +7,26 @@
 import { z } from 'zod';
 import { DoppelError } from './errors.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])])
+// Every rule says in plain words what a setting takes: errors read "Invalid DOPPEL_HTTP: must be
+// a port number from 0 to 65535, got "99999"", not zod's "Too big: expected number to be <=65535".
+const rule = (text: string) => ({ error: text });
+/** A whole number in [min, max], every violation worded as `text`. */
+const wholeNumber = (min: number, max: number, text: string) => z.coerce.number(rule(text)).int(rule(text)).min(min, rule(text)).max(max, rule(text));
+const port = wholeNumber(0, 65535, 'must be a port number from 0 to 65535');
+const positiveInt = wholeNumber(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of 1 or more');
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])], rule('must be true or false (or 1/0, yes/no)'))
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === '');
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, rule(`must be one of ${values.join(', ')}`));
 
 export const ConfigSchema = z.object({
-  data: z.string().min(1).default('./data').describe('Data directory (LevelDB and the generated admin token)'),
-  host: z.string().min(1).default('127.0.0.1').describe('Address to bind HTTP and CoAP to (0.0.0.0 for all interfaces)'),
+  data: z.string(rule('must be a path')).min(1, 'must not be empty').default('./data').describe('Data directory (LevelDB and the generated admin token)'),
+  host: z.string(rule('must be an address')).min(1, 'must not be empty').default('127.0.0.1').describe('Address to bind HTTP and CoAP to (0.0.0.0 for all interfaces)'),
   http: port.default(8080).describe('HTTP and WebSocket port (0 picks a free one)'),
   coap: port.default(5683).describe('CoAP UDP port (0 picks a free one)'),
-  adminToken: z.string().min(16, 'must be at least 16 characters')
+  adminToken: z.string(rule('must be a string')).min(16, 'must be at least 16 characters')
     .refine((t) => !/^dp[kd]_/.test(t), 'must not start with dpk_ or dpd_ (those prefixes mark API keys and device tokens)').optional().describe('Admin token; generated into <data>/admin-token when unset'),
-  sync: flag.default(false).describe('fsync every write batch (power-loss safe; default is process-crash safe)'),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: debug logs every request'),
+  sync: flag.default(true).describe('fsync every write batch before acknowledging it (power-loss safe); false is only process-crash safe'),
+  logLevel: oneOf(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: debug (every request), info, warn, error or silent'),
   historyRetention: positiveInt.default(1000).describe('Change events kept per twin'),
   maxResidentTwins: positiveInt.default(100_000).describe('Twin actors kept in memory at most (least recently used are passivated)'),
   idleSeconds: positiveInt.default(300).describe('Passivate a twin actor after this long without messages'),
@@ -42,14 +48,14 @@ export const ConfigSchema = z.object({
   maxStreams: positiveInt.default(20_000).describe('Long-lived streams (WebSocket connections + event streams) open at most; beyond: 503 with Retry-After'),
   maxStreamsPerCredential: positiveInt.default(1000).describe('Long-lived streams one API key or device token may hold open; beyond: 429 with Retry-After'),
   metricsAuth: flag.default(false).describe('Require a credential for /metrics'),
-  coapEngine: z.enum(['lean', 'node-coap']).default('lean').describe('CoAP engine: lean (Doppel\'s own message layer on node:dgram) or node-coap (the previous engine, kept as a fallback)'),
+  coapEngine: oneOf(['lean', 'node-coap']).default('lean').describe('CoAP engine: lean (Doppel\'s own message layer on node:dgram) or node-coap (the previous engine, kept as a fallback)'),
   coapCacheSize: positiveInt.default(8 * 1024 * 1024).describe('Bytes of CoAP replies kept to answer duplicate requests for EXCHANGE_LIFETIME (247 s); the node-coap engine uses at most 65536 of it'),
   coapConfirmEvery: positiveInt.default(16).describe('CoAP Observe: at least every Nth notification is confirmable'),
   coapConfirmSeconds: positiveInt.default(60).describe('CoAP Observe: at least one confirmable notification this often'),
   coapMaxObservers: positiveInt.default(100_000).describe('CoAP Observe relations held at most (beyond: plain replies)'),
   coapMaxObserversPerTwin: positiveInt.default(8).describe('CoAP Observe relations on one twin at most (beyond: plain replies)'),
   coapAckTimeoutMs: positiveInt.default(2000).describe('CoAP ACK_TIMEOUT for confirmable notifications (RFC 7252 §4.8)'),
-  coapMaxRetransmit: z.coerce.number().int().min(0).max(10).default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
+  coapMaxRetransmit: wholeNumber(0, 10, 'must be a whole number from 0 to 10').default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
   tlsCert: z.string().min(1).optional().describe('PEM certificate chain file: serve HTTP and WebSocket over TLS (HTTPS/WSS) on --http; needs --tls-key'),
   tlsKey: z.string().min(1).optional().describe('PEM private key file of --tls-cert; needs --tls-cert'),
@@ -74,15 +80,18 @@ export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set(['adminToken']);
  */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>, file?: ConfigFile): Config {
   const raw: Record<string, unknown> = {};
+  /** Where each value came from, as the user wrote it: `--http`, `DOPPEL_HTTP`, `"http" in <file>`. */
+  const origin: Record<string, string> = {};
   if (file !== undefined) {
     for (const [key, value] of Object.entries(file.values)) {
       if (!(KEYS as string[]).includes(key)) throw new DoppelError('invalid_request', `Unknown setting "${key}" in ${file.path}: see doppel serve --help (file keys are camelCase, e.g. "historyRetention")`);
       raw[key] = value;
+      origin[key] = `"${key}" in ${file.path}`;
     }
   }
   for (const key of KEYS) {
     const v = env[envName(key)];
-    if (v !== undefined && v !== '') raw[key] = v;
+    if (v !== undefined && v !== '') { raw[key] = v; origin[key] = `${envName(key)} (--${kebab(key)})`; }
   }
   const byFlag = new Map(KEYS.map((k) => [kebab(k), k]));
   for (let i = 0; i < argv.length; i++) {
@@ -91,7 +100,11 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const key = byFlag.get(name);
-    if (key === undefined) throw new DoppelError('invalid_request', `Unknown flag "--${name}": see doppel --help`);
+    if (key === undefined) {
+      const near = nearestFlag(name, [...byFlag.keys()]);
+      throw new DoppelError('invalid_request', `Unknown flag "--${name}"${near === undefined ? '' : ` (did you mean --${near}?)`}: see doppel serve --help`);
+    }
+    origin[key] = `--${name}`;
     const isBool = key === 'sync' || key === 'metricsAuth';
     if (eq >= 0) raw[key] = arg.slice(eq + 1);
     else if (isBool && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) raw[key] = true;
@@ -101,13 +114,17 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   for (const [key, value] of Object.entries(raw)) {
     // zod would coerce '' to 0, silently turning `--http=` into "any free port".
     if (typeof value === 'string' && value.trim() === '' && key !== 'sync' && key !== 'metricsAuth') {
-      throw new DoppelError('invalid_request', `Invalid configuration: --${kebab(key)}: must not be empty`);
+      throw new DoppelError('invalid_request', `Invalid ${origin[key]}: must not be empty`);
     }
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? ''))}: ${i.message}`);
-    throw new DoppelError('invalid_request', `Invalid configuration: ${problems.join('; ')}`);
+    const problems = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      const got = SECRET_KEYS.has(key as ConfigKey) ? '' : `, got ${JSON.stringify(raw[key])}`; // a secret is never echoed
+      return `Invalid ${origin[key] ?? `--${kebab(key)}`}: ${i.message}${got}`;
+    });
+    throw new DoppelError('invalid_request', problems.join('; '));
   }
   // A certificate without its key (or the reverse) is a mistake, never a request for plain HTTP.
   if ((parsed.data.tlsCert === undefined) !== (parsed.data.tlsKey === undefined)) {
@@ -115,6 +132,21 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     throw new DoppelError('invalid_request', `Invalid configuration: ${given} needs ${missing} too (TLS takes both, or neither for plain HTTP)`);
   }
   return parsed.data;
+}
+
+/** The flag within two edits (Levenshtein) of a mistyped one, if exactly one is nearest. */
+function nearestFlag(typed: string, flags: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  const scored = flags.map((f) => ({ f, d: distance(typed, f) })).filter((x) => x.d <= 2).sort((x, y) => x.d - y.d);
+  return scored.length > 0 && scored[0]!.d !== scored[1]?.d ? scored[0]!.f : undefined;
 }
 
 /** Settings read from a JSON config file (`--config`): the lowest precedence after defaults. */
@@ -157,12 +189,20 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
   return { path, values: values as Record<string, unknown> };
 }
 
-/** Flag, env var, default and help of every setting (for --help and the README). */
-export function describeConfig(): Array<{ key: string; flag: string; env: string; default: unknown; help: string }> {
+/** The word after a flag in --help: what to type, in plain words (`--http <port>`, not `<http>`). */
+const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
+  data: 'dir', host: 'address', http: 'port', coap: 'port', adminToken: 'token', sync: 'true|false',
+  metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap',
+};
+const placeholderOf = (key: ConfigKey): string => PLACEHOLDERS[key]
+  ?? (key.endsWith('Seconds') ? 'seconds' : key.endsWith('Bytes') ? 'bytes' : key.endsWith('Ms') ? 'ms' : 'n');
+
+/** Flag, placeholder, env var, default and help of every setting (for --help and the README). */
+export function describeConfig(): Array<{ key: string; flag: string; placeholder: string; env: string; default: unknown; help: string }> {
   return KEYS.map((key) => {
     const schema = ConfigSchema.shape[key];
     const dflt = (schema.safeParse(undefined) as { data?: unknown }).data;
-    return { key, flag: `--${kebab(key)}`, env: envName(key), default: dflt, help: schema.description ?? '' };
+    return { key, flag: `--${kebab(key)}`, placeholder: placeholderOf(key), env: envName(key), default: dflt, help: schema.description ?? '' };
   });
 }
 

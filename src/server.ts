@@ -10,11 +10,12 @@ import { createCoapEndpoint } from '../protocols/coap/index.ts';
 import { createWsEndpoint } from '../protocols/ws/index.ts';
 import { createCredentials, createRateLimiter, createStreamQuota } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
+import { bindFailure, storeOpenFailure } from './startup-failure.ts';
 import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
-import type { HttpListener, Runtime } from './runtime/types.ts';
+import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
@@ -41,13 +42,25 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   logger.debug('configuration', { config: maskConfig(config) });
   // Before anything is created: a bad certificate or key must not leave a data directory behind.
   const tls = await loadTls(config, runtime);
-  await runtime.mkdirp(config.data);
+  // Without fsync a write acknowledged to a device can vanish with the OS page cache on power loss.
+  if (!config.sync) logger.warn('sync is off (--sync false): acknowledged writes may be lost on power loss or an OS crash; they survive a process crash');
+  // Nothing is generated or announced before the store's lock and both ports are ours: a start
+  // that fails removes a data directory it created and leaves no admin token behind.
+  const dbPath = runtime.joinPath(config.data, 'db');
+  const created = !(await runtime.exists(config.data)) ? config.data : !(await runtime.exists(dbPath)) ? dbPath : null;
+  const store = createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
+  try {
+    await store.open();
+  } catch (err) {
+    throw storeOpenFailure(err, config.data);
+  }
+  const undoStart = async () => {
+    await store.close();
+    if (created !== null) await runtime.removeTree(created);
+  };
   const admin = await resolveAdminToken(runtime, config.data, config.adminToken);
-  if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
 
   const metrics = createRegistry();
-  const store = createLevelStore({ path: runtime.joinPath(config.data, 'db'), sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
-  await store.open();
 
   const batchOps = metrics.histogram({ name: 'doppel_store_batch_ops', help: 'Operations per physical LevelDB batch (group commit)', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] });
   const batchSeconds = metrics.histogram({ name: 'doppel_store_batch_duration_seconds', help: 'Time to write one LevelDB batch', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
@@ -86,13 +99,9 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });
-  // Counted from the pending index in the background: startup does not wait for a million keys.
-  twins.countOutOfSync().catch((err: unknown) => logger.error('counting twins out of sync failed', { err }));
   metrics.gauge({ name: 'doppel_twins_out_of_sync', help: 'Twins whose device has not converged to desired (NaN until counted at startup)', collect: () => twins.outOfSync ?? Number.NaN });
   let oldestPendingSince: string | undefined;
   const refreshOldest = () => { twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {}); };
-  refreshOldest();
-  const stopOldest = runtime.every(5000, refreshOldest);
   metrics.gauge({
     name: 'doppel_oldest_pending_delta_seconds', help: 'Age of the oldest pending delta: how long the least converged device has been out of sync (0 when all are in sync; refreshed every 5 s)',
     collect: () => (oldestPendingSince === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldestPendingSince)) / 1000)),
@@ -118,15 +127,11 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     maxSubscriptions: config.wsMaxSubscriptions,
     streams,
   });
-  let http: HttpListener;
-  try {
-    http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket, ...(tls === undefined ? {} : { tls }) });
-  } catch (err) {
-    // A port in use, or TLS material the runtime refused: nothing is served, so close what is open.
-    stopOldest();
-    await store.close();
-    throw err;
-  }
+  const http = await runtime.serveHttp(app.fetch, { host: config.host, port: config.http, websocket, ...(tls === undefined ? {} : { tls }) }).catch(async (err: unknown) => {
+    // A port in use, or TLS material the runtime refused: nothing is served, so undo the start.
+    await undoStart();
+    throw bindFailure(err, { protocol: 'HTTP', host: config.host, port: config.http });
+  });
   const coap = createCoapEndpoint({
     twins, credentials, logger, metrics,
     maxBodyBytes: config.maxBodyBytes, engine: config.coapEngine, cacheSize: config.coapCacheSize,
@@ -138,9 +143,16 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     coapPort = await coap.listen(config.host, config.coap);
   } catch (err) {
     await http.close(0);
-    await store.close();
-    throw err;
+    await undoStart();
+    throw bindFailure(err, { protocol: 'CoAP', host: config.host, port: config.coap });
   }
+  await admin.save();
+  if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
+  // Background work starts once the start can no longer fail. Counted from the pending index in
+  // the background: startup does not wait for a million keys.
+  twins.countOutOfSync().catch((err: unknown) => logger.error('counting twins out of sync failed', { err }));
+  refreshOldest();
+  const stopOldest = runtime.every(5000, refreshOldest);
   // Registered once every listener is bound, so a failed start leaves no loop-delay timer behind.
   const stopProcessMetrics = registerProcessMetrics(metrics, {
     usage: runtime.processUsage, startSampler: runtime.startMetricsSampler, startTimeSeconds: Date.now() / 1000 - performance.now() / 1000,

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { DoppelError } from '../../src/errors.ts';
+import { describeIssue } from '../../src/zod-issue.ts';
 
 // JSON and JSON Merge Patch only: a JSON Patch (RFC 6902) body must not be applied as a merge patch.
 const JSON_TYPE = /^application\/(?:merge-patch\+)?json\s*(?:;|$)/i;
@@ -64,6 +65,5 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const path = issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'value';
-  throw new DoppelError('invalid_request', `Invalid ${what}: ${path} ${issue.message}`, { details: { path: issue.path.map(String) } });
+  throw new DoppelError('invalid_request', describeIssue(issue, what, value), { details: { path: issue.path.map(String) } });
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DoppelError } from '../../src/errors.ts';
+import { describeIssue } from '../../src/zod-issue.ts';
 
 /** A client-chosen correlation value, echoed as is. */
 const Ref = z.union([z.string().max(256), z.number().finite()]);
@@ -99,8 +100,7 @@ export function parseMessage(text: string): Parsed {
   const result = SCHEMAS[op].safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const where = issue.path.length > 0 ? `"${issue.path.join('.')}" ` : '';
-    return invalid(op, ref, `Invalid "${op}" message: ${where}${issue.message}`, { path: issue.path.map(String) });
+    return invalid(op, ref, describeIssue(issue, `"${op}" message`, raw), { path: issue.path.map(String) });
   }
   const message = result.data as ClientMessage;
   // "Exactly one of" is clearer as its own message than as a zod union error.

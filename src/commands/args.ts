@@ -2,7 +2,13 @@
  * Flag parsing for the client commands: `--name value`, `--name=value` and boolean `--name`,
  * positionals in between, `--` ends the flags and `-` is a positional (stdin). Every mistake is a
  * usage error (`invalid_request`, which src/cli.ts turns into exit code 2) naming the flag.
+ *
+ * Tokenising is node:util's parseArgs (Node 20 and Deno 2 alike), run non-strict so that the
+ * checks and their wording are ours: the same on both runtimes, and `--token --json` reads as a
+ * forgotten value rather than a token called "--json". (`doppel serve` keeps its own loop in
+ * src/config.ts: its `--sync` takes an optional value, which parseArgs cannot express.)
  */
+import { parseArgs as tokenize } from 'node:util';
 import { z } from 'zod';
 import { DoppelError } from '../errors.ts';
 
@@ -21,30 +27,24 @@ export function usageError(context: string, message: string): DoppelError {
 }
 
 export function parseArgs(args: readonly string[], spec: FlagSpec, context: string): ParsedArgs {
+  const options = Object.fromEntries(Object.entries(spec).map(([name, type]) => [name, { type }]));
+  const { tokens } = tokenize({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
   const positionals: string[] = [];
   const flags: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') { positionals.push(...args.slice(i + 1)); break; }
-    if (arg === '-' || !arg.startsWith('-')) { positionals.push(arg); continue; }
-    const eq = arg.indexOf('=');
-    const name = (eq === -1 ? arg : arg.slice(0, eq)).replace(/^--?/, '');
-    const kind = arg.startsWith('--') && Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (kind === undefined) throw usageError(context, `unknown flag ${eq === -1 ? arg : arg.slice(0, eq)}`);
+  for (const token of tokens) {
+    if (token.kind === 'positional') { positionals.push(token.value); continue; }
+    if (token.kind === 'option-terminator') continue;
+    const kind = token.rawName.startsWith('--') && Object.hasOwn(spec, token.name) ? spec[token.name] : undefined;
+    if (kind === undefined) throw usageError(context, `unknown flag ${token.rawName}`);
     if (kind === 'boolean') {
-      if (eq !== -1) throw usageError(context, `--${name} takes no value`);
-      flags[name] = true;
+      if (token.value !== undefined) throw usageError(context, `--${token.name} takes no value`);
+      flags[token.name] = true;
       continue;
     }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      // `--token --json` is a forgotten value, not a token called "--json"; `--prefix=--x` still works.
-      const next = args[i + 1];
-      if (next !== undefined && !next.startsWith('--')) { value = next; i++; }
-    }
-    if (value === undefined) throw usageError(context, `--${name} needs a value`);
-    flags[name] = value;
+    // `--token --json` is a forgotten value, not a token called "--json"; `--prefix=--x` still works.
+    const forgotten = token.value === undefined || (!token.inlineValue && token.value.startsWith('--'));
+    if (forgotten) throw usageError(context, `--${token.name} needs a value`);
+    flags[token.name] = token.value;
   }
   return { positionals, flags };
 }

@@ -9,6 +9,7 @@ import { configCommand } from './config.ts';
 import { exportCommand, importCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import type { Command } from './types.ts';
+import { versionCommand } from './version.ts';
 
 export type { Command } from './types.ts';
 
@@ -20,4 +21,5 @@ export const commands: Readonly<Record<string, Command>> = {
   export: exportCommand,
   import: importCommand,
   ...clientCommands,
+  version: versionCommand,
 };

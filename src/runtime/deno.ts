@@ -29,6 +29,8 @@ interface DenoApi {
   writeTextFile(path: string, text: string, options: { mode: number }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
+  stat(path: string): Promise<unknown>;
+  remove(path: string, options: { recursive: boolean }): Promise<void>;
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   unrefTimer(id: number): void;
@@ -87,6 +89,14 @@ export const denoRuntime: Runtime = {
   },
 
   async mkdirp(path) { await Deno.mkdir(path, { recursive: true }); },
+  exists: (path) => Deno.stat(path).then(() => true, () => false),
+  async removeTree(path) {
+    try {
+      await Deno.remove(path, { recursive: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  },
 
   async createTextFile(path, opts = {}) {
     const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: opts.secret === true ? 0o600 : 0o644 });

@@ -9,7 +9,12 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { WsConnection, WsEndpoint } from './types.ts';
 
-export interface WsAttachment { close(): void }
+export interface WsAttachment {
+  /** Sends every connection a close frame (1001); `ws` then waits up to 30 s for the peer's answer. */
+  close(): void;
+  /** Drops every connection still open at once: the shutdown deadline, for peers that never answer. */
+  terminate(): void;
+}
 
 export function attachWebSocket(server: Server, endpoint: WsEndpoint): WsAttachment {
   const wss = new WebSocketServer({ noServer: true, maxPayload: endpoint.maxPayload, perMessageDeflate: false });
@@ -52,6 +57,9 @@ export function attachWebSocket(server: Server, endpoint: WsEndpoint): WsAttachm
       server.off('upgrade', onUpgrade);
       for (const ws of lastSeen.keys()) ws.close(1001, 'server shutting down');
       wss.close();
+    },
+    terminate() {
+      for (const ws of lastSeen.keys()) ws.terminate();
     },
   };
 }

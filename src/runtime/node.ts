@@ -3,7 +3,7 @@
  * The Node.js runtime adapter: HTTP via @hono/node-server, files via node:fs, signals via process.
  */
 import { createReadStream, createWriteStream, readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -64,7 +64,10 @@ export const nodeRuntime: Runtime = {
         // Keep-alive connections busy at the start of the drain go idle later: keep closing idle
         // ones so the drain ends as soon as the last response is out, not at the grace deadline.
         const sweeper = setInterval(() => server.closeIdleConnections(), 25);
-        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        // Upgraded (WebSocket) connections are not the HTTP server's to close, yet server.close()
+        // waits for them: a peer that never answers the close frame would hold the exit for ws's
+        // own 30 s, past the deadline.
+        const deadline = setTimeout(() => { server.closeAllConnections(); ws?.terminate(); }, graceMs);
         server.close(() => { clearInterval(sweeper); clearTimeout(deadline); resolve(); });
         server.closeIdleConnections();
       }),
@@ -87,6 +90,8 @@ export const nodeRuntime: Runtime = {
   },
 
   async mkdirp(path) { await mkdir(path, { recursive: true }); },
+  exists: (path) => access(path).then(() => true, () => false),
+  async removeTree(path) { await rm(path, { recursive: true, force: true }); },
 
   async createTextFile(path, opts = {}) {
     const stream = createWriteStream(path, { mode: opts.secret === true ? 0o600 : 0o644 });

@@ -88,6 +88,10 @@ export interface Runtime {
   /** Writes a file readable by its owner only (mode 0600), creating parent directories. */
   writeSecretFile(path: string, text: string): Promise<void>;
   mkdirp(path: string): Promise<void>;
+  /** True when a file or directory exists at `path`. */
+  exists(path: string): Promise<boolean>;
+  /** Deletes a directory and everything in it (nothing when absent). */
+  removeTree(path: string): Promise<void>;
   /** Creates (or truncates) a file to stream text into; mode 0600 when `secret`. */
   createTextFile(path: string, opts?: { secret?: boolean }): Promise<TextFileWriter>;
   /** The lines of a text file (without their line ends), streamed; throws when it does not exist. */

@@ -104,7 +104,7 @@ describe('malformed bodies', () => {
 
   it('refuses unknown body fields with 400 invalid_request naming the field', async () => {
     const p = await expectProblem(await t.call('PATCH', '/v1/twins/victim', { body: { desird: { temp: 99 } } }), 400, 'invalid_request');
-    expect(p.detail).toContain('desird');
+    expect(p.detail).toBe('Unknown key "desird" in patch');
     await expectProblem(await t.call('PATCH', '/v1/twins/victim', { body: { desired: { temp: 99 }, reported: { temp: 99 } } }), 400, 'invalid_request');
     await expectProblem(await t.call('PATCH', '/v1/twins/victim', { body: { desired: { temp: 99 }, version: 7 } }), 400, 'invalid_request');
     await expectProblem(await t.call('POST', '/v1/twins', { body: { id: 'new-1', reported: { a: 1 } } }), 400, 'invalid_request');

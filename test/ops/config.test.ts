@@ -28,7 +28,7 @@ describe('doppel config print', () => {
     const { code, stdout } = await doppel(['config', 'print', '--config', file, '--http', '9100'], { DOPPEL_COAP: '9101' });
     expect(code).toBe(0);
     const printed = JSON.parse(stdout) as Record<string, unknown>;
-    expect(printed).toMatchObject({ http: 9100, coap: 9101, historyRetention: 50, adminToken: '***', sync: false, data: './data' });
+    expect(printed).toMatchObject({ http: 9100, coap: 9101, historyRetention: 50, adminToken: '***', sync: true, data: './data' });
     expect(stdout).not.toContain('file-admin-token');
   });
 

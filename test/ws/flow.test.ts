@@ -83,7 +83,7 @@ describe('bad frames', () => {
     expect(await c.request({ op: 'get', twin: 5 })).toMatchObject({ code: 'invalid_request', details: { path: ['twin'] } });
     const typo = await c.request({ op: 'patch', twin: 'flow-ok', desird: { a: 1 } });
     expect(typo).toMatchObject({ code: 'invalid_request' });
-    expect(typo.message).toBe('Invalid "patch" message: Unrecognized key: "desird"');
+    expect(typo.message).toBe('Unknown key "desird" in "patch" message');
     expect(await c.request({ op: 'subscribe', twins: [] })).toMatchObject({ code: 'invalid_request' });
     expect(await c.request({ op: 'subscribe' })).toMatchObject({ code: 'invalid_request', message: 'Invalid "subscribe" message: give either "twins" or "prefix"' });
     expect(await c.request({ op: 'subscribe', twins: ['flow-ok'], prefix: 'f' })).toMatchObject({ code: 'invalid_request' });

@@ -50,7 +50,7 @@ export function keyRoutes(app: Hono<Env>, table: RouteTable, deps: { credentials
   }, async (c) => {
     const principal = c.get('principal');
     authorize(principal, 'keys:admin');
-    const id = parseWith(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a key id'), c.req.param('id'), 'key id');
+    const id = parseWith(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 characters of A-Z a-z 0-9 _ -'), c.req.param('id'), 'key id');
     if (principal.kind === 'key') {
       const target = await credentials.getKey(id);
       if (target !== undefined && !withinReach(principal, target)) {

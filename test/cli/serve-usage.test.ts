@@ -1,0 +1,47 @@
+/**
+ * `doppel serve` as a user first types it: help with aligned columns and placeholders in plain
+ * words, and usage errors that name the flag, variable or file key that was wrong, the rule in
+ * plain words, and the help that explains it. Each exits 2 and starts nothing.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCli } from './helpers.ts';
+import type { Cli } from './helpers.ts';
+
+let cli: Cli;
+beforeAll(async () => { cli = await createCli(); });
+afterAll(async () => { await cli.cleanup(); });
+
+describe('doppel serve --help', () => {
+  it('aligns every flag description in one column and names placeholders in plain words', async () => {
+    const { code, stdout } = await cli.run(['serve', '--help']);
+    expect(code).toBe(0);
+    const rows = stdout.split('\n').filter((l) => l.startsWith('  --'));
+    expect(rows.length).toBeGreaterThan(30);
+    const columns = new Set(rows.map((r) => /^ {2}--\S+ <[^>]+> +/.exec(r)![0].length));
+    expect(columns.size).toBe(1);
+    for (const row of rows) expect(row).not.toMatch(/<[a-z]+[A-Z][A-Za-z]*>/); // no <historyRetention>
+    expect(stdout).toContain('--http <port>');
+    expect(stdout).toContain('--history-retention <n>');
+  });
+});
+
+describe('doppel serve usage errors', () => {
+  it('an unknown flag points to doppel serve --help', async () => {
+    const run = await cli.run(['serve', '--htp', '1']);
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'Unknown flag "--htp" (did you mean --http?): see doppel serve --help\n' });
+  });
+
+  it('a bad environment variable is named, with its limit in plain words', async () => {
+    const run = await cli.run(['serve'], { env: { DOPPEL_HTTP: '99999' } });
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'Invalid DOPPEL_HTTP (--http): must be a port number from 0 to 65535, got "99999"\n' });
+  });
+
+  it('a bad value in a config file names the file and the key', async () => {
+    const file = join(cli.dir, 'doppel.json');
+    await writeFile(file, JSON.stringify({ logLevel: 'loud' }));
+    const run = await cli.run(['serve', '--config', file]);
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: `Invalid "logLevel" in ${file}: must be one of debug, info, warn, error, silent, got "loud"\n` });
+  });
+});
