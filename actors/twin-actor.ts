@@ -116,8 +116,8 @@ export class TwinActor implements Actor {
 
   async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
-    const plan = planRemoval(state, ifVersion, await this.#deps.store.deleteTwinOps(this.id));
-    await this.#commit(plan.ops);
+    const plan = planRemoval(state, ifVersion);
+    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops]);
     this.#state = null;
     this.#lastSeen = null;
     this.#deps.feed.publish({ type: 'deleted', twin: this.id });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { DoppelError } from '../errors.ts';
-import type { StoreOp, StoredCredential } from '../store/types.ts';
+import type { StoredCredential } from '../store/types.ts';
 import { planCreate, planPatch } from './document.ts';
 import { changeOps, expiredVersions, planDeviceCredential, planRemoval } from './lifecycle.ts';
 import { DEFAULT_LIMITS } from './types.ts';
@@ -48,25 +48,22 @@ describe('changeOps()', () => {
 });
 
 describe('planRemoval()', () => {
-  const stored: StoreOp[] = [{ type: 'deleteTwin', id: 'a' }, { type: 'deleteEvent', twin: 'a', version: 1 }];
-
-  it('deletes what the store lists, the device credential and the pending entry', () => {
+  it('deletes the device credential and the pending entry (after the store\'s own ops)', () => {
     const withToken: TwinState = { ...created.state, tokenId: 'tok' };
-    expect(planRemoval(withToken, undefined, stored)).toEqual({
-      ops: [...stored, { type: 'deleteCredential', kind: 'device', id: 'tok' }, { type: 'deletePending', twin: 'a', since: T0 }],
+    expect(planRemoval(withToken, undefined)).toEqual({
+      ops: [{ type: 'deleteCredential', kind: 'device', id: 'tok' }, { type: 'deletePending', twin: 'a', since: T0 }],
       revokedTokenId: 'tok',
     });
   });
 
   it('revokes nothing for a twin without a token, and accepts the current version', () => {
-    expect(planRemoval(created.state, 1, stored)).toEqual({ ops: [...stored, { type: 'deletePending', twin: 'a', since: T0 }], revokedTokenId: null });
+    expect(planRemoval(created.state, 1)).toEqual({ ops: [{ type: 'deletePending', twin: 'a', since: T0 }], revokedTokenId: null });
   });
 
-  it('refuses with version_conflict when the twin moved on, leaving the input untouched', () => {
+  it('refuses with version_conflict when the twin moved on', () => {
     let err: DoppelError | undefined;
-    try { planRemoval(created.state, 7, stored); } catch (e) { err = e as DoppelError; }
+    try { planRemoval(created.state, 7); } catch (e) { err = e as DoppelError; }
     expect(err).toMatchObject({ code: 'version_conflict', details: { expected: 7, actual: 1 } });
-    expect(stored).toHaveLength(2);
   });
 });
 

@@ -34,16 +34,17 @@ export function changeOps(before: TwinState | null, change: { state: TwinState; 
 }
 
 /**
- * Removal of a twin (if still at `ifVersion`, when given): `storedOps` (the store's ops deleting
- * the twin and its whole history), its device credential, and its pending-index entry. Returns the
- * revoked credential id, for the caller to forget from its caches.
+ * Removal of a twin (if still at `ifVersion`, when given): beyond the store's own ops deleting the
+ * twin and its whole history (`TwinStore.deleteTwinOps`, which go first in the batch), its device
+ * credential and its pending-index entry. Checked before the store is read, so a conflict costs
+ * no history scan. Returns the revoked credential id, for the caller to forget from its caches.
  */
-export function planRemoval(state: TwinState, ifVersion: number | undefined, storedOps: readonly StoreOp[]): { ops: StoreOp[]; revokedTokenId: string | null } {
+export function planRemoval(state: TwinState, ifVersion: number | undefined): { ops: StoreOp[]; revokedTokenId: string | null } {
   if (ifVersion !== undefined && ifVersion !== state.version) {
     throw fail('version_conflict', `Version conflict on twin "${state.id}": expected ${ifVersion}, current is ${state.version}`,
       { expected: ifVersion, actual: state.version });
   }
-  const ops = [...storedOps];
+  const ops: StoreOp[] = [];
   if (state.tokenId !== null) ops.push({ type: 'deleteCredential', kind: 'device', id: state.tokenId });
   ops.push(...pendingIndexOps(state, null));
   return { ops, revokedTokenId: state.tokenId };
