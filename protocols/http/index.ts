@@ -16,6 +16,7 @@ import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
 import { openapiDocument, docsPage } from './openapi.ts';
+import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
 import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
@@ -42,7 +43,12 @@ export interface HttpDeps {
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
+  /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
+  home?: string;
 }
+
+/** The page `GET /` redirects to: the API reference. */
+export const HOME_PAGE = '/docs';
 
 export type { Env, RouteTable };
 
@@ -108,9 +114,23 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     responses: { 200: { description: 'HTML', contentType: 'text/html' } },
   }, (c) => c.html(docsPage(JSON.parse(specJson()))));
 
-  knownPaths.add('/openapi.json').add('/docs');
+  const home = deps.home ?? HOME_PAGE;
+  // 302, not 301: a browser caches a permanent redirect for good, and the target may move (a web
+  // console). For GET and HEAD, 302 and 307 behave the same, and 302 is what every client knows.
+  register(app, table, {
+    method: 'get', path: '/', tag: 'Documentation', auth: 'none', summary: `Redirects to ${home}`,
+    responses: { 302: { description: 'Found', headers: { location: home } } },
+  }, (c) => c.redirect(home, 302));
+
+  knownPaths.add('/openapi.json').add('/docs').add('/');
+  const allowed = allowedMethods(app.routes);
   app.notFound((c) => {
-    const { response } = problemResponse(new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`), c.req.path);
+    const methods = allowed(c.req.path);
+    const error = methods.length === 0
+      ? new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`)
+      : new DoppelError('method_not_allowed', `Method ${c.req.method} not allowed on ${c.req.path}: use ${methods.join(', ')}`);
+    const { response } = problemResponse(error, c.req.path);
+    if (methods.length > 0) response.headers.set('allow', methods.join(', '));
     response.headers.set('x-request-id', c.get('requestId'));
     return response;
   });

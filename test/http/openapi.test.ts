@@ -33,7 +33,7 @@ const CONTRACT_ROUTES = [
 ];
 
 /** Routes beyond the contract, each documented in the README. */
-const EXTENSIONS = ['get /v1/backup'];
+const EXTENSIONS = ['get /v1/backup', 'get /'];
 
 const documented = () => Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
 
