@@ -8,6 +8,7 @@
 import type { TwinNotice, TwinService } from '../../actors/index.ts';
 import { deepEqual } from '../../src/twin/index.ts';
 import type { ChangeEvent, JsonObject, TwinState } from '../../src/twin/types.ts';
+import { diagnostic } from './errors.ts';
 import { encodeBody } from './formats.ts';
 import type { Format } from './formats.ts';
 import type { CoapEndpoint, CoapExchange, Observation, ObservationEnd } from './transport.ts';
@@ -137,7 +138,7 @@ export class ObserveRegistry {
    * that will never come. Non-confirmable: the socket closes right after.
    */
   close(): void {
-    const payload = new TextEncoder().encode('unavailable: server shutting down');
+    const payload = diagnostic('unavailable', 'Server shutting down');
     for (const r of [...this.#relations.values()]) {
       r.observation?.notify({ code: '5.03', payload, maxAge: SHUTDOWN_RETRY_SECONDS }, false);
       r.observation?.end();
@@ -149,7 +150,7 @@ export class ObserveRegistry {
     if (obs === null) return;
     if (notice.type === 'deleted') {
       // RFC 7641 §3.2: an error notification (here 4.04) ends the observation.
-      obs.notify({ code: '4.04', payload: new TextEncoder().encode(`not_found: twin "${notice.twin}" was deleted`) }, true);
+      obs.notify({ code: '4.04', payload: diagnostic('not_found', `Twin "${notice.twin}" was deleted`) }, true);
       return;
     }
     const value = notice.state[part];
