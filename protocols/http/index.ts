@@ -15,9 +15,12 @@ import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
-import { openapiDocument, docsPage } from './openapi.ts';
+import { openapiDocument } from './openapi.ts';
+import { asyncapiDocument } from './asyncapi.ts';
 import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
+import { referenceRoutes } from './reference.ts';
+import type { ReadTextFile } from './reference.ts';
 import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
@@ -43,6 +46,8 @@ export interface HttpDeps {
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
+  /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
+  readTextFile: ReadTextFile;
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
   home?: string;
 }
@@ -109,10 +114,12 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     method: 'get', path: '/openapi.json', tag: 'Documentation', auth: 'none', summary: 'This OpenAPI 3.1 document',
     responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
   }, (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
+  let asyncapi: string | null = null;
   register(app, table, {
-    method: 'get', path: '/docs', tag: 'Documentation', auth: 'none', summary: 'Human-readable API reference',
-    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
-  }, (c) => c.html(docsPage(JSON.parse(specJson()))));
+    method: 'get', path: '/asyncapi.json', tag: 'Documentation', auth: 'none', summary: 'The WebSocket API (/v1/ws) as an AsyncAPI 3.0 document',
+    responses: { 200: { description: 'AsyncAPI 3.0', contentType: 'application/json' } },
+  }, (c) => c.body(asyncapi ??= JSON.stringify(asyncapiDocument()), 200, { 'content-type': 'application/json' }));
+  referenceRoutes(app, table, deps.readTextFile);
 
   const home = deps.home ?? HOME_PAGE;
   // 302, not 301: a browser caches a permanent redirect for good, and the target may move (a web
@@ -122,7 +129,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     responses: { 302: { description: 'Found', headers: { location: home } } },
   }, (c) => c.redirect(home, 302));
 
-  knownPaths.add('/openapi.json').add('/docs').add('/');
+  knownPaths.add('/openapi.json').add('/asyncapi.json').add('/docs').add('/docs/assets/:hash/:file').add('/');
   const allowed = allowedMethods(app.routes);
   app.notFound((c) => {
     const methods = allowed(c.req.path);
