@@ -4,6 +4,9 @@
  * describes the WebSocket API with the same schemas that parse its frames. One Chromium run
  * proves the page renders without console errors and never leaves the origin.
  */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chromium } from 'playwright-core';
 import { OPS } from '../../protocols/ws/messages.ts';
@@ -142,6 +145,15 @@ describe('GET /asyncapi.json', () => {
       expect(Object.keys(doc.channels.ws.messages), op).toContain(`server.${op}`);
     }
     expect(expectRefsResolve(doc)).toBeGreaterThan(20);
+  });
+
+  it('is valid against the AsyncAPI 3.0.0 schema', async () => {
+    const doc = await expectJson(await t.call('GET', '/asyncapi.json', { token: null }), 200);
+    const schemaFile = fileURLToPath(import.meta.resolve('@asyncapi/specs/schemas/3.0.0-without-$id.json'));
+    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(await readFile(schemaFile, 'utf8')) as object);
+    const valid = validate(doc);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 1)?.slice(0, 2000)).toEqual([]);
+    expect(valid).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@
  * /readyz and /metrics answer without a credential.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { createApp } from '../../protocols/http/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
@@ -97,6 +98,12 @@ describe('GET /openapi.json', () => {
       const text = await res.text();
       if (res.status === 404) expect(JSON.parse(text).detail, route).not.toMatch(/^No route/);
     }
+  });
+
+  it('is valid against the OpenAPI 3.1 schema', async () => {
+    const result = await new Validator().validate(structuredClone(doc));
+    expect(result.errors ?? [], JSON.stringify(result.errors, null, 1)?.slice(0, 2000)).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 
   it('resolves every $ref within the document', () => {
