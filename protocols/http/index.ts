@@ -2,8 +2,8 @@
  * @module
  * The integrators' HTTP API (CONTRACT §5) as a hono app. `createApp(deps)` builds it apart from
  * listening (fastify's build/listen split), so tests can call `app.request()` without a socket and
- * any runtime adapter can serve `app.fetch`. Errors become problem+json; every /v1 route needs a
- * bearer credential.
+ * any runtime adapter can serve `app.fetch`. Errors become problem+json (a wrong method on a known
+ * path is 405 with `Allow`, an unknown path 404); every /v1 route needs a bearer credential.
  */
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
@@ -15,15 +15,12 @@ import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
-import { openapiDocument } from './openapi.ts';
-import { asyncapiDocument } from './asyncapi.ts';
 import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
-import { referenceRoutes } from './reference.ts';
 import type { ReadTextFile } from './reference.ts';
-import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
+import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -107,29 +104,9 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
 
+  documentationRoutes(app, table, { readTextFile: deps.readTextFile, home: deps.home ?? HOME_PAGE });
+
   for (const spec of table.specs) knownPaths.add(spec.path);
-  let document: string | null = null;
-  const specJson = () => (document ??= JSON.stringify(openapiDocument(table.specs)));
-  register(app, table, {
-    method: 'get', path: '/openapi.json', tag: 'Documentation', auth: 'none', summary: 'This OpenAPI 3.1 document',
-    responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
-  }, (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
-  let asyncapi: string | null = null;
-  register(app, table, {
-    method: 'get', path: '/asyncapi.json', tag: 'Documentation', auth: 'none', summary: 'The WebSocket API (/v1/ws) as an AsyncAPI 3.0 document',
-    responses: { 200: { description: 'AsyncAPI 3.0', contentType: 'application/json' } },
-  }, (c) => c.body(asyncapi ??= JSON.stringify(asyncapiDocument()), 200, { 'content-type': 'application/json' }));
-  referenceRoutes(app, table, deps.readTextFile);
-
-  const home = deps.home ?? HOME_PAGE;
-  // 302, not 301: a browser caches a permanent redirect for good, and the target may move (a web
-  // console). For GET and HEAD, 302 and 307 behave the same, and 302 is what every client knows.
-  register(app, table, {
-    method: 'get', path: '/', tag: 'Documentation', auth: 'none', summary: `Redirects to ${home}`,
-    responses: { 302: { description: 'Found', headers: { location: home } } },
-  }, (c) => c.redirect(home, 302));
-
-  knownPaths.add('/openapi.json').add('/asyncapi.json').add('/docs').add('/docs/assets/:hash/:file').add('/');
   const allowed = allowedMethods(app.routes);
   app.notFound((c) => {
     const methods = allowed(c.req.path);
