@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   unauthorized: { http: 401, coap: '4.01', title: 'Unauthorized', doc: 'Missing or unknown credential.' },
   forbidden: { http: 403, coap: '4.03', title: 'Forbidden', doc: 'The credential is valid but not for this twin or scope.' },
   not_found: { http: 404, coap: '4.04', title: 'Not found', doc: 'No such twin (or route, or key).' },
+  method_not_allowed: { http: 405, coap: '4.05', title: 'Method not allowed', doc: 'A method the resource does not answer; HTTP lists the allowed ones in `Allow`.' },
   already_exists: { http: 409, coap: '4.09', title: 'Already exists', doc: 'Create of an id that exists.' },
   version_conflict: { http: 412, coap: '4.12', title: 'Version conflict', doc: 'The expected version differs from the current one; nothing changed.' },
   too_large: { http: 413, coap: '4.13', title: 'Too large', doc: 'Over a size limit (document or request body).' },

@@ -114,6 +114,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   let ready = false;
   const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
+    readTextFile: (path) => runtime.readTextFile(path),
     twins, credentials, metrics, logger, streams, store,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
     isReady: () => ready,

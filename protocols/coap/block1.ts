@@ -16,6 +16,8 @@
  * from node-coap's exchange cache rather than applied twice.
  */
 import { generate, parse } from 'coap-packet';
+import type { ErrorCode } from '../../src/errors.ts';
+import { diagnostic } from './errors.ts';
 import type { Packet, ParsedPacket } from 'coap-packet';
 import { blockSize, encodeBlock, encodeUint, parseBlock, REQUEST_TAG } from './options.ts';
 import type { BlockOption } from './options.ts';
@@ -64,7 +66,7 @@ export class Block1Reassembler {
     if (done !== undefined) return { kind: 'forward', datagram: done.datagram, block1: done.block1 };
 
     const block = parseBlock(opt.value);
-    if (block === null) return this.#error(packet, '4.00', 'invalid_request: malformed Block1 option');
+    if (block === null) return this.#error(packet, '4.00', 'invalid_request', 'Malformed Block1 option');
     const size = blockSize(block.szx);
     const offset = block.num * size;
     const key = transferKey(endpoint, packet);
@@ -76,25 +78,25 @@ export class Block1Reassembler {
     }
     if (t === undefined) {
       // RFC 7959 §2.9.2: a block of a transfer the server does not hold is 4.08 Request Entity Incomplete.
-      return this.#error(packet, '4.08', 'invalid_request: Block1 transfer unknown or expired: start again at block 0');
+      return this.#error(packet, '4.08', 'invalid_request', 'Block1 transfer unknown or expired: start again at block 0');
     }
     // RFC 7959 §2.3: a non-final block carries exactly one block of payload.
     if (block.more && packet.payload.length !== size) {
       this.#transfers.delete(key);
-      return this.#error(packet, '4.00', `invalid_request: Block1 block ${block.num} must carry ${size} bytes`);
+      return this.#error(packet, '4.00', 'invalid_request', `Block1 block ${block.num} must carry ${size} bytes`);
     }
     if (offset + packet.payload.length <= t.received && block.num > 0) {
       // A block we already hold (a retransmission with a new message id): acknowledge it again.
-      return block.more ? { kind: 'reply', datagram: this.#continue(packet, block) } : this.#error(packet, '4.08', 'invalid_request: Block1 final block repeated');
+      return block.more ? { kind: 'reply', datagram: this.#continue(packet, block) } : this.#error(packet, '4.08', 'invalid_request', 'Block1 final block repeated');
     }
     if (offset !== t.received) {
       this.#transfers.delete(key);
-      return this.#error(packet, '4.08', `invalid_request: Block1 block ${block.num} out of order: expected byte offset ${t.received}`);
+      return this.#error(packet, '4.08', 'invalid_request', `Block1 block ${block.num} out of order: expected byte offset ${t.received}`);
     }
     if (t.received + packet.payload.length > this.#opts.maxBytes) {
       this.#transfers.delete(key);
       // RFC 7959 §2.9.3 and §4: 4.13 with Size1 telling the largest body accepted.
-      return this.#error(packet, '4.13', `too_large: body over ${this.#opts.maxBytes} bytes`, [{ name: 'Size1', value: encodeUint(this.#opts.maxBytes) }]);
+      return this.#error(packet, '4.13', 'too_large', `Body over ${this.#opts.maxBytes} bytes`, [{ name: 'Size1', value: encodeUint(this.#opts.maxBytes) }]);
     }
     t.chunks.push(packet.payload);
     t.received += packet.payload.length;
@@ -131,8 +133,8 @@ export class Block1Reassembler {
     return reply(packet, '2.31', [{ name: 'Block1', value: encodeBlock({ num: block.num, more: true, szx: block.szx }) }], Buffer.alloc(0));
   }
 
-  #error(packet: ParsedPacket, code: string, message: string, options: Packet['options'] = []): Block1Outcome {
-    return { kind: 'reply', datagram: reply(packet, code, options, Buffer.from(message)) };
+  #error(packet: ParsedPacket, coapCode: string, code: ErrorCode, message: string, options: Packet['options'] = []): Block1Outcome {
+    return { kind: 'reply', datagram: reply(packet, coapCode, options, diagnostic(code, message)) };
   }
 }
 

@@ -30,7 +30,7 @@ export function replyFormat(accept: number | undefined, contentFormat: number | 
   if (accept !== undefined) {
     if (accept === JSON_FORMAT || accept === CBOR_FORMAT) return accept;
     // RFC 7252 §5.10.4: an Accept the server cannot satisfy is answered 4.06 Not Acceptable.
-    throw new CoapFailure('4.06', `unsupported_format: Accept ${accept} is not served: use 50 (JSON) or 60 (CBOR)`);
+    throw new CoapFailure('4.06', 'unsupported_format', `Accept ${accept} is not served: use 50 (JSON) or 60 (CBOR)`);
   }
   return contentFormat === CBOR_FORMAT ? CBOR_FORMAT : JSON_FORMAT;
 }

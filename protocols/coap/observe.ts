@@ -10,6 +10,7 @@ import { openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../actors/index.ts';
 import { deepEqual } from '../../src/twin/index.ts';
 import type { ChangeEvent, JsonObject, TwinState } from '../../src/twin/types.ts';
+import { diagnostic } from './errors.ts';
 import { encodeBody } from './formats.ts';
 import type { Format } from './formats.ts';
 import type { CoapEndpoint, CoapExchange, Observation, ObservationEnd } from './transport.ts';
@@ -136,7 +137,7 @@ export class ObserveRegistry {
    * that will never come. Non-confirmable: the socket closes right after.
    */
   close(): void {
-    const payload = new TextEncoder().encode('unavailable: server shutting down');
+    const payload = diagnostic('unavailable', 'Server shutting down');
     for (const r of [...this.#relations.values()]) {
       r.observation?.notify({ code: '5.03', payload, maxAge: SHUTDOWN_RETRY_SECONDS }, false);
       r.observation?.end();
@@ -149,7 +150,7 @@ export class ObserveRegistry {
     if (obs === null || item.type === 'snapshot') return;
     if (item.type === 'deleted') {
       // RFC 7641 §3.2: an error notification (here 4.04) ends the observation.
-      obs.notify({ code: '4.04', payload: new TextEncoder().encode(`not_found: twin "${item.twin}" was deleted`) }, true);
+      obs.notify({ code: '4.04', payload: diagnostic('not_found', `Twin "${item.twin}" was deleted`) }, true);
       return;
     }
     // Only a change read from history lacks the state: never here (a relation starts live).

@@ -15,7 +15,7 @@ import type { Credentials, Principal } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import { toDeviceView } from '../../src/twin/index.ts';
 import type { TwinState } from '../../src/twin/types.ts';
-import { CoapFailure, errorResponse } from './errors.ts';
+import { errorResponse } from './errors.ts';
 import { decodeBody, encodeBody, LINK_FORMAT, replyFormat, requestFormat } from './formats.ts';
 import { linkFormat } from './link-format.ts';
 import type { Observable, ObserveRegistry } from './observe.ts';
@@ -168,6 +168,6 @@ function queryParam(r: CoapRequest, name: string): string | undefined {
   return undefined;
 }
 
-function notAllowed(r: CoapRequest, allowed: string): CoapFailure {
-  return new CoapFailure('4.05', `Method ${r.method} not allowed on "/${r.path.join('/')}": use ${allowed}`);
+function notAllowed(r: CoapRequest, allowed: string): DoppelError {
+  return new DoppelError('method_not_allowed', `Method ${r.method} not allowed on "/${r.path.join('/')}": use ${allowed}`);
 }

@@ -27,6 +27,15 @@ describe('screenRequest()', () => {
     expect(screenRequest(request('GET', [opt('2048', 'ff'), opt('65000', '')])).kind).toBe('pass');
   });
 
+  it('words every refusal as one diagnostic, "<code>: <Message>"', () => {
+    const text = (s: ReturnType<typeof screenRequest>) => (s.kind === 'refuse' ? s.message.toString('utf8') : s.kind);
+    expect(text(screenRequest(request('0.05', [])))).toBe('method_not_allowed: Method 0.05 not allowed: use GET, PUT or POST');
+    expect(text(screenRequest(request('GET', [opt('9', '01')])))).toBe('invalid_request: Unsupported critical option 9');
+    expect(text(screenRequest(request('GET', [opt('Accept', '32'), opt('Accept', '3c')])))).toBe('invalid_request: Repeated option 17');
+    expect(text(screenRequest(request('GET', [opt('Proxy-Uri', '78')])))).toBe('invalid_request: Proxying not supported: this server is no proxy');
+    expect(text(screenRequest(request('GET', [opt('Block2', '0f')])))).toBe('invalid_request: Malformed Block2 option');
+  });
+
   it('refuses proxying with 5.05 and a malformed Block2 with 4.00', () => {
     expect(screenRequest(request('GET', [opt('Proxy-Uri', '78')]))).toMatchObject({ kind: 'refuse', code: '5.05' });
     expect(screenRequest(request('GET', [opt('Block2', '0f')]))).toMatchObject({ kind: 'refuse', code: '4.00' });

@@ -15,6 +15,9 @@
  *   of 0 bytes and sends an empty payload, so it gets the one-byte form.
  */
 import type { ParsedPacket } from 'coap-packet';
+import type { ErrorCode } from '../../src/errors.ts';
+import { diagnostic } from './errors.ts';
+import type { Diagnostic } from './errors.ts';
 import { parseBlock } from './options.ts';
 
 export type Screened =
@@ -22,7 +25,8 @@ export type Screened =
   /** The request minus options to ignore: forward a datagram regenerated from it. */
   | { kind: 'rewrite'; packet: ParsedPacket }
   | { kind: 'drop' }
-  | { kind: 'refuse'; code: string; message: string };
+  /** Answer with CoAP `code` and this diagnostic payload. */
+  | { kind: 'refuse'; code: string; message: Diagnostic };
 
 /** The numbers of the options coap-packet names (it gives other options as numeric strings). */
 const NUMBERS: Readonly<Record<string, number>> = {
@@ -48,8 +52,8 @@ const PROXY = new Set([35, 39]);
 const METHODS = new Set(['0.01', '0.02', '0.03', '0.04']);
 
 export function screenRequest(packet: ParsedPacket): Screened {
-  const refuse = (code: string, message: string): Screened => ({ kind: 'refuse', code, message });
-  if (!METHODS.has(packet.code)) return refuse('4.05', `Method ${packet.code} not allowed: use GET, PUT or POST`);
+  const refuse = (coapCode: string, code: ErrorCode, message: string): Screened => ({ kind: 'refuse', code: coapCode, message: diagnostic(code, message) });
+  if (!METHODS.has(packet.code)) return refuse('4.05', 'method_not_allowed', `Method ${packet.code} not allowed: use GET, PUT or POST`);
   const seen = new Set<number>();
   let observes = 0;
   let dropObserve = false;
@@ -57,16 +61,16 @@ export function screenRequest(packet: ParsedPacket): Screened {
     const n = optionNumber(o.name);
     // Only the first Observe counts (§5.4.5); it goes too when it is too long or not on a GET.
     if (n === OBSERVE && ++observes === 1) dropObserve = packet.code !== '0.01' || o.value.length > 3;
-    if (PROXY.has(n)) return refuse('5.05', 'Proxying not supported: this server is no proxy');
+    if (PROXY.has(n)) return refuse('5.05', 'invalid_request', 'Proxying not supported: this server is no proxy');
     if ((n & 1) === 1) {
       const known = CRITICAL.get(n);
       if (known === undefined || (!known.repeatable && seen.has(n))) {
         // §5.4.1: rejecting a non-confirmable message is ignoring it.
         if (!packet.confirmable) return { kind: 'drop' };
-        return refuse('4.02', `invalid_request: ${known === undefined ? 'unsupported critical' : 'repeated'} option ${n}`);
+        return refuse('4.02', 'invalid_request', `${known === undefined ? 'Unsupported critical' : 'Repeated'} option ${n}`);
       }
     }
-    if (n === BLOCK2 && parseBlock(o.value) === null) return refuse('4.00', 'invalid_request: malformed Block2 option');
+    if (n === BLOCK2 && parseBlock(o.value) === null) return refuse('4.00', 'invalid_request', 'Malformed Block2 option');
     seen.add(n);
   }
   const emptyBlock2 = packet.options.some((o) => optionNumber(o.name) === BLOCK2 && o.value.length === 0);

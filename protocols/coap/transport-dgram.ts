@@ -16,6 +16,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { generate, parse } from 'coap-packet';
 import type { Packet, ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
+import { diagnostic } from './errors.ts';
 import { ExchangeCache, IN_FLIGHT } from './exchange-cache.ts';
 import { DATAGRAM_FAIRNESS, FairQueue } from './fair-queue.ts';
 import { Notifier } from './notifier.ts';
@@ -233,7 +234,7 @@ function blockOf(response: CoapResponse, requested: { num: number; szx: number }
 
 /** RFC 7959 §2.2: a block past the end of the reply is 4.02, with a diagnostic. */
 function pastTheEnd(requested: { num: number }, response: CoapResponse): Buffer {
-  return Buffer.from(`invalid_request: Block2 block ${requested.num} is past the end of the ${response.payload.length}-byte reply`);
+  return diagnostic('invalid_request', `Block2 block ${requested.num} is past the end of the ${response.payload.length}-byte reply`);
 }
 
 /**

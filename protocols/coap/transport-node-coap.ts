@@ -17,6 +17,7 @@ import type { IncomingMessage, OutgoingMessage } from 'coap';
 import { generate, parse } from 'coap-packet';
 import type { ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
+import { diagnostic } from './errors.ts';
 import { Notifier } from './notifier.ts';
 import { blockSize, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
@@ -151,7 +152,7 @@ export function createNodeCoapTransport(opts: NodeCoapTransportOptions): CoapTra
       // timer, which throws once the socket is closed.
       res.code = '5.00';
       (res as { statusCode?: string }).statusCode = '5.00';
-      res.end(Buffer.from('internal: request lost between parsers'));
+      res.end(diagnostic('internal', 'Request lost between parsers'));
       return;
     }
     const request = toRequest(ours, req.rsinfo);
@@ -275,7 +276,7 @@ function pastTheEnd(request: ParsedPacket, response: CoapResponse, res: NodeResp
   if (block === null || length === 0 || block.num * blockSize(Math.min(block.szx, MAX_SZX)) < length) return response;
   if (res._request !== undefined) res._request.options = res._request.options.filter((o) => String(o.name) !== 'Block2');
   if (!response.code.startsWith('2.')) return response;
-  return { code: '4.02', payload: new TextEncoder().encode(`invalid_request: Block2 block ${block.num} is past the end of the ${length}-byte reply`) };
+  return { code: '4.02', payload: diagnostic('invalid_request', `Block2 block ${block.num} is past the end of the ${length}-byte reply`) };
 }
 
 /** node-coap's Block2 ETag (a 2-byte XOR of the payload), so an Observe first block matches the rest. */

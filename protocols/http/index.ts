@@ -2,8 +2,8 @@
  * @module
  * The integrators' HTTP API (CONTRACT §5) as a hono app. `createApp(deps)` builds it apart from
  * listening (fastify's build/listen split), so tests can call `app.request()` without a socket and
- * any runtime adapter can serve `app.fetch`. Errors become problem+json; every /v1 route needs a
- * bearer credential.
+ * any runtime adapter can serve `app.fetch`. Errors become problem+json (a wrong method on a known
+ * path is 405 with `Allow`, an unknown path 404); every /v1 route needs a bearer credential.
  */
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
@@ -15,12 +15,13 @@ import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authenticate } from './auth.ts';
-import { openapiDocument, docsPage } from './openapi.ts';
+import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
-import { register } from './route.ts';
+import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -43,7 +44,14 @@ export interface HttpDeps {
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
+  /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
+  readTextFile: ReadTextFile;
+  /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
+  home?: string;
 }
+
+/** The page `GET /` redirects to: the web console (the API reference is at /docs). */
+export const HOME_PAGE = '/console';
 
 export type { Env, RouteTable };
 
@@ -98,21 +106,17 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   consoleRoutes(app, table);
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
 
-  for (const spec of table.specs) knownPaths.add(spec.path);
-  let document: string | null = null;
-  const specJson = () => (document ??= JSON.stringify(openapiDocument(table.specs)));
-  register(app, table, {
-    method: 'get', path: '/openapi.json', tag: 'Documentation', auth: 'none', summary: 'This OpenAPI 3.1 document',
-    responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
-  }, (c) => c.body(specJson(), 200, { 'content-type': 'application/json' }));
-  register(app, table, {
-    method: 'get', path: '/docs', tag: 'Documentation', auth: 'none', summary: 'Human-readable API reference',
-    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
-  }, (c) => c.html(docsPage(JSON.parse(specJson()))));
+  documentationRoutes(app, table, { readTextFile: deps.readTextFile, home: deps.home ?? HOME_PAGE });
 
-  knownPaths.add('/openapi.json').add('/docs');
+  for (const spec of table.specs) knownPaths.add(spec.path);
+  const allowed = allowedMethods(app.routes);
   app.notFound((c) => {
-    const { response } = problemResponse(new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`), c.req.path);
+    const methods = allowed(c.req.path);
+    const error = methods.length === 0
+      ? new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`)
+      : new DoppelError('method_not_allowed', `Method ${c.req.method} not allowed on ${c.req.path}: use ${methods.join(', ')}`);
+    const { response } = problemResponse(error, c.req.path);
+    if (methods.length > 0) response.headers.set('allow', methods.join(', '));
     response.headers.set('x-request-id', c.get('requestId'));
     return response;
   });

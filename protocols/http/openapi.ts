@@ -1,6 +1,6 @@
 /**
  * The OpenAPI 3.1 document, generated from the route specs and their zod schemas (never written by
- * hand), and `/docs`, a self-contained HTML reference rendered from it (no CDN, works offline).
+ * hand); `reference.ts` serves the UI that renders it at `/docs`.
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../../src/errors.ts';
@@ -10,13 +10,18 @@ type Json = Record<string, unknown>;
 
 const COMPONENT = '#/components/schemas/';
 
-/** JSON Schema of `schema`, with named sub-schemas referenced from components. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json): Json {
-  const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+/**
+ * JSON Schema of `schema`, with named sub-schemas referenced from `#/components/schemas/` (the
+ * same place in OpenAPI and AsyncAPI documents, whose schema dialect is draft-07).
+ */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json, target: 'draft-2020-12' | 'draft-7' = 'draft-2020-12'): Json {
+  const generated = z.toJSONSchema(schema, { target, io, unrepresentable: 'any' });
   // Rewrite references before splitting out $defs, so the defs' own references are rewritten too.
-  const rewritten = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT}`)) as Json;
-  const defs = (rewritten.$defs ?? {}) as Record<string, Json>;
+  // draft-07 names the local definitions `definitions`, 2020-12 `$defs`.
+  const rewritten = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT}`).replaceAll('"#/definitions/', `"${COMPONENT}`)) as Json;
+  const defs = (rewritten.$defs ?? rewritten.definitions ?? {}) as Record<string, Json>;
   delete rewritten.$defs;
+  delete rewritten.definitions;
   delete rewritten.$schema;
   for (const [name, def] of Object.entries(defs)) components[name] ??= def;
   // A schema that is itself named goes to components and is referenced.
@@ -28,6 +33,32 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json)
   }
   return rewritten;
 }
+
+/** Markdown (CommonMark), rendered by the reference UI at /docs. */
+const DESCRIPTION = [
+  'Digital twins with desired and reported state, for integrators. Every `/v1` operation needs a bearer credential.',
+  '',
+  '**Other interfaces** of the same server: apps follow twins live over the WebSocket API at `/v1/ws`, described by the',
+  'AsyncAPI 3.0 document [/asyncapi.json](/asyncapi.json); devices speak CoAP (RFC 7252) on the CoAP port. Both are',
+  'explained, with examples, in the project\'s README and in `docs/reference/` (http, websocket, coap, errors, limits).',
+  '',
+  '**CoAP resources** (device token in `?token=`; JSON, Content-Format 50, or CBOR, 60, chosen by `Accept`):',
+  '',
+  '| request | answer |',
+  '|---|---|',
+  '| `GET /t/{id}` | the device view `{version, desired, reported, delta}` |',
+  '| `GET /t/{id}/desired`, `GET /t/{id}/delta` | that part; with `Observe: 0`, a notification on every change (RFC 7641) |',
+  '| `PUT` or `POST /t/{id}/reported` | merge patch of reported (RFC 7396), `If-Match` a version → `2.04 {version, delta}` |',
+  '| `GET /.well-known/core` | the resources as RFC 6690 links |',
+  '',
+  'A CoAP error carries the response code of the table below and the diagnostic payload `<code>: <Message>`.',
+  '',
+  '**Errors** are `application/problem+json` (RFC 9457) with a stable `code` to branch on:',
+  '',
+  '| code | HTTP | CoAP | meaning |',
+  '|---|---|---|---|',
+  ...Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.http} | ${e.coap} | ${e.doc} |`),
+].join('\n');
 
 export function openapiDocument(specs: readonly RouteSpec[]): Json {
   const components: Json = {};
@@ -76,8 +107,7 @@ export function openapiDocument(specs: readonly RouteSpec[]): Json {
     info: {
       title: 'Doppel twin API',
       version: '1',
-      description: 'Digital twins with desired and reported state. Errors are application/problem+json with a stable `code`: '
-        + Object.entries(ERROR_CODES).map(([code, e]) => `\`${code}\` (${e.http})`).join(', ') + '.',
+      description: DESCRIPTION,
     },
     paths,
     components: {
@@ -85,25 +115,4 @@ export function openapiDocument(specs: readonly RouteSpec[]): Json {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Admin token, API key (dpk_…) or device token (dpd_…)' } },
     },
   };
-}
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-/** A readable, dependency-free HTML rendering of the OpenAPI document. */
-export function docsPage(doc: Json): string {
-  const info = doc.info as { title: string; description: string };
-  const sections: string[] = [];
-  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
-    for (const [method, op] of Object.entries(ops)) {
-      const params = (op.parameters as Json[]).map((p) => `<li><code>${escape(String(p.name))}</code> (${escape(String(p.in))}${p.required ? ', required' : ''})${p.description ? ` — ${escape(String(p.description))}` : ''}</li>`).join('');
-      const responses = Object.entries(op.responses as Record<string, Json>).map(([s, r]) => `<li><b>${s}</b> ${escape(String(r.description))}</li>`).join('');
-      const body = op.requestBody === undefined ? '' : `<details><summary>Request body</summary><pre>${escape(JSON.stringify(Object.values((op.requestBody as { content: Record<string, Json> }).content)[0]?.schema, null, 2))}</pre></details>`;
-      sections.push(`<section id="${escape(String(op.operationId))}"><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3><p><b>${escape(String(op.summary))}</b>${op.description ? ` — ${escape(String(op.description))}` : ''}</p>${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ''}${body}<h4>Responses</h4><ul>${responses}</ul></section>`);
-    }
-  }
-  const schemas = Object.entries((doc.components as { schemas: Json }).schemas)
-    .map(([name, s]) => `<details id="schema-${escape(name)}"><summary><code>${escape(name)}</code></summary><pre>${escape(JSON.stringify(s, null, 2))}</pre></details>`).join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(info.title)}</title><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}code,pre{font:13px ui-monospace,monospace}pre{background:#f5f5f5;padding:.5rem;overflow:auto}section{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-width:4.5rem;color:#fff;border-radius:3px;padding:0 .3rem;text-align:center;font-size:13px}.get{background:#2a7}.post{background:#27c}.patch{background:#c82}.delete{background:#c33}</style></head>
-<body><h1>${escape(info.title)}</h1><p>${escape(info.description)}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1)</p>${sections.join('\n')}<h2>Schemas</h2>${schemas}</body></html>`;
 }

@@ -53,6 +53,9 @@ const SCHEMAS = {
   report: ReportMessage,
 } as const;
 
+/** The client messages by `op` (read by the AsyncAPI document, `protocols/http/asyncapi.ts`). */
+export const CLIENT_MESSAGES: Readonly<typeof SCHEMAS> = SCHEMAS;
+
 export type Op = keyof typeof SCHEMAS;
 export const OPS = Object.keys(SCHEMAS) as Op[];
 

@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { decode as decodeCborX } from 'cbor-x';
 import { expect } from 'vitest';
+import { ERROR_CODES } from '../../src/errors.ts';
 import { encode, freshMid, OPT, readUint, referenceParse, UNDERSTOOD_CRITICAL } from './coap-wire.ts';
 import type { Parsed } from './coap-wire.ts';
 
@@ -64,7 +65,12 @@ export function checkResponse(res: Parsed, exp: Extract<Expectation, { kind: 're
   if (res.code >> 5 !== 2) {
     // A diagnostic payload (RFC 7252 §5.5.2), whole unless cut into blocks.
     expect(res.payload.length, `${what}: diagnostic`).toBeGreaterThan(0);
-    if (block2 === undefined) expect(() => utf8.decode(res.payload), `${what}: UTF-8`).not.toThrow();
+    if (block2 === undefined) {
+      expect(() => utf8.decode(res.payload), `${what}: UTF-8`).not.toThrow();
+      // One format whatever layer refused: `<stable code>: <Message in sentence case>`.
+      const [, errorCode] = /^([a-z_]+): [^a-z\s]/.exec(utf8.decode(res.payload)) ?? [];
+      expect(Object.keys(ERROR_CODES), `${what}: diagnostic ${JSON.stringify(utf8.decode(res.payload))}`).toContain(errorCode);
+    }
   }
   const observe = res.options.find((o) => o.number === OPT.observe);
   if (observe !== undefined) {
