@@ -88,7 +88,7 @@ export function referencePageRoutes(app: Hono<Env>, table: RouteTable, deps: Ref
     responses: { 200: { description: 'HTML', contentType: 'text/html' }, 404: { description: 'not_found: no such page' } },
   }, async (c) => {
     const page = c.req.param('page') ?? '';
-    if (!isReferencePage(page)) throw fail('not_found', `No reference page ${JSON.stringify(page)}; the pages are ${names}`);
+    if (!isReferencePage(page)) throw fail('not_found', `No reference page ${JSON.stringify(page)}: the pages are ${names}`);
     // no-cache, like /docs: the page names the stylesheet's current hash.
     return c.body(await html(page), 200, {
       'content-type': 'text/html; charset=utf-8', 'content-security-policy': DOCS_CSP, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
