@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../../src/errors.ts';
+import { REFERENCE_PAGES, REFERENCE_PATH } from './reference-markdown.ts';
 import type { RouteSpec } from './route.ts';
 
 type Json = Record<string, unknown>;
@@ -38,9 +39,11 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components
 const DESCRIPTION = [
   'Digital twins with desired and reported state, for integrators. Every `/v1` operation needs a bearer credential.',
   '',
+  `**Protocol reference** (served here, with examples): ${Object.entries(REFERENCE_PAGES).map(([page, title]) => `[${title}](${REFERENCE_PATH}/${page})`).join(' · ')}.`,
+  '',
   '**Other interfaces** of the same server: apps follow twins live over the WebSocket API at `/v1/ws`, described by the',
   'AsyncAPI 3.0 document [/asyncapi.json](/asyncapi.json); devices speak CoAP (RFC 7252) on the CoAP port. Both are',
-  'explained, with examples, in the project\'s README and in `docs/reference/` (http, websocket, coap, errors, limits).',
+  'explained, with examples, in the protocol reference above.',
   '',
   '**CoAP resources** (device token in `?token=`; JSON, Content-Format 50, or CBOR, 60, chosen by `Accept`):',
   '',

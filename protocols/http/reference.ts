@@ -10,6 +10,7 @@
  */
 import type { Hono } from 'hono';
 import { fail } from '../../src/errors.ts';
+import { REFERENCE_CSS } from './reference-style.ts';
 import { register } from './route.ts';
 import type { Env, RouteTable } from './route.ts';
 
@@ -69,11 +70,15 @@ async function loadAssets(read: ReadTextFile): Promise<Map<string, Asset>> {
     assets.set(name, { body, type, hash: await contentHash(body) });
   }
   assets.set('init.js', { body: INIT_JS, type: JS, hash: await contentHash(INIT_JS) });
+  // The protocol reference pages' (reference-pages.ts), cached like the rest.
+  assets.set('reference.css', { body: REFERENCE_CSS, type: CSS, hash: await contentHash(REFERENCE_CSS) });
   return assets;
 }
 
+const assetPath = (assets: Map<string, Asset>, name: string) => `/docs/assets/${assets.get(name)!.hash}/${name}`;
+
 function page(assets: Map<string, Asset>): string {
-  const href = (name: string) => `/docs/assets/${assets.get(name)!.hash}/${name}`;
+  const href = (name: string) => assetPath(assets, name);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -92,8 +97,11 @@ function page(assets: Map<string, Asset>): string {
 `;
 }
 
+/** What the other documentation pages need of this one: the served path of an asset. */
+export interface DocsAssets { path(name: 'reference.css'): Promise<string> }
+
 /** Mounts `GET /docs` and its assets. */
-export function referenceRoutes(app: Hono<Env>, table: RouteTable, read: ReadTextFile): void {
+export function referenceRoutes(app: Hono<Env>, table: RouteTable, read: ReadTextFile): DocsAssets {
   let loading: Promise<Map<string, Asset>> | null = null;
   // A failed read is retried on the next request rather than remembered.
   const assets = () => (loading ??= loadAssets(read).catch((err: unknown) => { loading = null; throw err; }));
@@ -121,4 +129,6 @@ export function referenceRoutes(app: Hono<Env>, table: RouteTable, read: ReadTex
     if (c.req.header('if-none-match')?.split(',').some((tag) => tag.trim() === headers.etag)) return c.body(null, 304, headers);
     return c.body(asset.body, 200, { ...headers, 'content-type': asset.type });
   });
+
+  return { path: async (name) => assetPath(await assets(), name) };
 }

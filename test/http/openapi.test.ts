@@ -34,7 +34,7 @@ const CONTRACT_ROUTES = [
 ];
 
 /** Routes beyond the contract, each documented in the README. */
-const EXTENSIONS = ['get /v1/backup', 'get /', 'get /asyncapi.json', 'get /docs/assets/{hash}/{file}', 'get /console', 'get /console/assets/{name}'];
+const EXTENSIONS = ['get /v1/backup', 'get /', 'get /asyncapi.json', 'get /docs/assets/{hash}/{file}', 'get /docs/reference/{page}', 'get /console', 'get /console/assets/{name}'];
 
 const documented = () => Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
 

@@ -1,11 +1,12 @@
 /**
  * The self-description: `/openapi.json` (generated from every route registered before it is first
- * asked for), `/asyncapi.json` (the WebSocket API), `/docs` (the reference UI) and `/`, which
- * sends a browser to `home`.
+ * asked for), `/asyncapi.json` (the WebSocket API), `/docs` (the reference UI),
+ * `/docs/reference/{page}` (the protocol reference pages) and `/`, which sends a browser to `home`.
  */
 import type { Hono } from 'hono';
 import { asyncapiDocument } from '../asyncapi.ts';
 import { openapiDocument } from '../openapi.ts';
+import { referencePageRoutes } from '../reference-pages.ts';
 import { referenceRoutes } from '../reference.ts';
 import type { ReadTextFile } from '../reference.ts';
 import { register } from '../route.ts';
@@ -27,7 +28,8 @@ export function documentationRoutes(app: Hono<Env>, table: RouteTable, deps: Doc
     responses: { 200: { description: 'AsyncAPI 3.0', contentType: 'application/json' } },
   }, (c) => c.body(asyncapi ??= JSON.stringify(asyncapiDocument()), 200, { 'content-type': 'application/json' }));
 
-  referenceRoutes(app, table, deps.readTextFile);
+  const docs = referenceRoutes(app, table, deps.readTextFile);
+  referencePageRoutes(app, table, { read: deps.readTextFile, stylesheet: () => docs.path('reference.css') });
 
   // 302, not 301: a browser caches a permanent redirect for good, and the target may move (a web
   // console). For GET and HEAD, 302 and 307 behave the same, and 302 is what every client knows.
