@@ -20,6 +20,7 @@ import { problemResponse } from './problem.ts';
 import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
+import { commandRoutes } from './routes/commands.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -101,6 +102,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     openStreams: deps.metrics.gauge({ name: 'doppel_http_event_streams', help: 'Open server-sent event streams (GET /v1/twins/{id}/events)' }),
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
+  commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);

@@ -1,0 +1,209 @@
+/**
+ * Commands to devices: the ordered, durable side. Every step runs inside the twin's actor mailbox
+ * (through `serialize`, which also checks the twin exists), applies a pure rule from
+ * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
+ * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read
+ * (and long polls wake at `expiresAt` to read them); ended commands older than the retention are
+ * pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
+ * of every status change after its commit.
+ */
+import { DoppelError, fail } from '../src/errors.ts';
+import type { StoreOp, TwinStore } from '../src/store/types.ts';
+import {
+  answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, planCommand, timeOutCommand,
+} from '../src/twin/commands.ts';
+import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
+import { orderOf } from '../src/twin/commands.ts';
+
+/** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
+export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+
+/** A live device session that can take a command now (WebSocket device session, CoAP observation). */
+export type DeviceSink = (order: CommandOrder) => void;
+
+export interface CommandServiceDeps {
+  store: TwinStore;
+  serialize: Serialize;
+  now: () => Date;
+  /** Open (queued or delivered) commands a twin may have at once. */
+  maxOpenPerTwin?: number;
+}
+
+export const DEFAULT_MAX_OPEN_PER_TWIN = 100;
+
+export class CommandService {
+  readonly #deps: CommandServiceDeps;
+  readonly #listeners = new Map<string, Set<(command: Command) => void>>();
+  readonly #sinks = new Map<string, Set<DeviceSink>>();
+
+  constructor(deps: CommandServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
+  listen(id: string, listener: (command: Command) => void): () => void {
+    return addTo(this.#listeners, id, listener);
+  }
+
+  /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
+  attachSink(id: string, sink: DeviceSink): () => void {
+    return addTo(this.#sinks, id, sink);
+  }
+
+  hasLiveSession(id: string): boolean {
+    return (this.#sinks.get(id)?.size ?? 0) > 0;
+  }
+
+  /**
+   * Stores a new command (`queued`); with a `clientToken` already used on this twin, returns that
+   * command instead (`created: false`): a retried invocation is not run twice.
+   */
+  invoke(id: string, init: NewCommand, expiresInMs?: number): Promise<{ command: Command; created: boolean }> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const commands = await this.#read(id, now);
+      if (init.clientToken !== undefined) {
+        const same = commands.find((c) => c.clientToken === init.clientToken);
+        if (same !== undefined) return { command: same, created: false };
+      }
+      const max = this.#deps.maxOpenPerTwin ?? DEFAULT_MAX_OPEN_PER_TWIN;
+      if (commands.filter((c) => !isEnded(c.status)).length >= max) {
+        throw fail('too_large', `Twin "${id}" already has ${max} open commands: wait for answers or cancel some`, { limit: max });
+      }
+      if (expiresInMs !== undefined && !this.hasLiveSession(id)) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
+      const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
+      await this.#commit(id, [command]);
+      const order = orderOf(command);
+      for (const sink of this.#sinks.get(id) ?? []) {
+        try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
+      }
+      return { command, created: true };
+    });
+  }
+
+  /** Newest first, optionally of one status. */
+  list(id: string, status?: CommandStatus): Promise<Command[]> {
+    return this.#deps.serialize(id, async () => {
+      const commands = await this.#read(id, this.#deps.now());
+      return commands.filter((c) => status === undefined || c.status === status).sort(newestFirst);
+    });
+  }
+
+  /** The device's own listing: what it is shown is thereby delivered. */
+  listForDevice(id: string, status?: CommandStatus): Promise<Command[]> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const commands = await this.#read(id, now);
+      const shown = commands.filter((c) => status === undefined || c.status === status);
+      const delivered = shown.map((c) => deliverCommand(c, now)).filter((c) => c !== null);
+      await this.#commit(id, delivered);
+      const byId = new Map(delivered.map((c) => [c.id, c]));
+      return shown.map((c) => byId.get(c.id) ?? c).sort(newestFirst);
+    });
+  }
+
+  /** The open commands as orders for a device session, marked delivered. */
+  deliverOpen(id: string): Promise<CommandOrder[]> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const open = (await this.#read(id, now)).filter((c) => !isEnded(c.status));
+      await this.#commit(id, open.map((c) => deliverCommand(c, now)).filter((c) => c !== null));
+      return open.map(orderOf);
+    });
+  }
+
+  /** Marks one command delivered (a session sent it). Quietly does nothing once it has ended or gone. */
+  markDelivered(id: string, cid: string): Promise<void> {
+    return this.#change(id, cid, (c, now) => deliverCommand(c, now)).then(() => undefined, () => undefined);
+  }
+
+  get(id: string, cid: string): Promise<Command> {
+    return this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid));
+  }
+
+  /** The command once it has ended, or as it is after `waitMs` (long poll). */
+  async waitForEnd(id: string, cid: string, waitMs: number): Promise<Command> {
+    const first = await this.get(id, cid);
+    if (isEnded(first.status) || waitMs <= 0) return first;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => { wake = resolve; });
+    const stop = this.listen(id, (c) => { if (c.id === cid && isEnded(c.status)) wake(); });
+    const untilExpiry = first.expiresAt === undefined ? Infinity : Date.parse(first.expiresAt) - this.#deps.now().getTime() + 1;
+    const timer = setTimeout(wake, Math.max(0, Math.min(waitMs, untilExpiry)));
+    try {
+      await woken;
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
+    return this.get(id, cid);
+  }
+
+  cancel(id: string, cid: string): Promise<Command> {
+    return this.#change(id, cid, (c, now) => cancelCommand(c, now));
+  }
+
+  /** The device's answer; the first wins, a later one is `command_ended`. */
+  answer(id: string, cid: string, answer: { status: CommandOutcome; result?: unknown }): Promise<Command> {
+    return this.#change(id, cid, (c, now) => answerCommand(c, answer, now));
+  }
+
+  /** A direct command nobody answered in time: ends `expired` unless it ended meanwhile. */
+  timeOut(id: string, cid: string): Promise<Command> {
+    return this.#change(id, cid, (c, now) => (isEnded(c.status) ? null : timeOutCommand(c, now)));
+  }
+
+  #change(id: string, cid: string, rule: (c: Command, now: Date) => Command | null): Promise<Command> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const current = find(await this.#read(id, now), cid);
+      const next = rule(current, now);
+      if (next === null) return current;
+      await this.#commit(id, [next]);
+      return next;
+    });
+  }
+
+  /** The twin's commands, with due expiries stored and old ended ones pruned (inside the mailbox). */
+  async #read(id: string, now: Date): Promise<Command[]> {
+    const store = this.#deps.store;
+    if (store.readCommands === undefined) throw new DoppelError('unavailable', 'Commands are not available with this store yet: use the LevelDB store');
+    const stored = await store.readCommands(id);
+    const kept = stored.filter((c) => !isPrunable(c, now));
+    const expired = kept.map((c) => expireIfDue(c, now)).filter((c) => c !== null);
+    const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
+    if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
+    const byId = new Map(expired.map((c) => [c.id, c]));
+    return kept.map((c) => byId.get(c.id) ?? c);
+  }
+
+  async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
+    if (changed.length === 0 && more.length === 0) return;
+    await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more]);
+    for (const command of changed) {
+      for (const listener of this.#listeners.get(id) ?? []) {
+        try {
+          listener(command);
+        } catch {
+          // One failing listener (a closed session) must not fail the committed change for others.
+        }
+      }
+    }
+  }
+}
+
+function find(commands: Command[], cid: string): Command {
+  const command = commands.find((c) => c.id === cid);
+  if (command === undefined) throw fail('not_found', `No command "${cid}"`);
+  return command;
+}
+
+function addTo<T>(map: Map<string, Set<T>>, id: string, item: T): () => void {
+  let set = map.get(id);
+  if (set === undefined) map.set(id, set = new Set());
+  set.add(item);
+  return () => {
+    set.delete(item);
+    if (set.size === 0 && map.get(id) === set) map.delete(id);
+  };
+}
