@@ -50,6 +50,11 @@ export class CommandService {
     return addTo(this.#sinks, id, sink);
   }
 
+  /** The store keeps commands (LevelDB and memory stores; not yet JetStream). */
+  get available(): boolean {
+    return this.#deps.store.readCommands !== undefined;
+  }
+
   hasLiveSession(id: string): boolean {
     return (this.#sinks.get(id)?.size ?? 0) > 0;
   }

@@ -89,6 +89,7 @@ export function appHandler(session: Session): SessionHandler {
         case 'get': return get(m);
         case 'patch': return patch(m);
         case 'report': return report(m);
+        case 'result': throw new DoppelError('forbidden', 'Forbidden: commands are answered by the device, in its own session (or over HTTP)');
       }
     },
     dispose: () => subscriptions.dispose(),
