@@ -35,6 +35,14 @@ export class CommandService {
   readonly #deps: CommandServiceDeps;
   readonly #listeners = new Map<string, Set<(command: Command) => void>>();
   readonly #sinks = new Map<string, Set<DeviceSink>>();
+  /**
+   * Twins that may hold open commands, so a device's hot path (a CoAP report) reads its commands
+   * only when there may be some. Loaded once from the store (`commandTwins`, key-only); until then
+   * what this process learns is kept in `#learned` and laid over the scan.
+   */
+  #withOpen: Set<string> | null = null;
+  #loading: Promise<Set<string>> | null = null;
+  readonly #learned = new Map<string, boolean>();
 
   constructor(deps: CommandServiceDeps) {
     this.#deps = deps;
@@ -78,12 +86,42 @@ export class CommandService {
       if (expiresInMs !== undefined && !this.hasLiveSession(id)) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
       const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
       await this.#commit(id, [command]);
+      this.#track(id, [command]);
       const order = orderOf(command);
       for (const sink of this.#sinks.get(id) ?? []) {
         try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
       }
       return { command, created: true };
     });
+  }
+
+  /**
+   * The open commands as orders, marked delivered, when the twin may have some (cheap when it has
+   * none: no store read). For replies that carry commands to a device, e.g. a CoAP report's 2.04.
+   */
+  async openOrdersIfAny(id: string): Promise<CommandOrder[]> {
+    if (!this.available) return [];
+    const withOpen = this.#withOpen ?? await this.#loadIndex();
+    return withOpen.has(id) ? this.deliverOpen(id) : [];
+  }
+
+  #loadIndex(): Promise<Set<string>> {
+    this.#loading ??= this.#deps.store.commandTwins!().then((twins) => {
+      const set = new Set(twins);
+      for (const [id, open] of this.#learned) if (open) set.add(id); else set.delete(id);
+      this.#learned.clear();
+      this.#withOpen = set;
+      return set;
+    }, (err: unknown) => { this.#loading = null; throw err; });
+    return this.#loading;
+  }
+
+  /** Records whether twin `id` has open commands, from a full list of them. */
+  #track(id: string, commands: readonly Command[]): void {
+    const open = commands.some((c) => !isEnded(c.status));
+    if (this.#withOpen === null) this.#learned.set(id, open);
+    else if (open) this.#withOpen.add(id);
+    else this.#withOpen.delete(id);
   }
 
   /** Newest first, optionally of one status. */
@@ -161,10 +199,12 @@ export class CommandService {
   #change(id: string, cid: string, rule: (c: Command, now: Date) => Command | null): Promise<Command> {
     return this.#deps.serialize(id, async () => {
       const now = this.#deps.now();
-      const current = find(await this.#read(id, now), cid);
+      const commands = await this.#read(id, now);
+      const current = find(commands, cid);
       const next = rule(current, now);
       if (next === null) return current;
       await this.#commit(id, [next]);
+      this.#track(id, commands.map((c) => (c.id === cid ? next : c)));
       return next;
     });
   }
@@ -179,7 +219,9 @@ export class CommandService {
     const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
     if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
     const byId = new Map(expired.map((c) => [c.id, c]));
-    return kept.map((c) => byId.get(c.id) ?? c);
+    const commands = kept.map((c) => byId.get(c.id) ?? c);
+    this.#track(id, commands);
+    return commands;
   }
 
   async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {

@@ -76,6 +76,14 @@ export function commandRange(twin: string): KeyRange {
   return { gte: `${COMMAND}${twin}!`, lt: `${COMMAND}${twin}!${END}` };
 }
 
+/** Every command record of every twin. */
+export const COMMANDS_RANGE: KeyRange = { gte: COMMAND, lt: 'x"' };
+
+/** The twin id of a `commandKey`. */
+export function twinOfCommandKey(key: string): string {
+  return key.slice(COMMAND.length, key.lastIndexOf('!'));
+}
+
 /** The whole pending index, oldest first. */
 export const PENDING_RANGE: KeyRange = { gte: PENDING, lt: 'p"' };
 

@@ -9,7 +9,7 @@ import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
 import { decodeValue } from './codec.ts';
 import {
-  checkHistoryQuery, commandRange, credentialKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
   versionOfHistoryKey,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
@@ -39,6 +39,12 @@ export class LevelReads {
     const commands = await read(() => db.keys(commandRange(id)).all());
     for (const key of commands) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
     return ops;
+  }
+
+  async commandTwins(): Promise<string[]> {
+    const db = this.#db();
+    const keys = await read(() => db.keys(COMMANDS_RANGE).all());
+    return [...new Set(keys.map(twinOfCommandKey))];
   }
 
   async readCommands(id: string): Promise<Command[]> {

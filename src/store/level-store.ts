@@ -142,6 +142,10 @@ class LevelStore implements TwinStore {
     return this.#reads.deleteTwinOps(id);
   }
 
+  commandTwins(): Promise<string[]> {
+    return this.#reads.commandTwins();
+  }
+
   readCommands(id: string): Promise<Command[]> {
     return this.#reads.readCommands(id);
   }

@@ -8,7 +8,7 @@ import { fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
 import {
-  checkHistoryQuery, commandRange, credentialKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
@@ -92,6 +92,11 @@ class MemoryStore implements TwinStore {
     for (const key of this.#keysIn(historyRange(id, -1))) ops.push({ type: 'deleteEvent', twin: id, version: versionOfHistoryKey(key) });
     for (const key of this.#keysIn(commandRange(id))) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
     return ops;
+  }
+
+  async commandTwins(): Promise<string[]> {
+    this.#check();
+    return [...new Set(this.#keysIn(COMMANDS_RANGE).map(twinOfCommandKey))];
   }
 
   async readCommands(id: string): Promise<Command[]> {

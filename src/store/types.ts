@@ -77,6 +77,8 @@ export interface TwinStore {
    * order (creation order). `deleteTwinOps` deletes them with the twin.
    */
   readCommands?(id: string): Promise<Command[]>;
+  /** Optional, with `readCommands`: the ids of every twin holding command records (a key-only scan). */
+  commandTwins?(): Promise<string[]>;
 
   /**
    * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read

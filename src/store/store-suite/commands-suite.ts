@@ -31,6 +31,7 @@ export function describeCommandContract(subject: StoreUnderTest): void {
       expect(await read('a')).toEqual([sampleCommand('a', '0001', { payload: { nested: ['x', 1.5, null] } }), sampleCommand('a', '0002')]);
       expect((await read('a.b')).map((c) => c.id)).toEqual(['0003']);
       expect(await read('zz')).toEqual([]);
+      expect((await store.commandTwins!()).sort()).toEqual(['a', 'a.b']);
     });
 
     it('overwrites a command in place and deletes one alone', async () => {
