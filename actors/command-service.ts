@@ -35,6 +35,7 @@ export class CommandService {
   readonly #deps: CommandServiceDeps;
   readonly #listeners = new Map<string, Set<(command: Command) => void>>();
   readonly #sinks = new Map<string, Set<DeviceSink>>();
+  readonly #all = new Set<(command: Command) => void>();
   /**
    * Twins that may hold open commands, so a device's hot path (a CoAP report) reads its commands
    * only when there may be some. Loaded once from the store (`commandTwins`, key-only); until then
@@ -51,6 +52,12 @@ export class CommandService {
   /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
   listen(id: string, listener: (command: Command) => void): () => void {
     return addTo(this.#listeners, id, listener);
+  }
+
+  /** Hears every status change of every twin's commands (app sessions filter by what they follow). */
+  listenAll(listener: (command: Command) => void): () => void {
+    this.#all.add(listener);
+    return () => { this.#all.delete(listener); };
   }
 
   /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
@@ -228,7 +235,7 @@ export class CommandService {
     if (changed.length === 0 && more.length === 0) return;
     await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more]);
     for (const command of changed) {
-      for (const listener of this.#listeners.get(id) ?? []) {
+      for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
         try {
           listener(command);
         } catch {

@@ -41,8 +41,8 @@ const SERVER_MESSAGES: Readonly<Record<string, { summary: string; schema: z.ZodT
   change: { summary: 'One change of a followed twin, in version order', schema: z.object({ op: z.literal('change'), event: ChangeEventSchema }) },
   deleted: { summary: 'A followed twin was deleted', schema: z.object({ op: z.literal('deleted'), twin: TwinId }) },
   command: {
-    summary: 'To devices: an open command, on connect and whenever one is added (answer with `result`)',
-    schema: z.object({ op: z.literal('command'), command: z.object({ id: z.string(), name: z.string(), payload: z.unknown() }) }),
+    summary: 'To devices: an open command, on connect and whenever one is added (answer with `result`). To apps following the twin: the whole command (with `twin`) on every status change',
+    schema: z.object({ op: z.literal('command'), twin: TwinId.optional(), command: z.object({ id: z.string(), name: z.string(), payload: z.unknown() }).loose() }),
   },
   delta: { summary: 'To devices: the delta, on connect and whenever it changes', schema: z.object({ op: z.literal('delta'), twin: TwinId, version: Version, delta: Document }) },
   error: {

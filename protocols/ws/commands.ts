@@ -5,11 +5,17 @@
  * Delivery is at least once: a command added while the session starts may be sent twice.
  */
 import type { TwinService } from '../../actors/index.ts';
-import type { CommandOrder } from '../../src/twin/commands.ts';
+import { publicCommand } from '../../src/twin/commands.ts';
+import type { Command, CommandOrder } from '../../src/twin/commands.ts';
 import type { Ref, ResultMessage } from './messages.ts';
 
 export function commandFrame(order: CommandOrder): string {
   return JSON.stringify({ op: 'command', command: order });
+}
+
+/** To apps following the twin: the whole command (as the HTTP API shows it) after a status change. */
+export function commandEventFrame(command: Command): string {
+  return JSON.stringify({ op: 'command', twin: command.twin, command: publicCommand(command) });
 }
 
 function resultOkFrame(ref: Ref | undefined): string {
