@@ -14,6 +14,7 @@ import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
+import { commandMetrics } from '../../actors/command-metrics.ts';
 import { authenticate } from './auth.ts';
 import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
@@ -103,6 +104,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
   commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
+  commandMetrics(deps.twins.commands, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);

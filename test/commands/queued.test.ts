@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { expectJson, expectProblem } from '../http/helpers.ts';
+import { metric } from '../support/metric.ts';
 import { apiKey, queue, twinWithToken } from './helpers.ts';
 import type { CommandJson } from './helpers.ts';
 
@@ -136,5 +137,15 @@ describe('queued commands', () => {
     expect((await t.call('DELETE', '/v1/twins/q-9')).status).toBe(204);
     await twinWithToken(t, 'q-9');
     expect(await list('q-9')).toEqual([]);
+  });
+
+  it('counts commands by status in /metrics, with their duration', async () => {
+    const before = await metric(t, 'doppel_commands_total{status="succeeded"}') ?? 0;
+    const device = await twinWithToken(t, 'q-10');
+    const cmd = await queue(t, 'q-10', { name: 'reboot', ttlSeconds: 60 });
+    await expectJson(await t.call('POST', `/v1/twins/q-10/commands/${cmd.id}/result`, { body: { status: 'succeeded' }, token: device }), 200);
+    expect(await metric(t, 'doppel_commands_total{status="succeeded"}')).toBe(before + 1);
+    expect(await metric(t, 'doppel_commands_total{status="queued"}')).toBeGreaterThanOrEqual(1);
+    expect(await metric(t, 'doppel_command_duration_seconds_count{status="succeeded"}')).toBeGreaterThanOrEqual(1);
   });
 });
