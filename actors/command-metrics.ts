@@ -18,6 +18,7 @@ export function commandMetrics(commands: CommandService, metrics: MetricsRegistr
     name: 'doppel_command_duration_seconds', help: 'From invocation to the end of a command, by how it ended', labelNames: ['status'],
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600, 86400],
   });
+  metrics.gauge({ name: 'doppel_command_waits', help: 'Requests waiting for a command to end (long polls, direct invocations)', collect: () => commands.waiting });
   return commands.listenAll((command) => {
     changes.inc({ status: command.status });
     if (isEnded(command.status)) latency.observe({ status: command.status }, Math.max(0, Date.parse(command.updatedAt) - Date.parse(command.createdAt)) / 1000);

@@ -42,12 +42,16 @@ export class CommandService {
    * what this process learns is kept in `#learned` and laid over the scan.
    */
   #withOpen: Set<string> | null = null;
+  /** Long polls and direct invocations waiting for a command to end (a gauge). */
+  #waiting = 0;
   #loading: Promise<Set<string>> | null = null;
   readonly #learned = new Map<string, boolean>();
 
   constructor(deps: CommandServiceDeps) {
     this.#deps = deps;
   }
+
+  get waiting(): number { return this.#waiting; }
 
   /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
   listen(id: string, listener: (command: Command) => void): () => void {
@@ -171,22 +175,37 @@ export class CommandService {
     return this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid));
   }
 
-  /** The command once it has ended, or as it is after `waitMs` (long poll). */
-  async waitForEnd(id: string, cid: string, waitMs: number): Promise<Command> {
-    const first = await this.get(id, cid);
-    if (isEnded(first.status) || waitMs <= 0) return first;
+  /**
+   * The command once it has ended, or as it is after `waitMs` (long poll), or as it is when
+   * `signal` aborts (the client went away, the server is draining).
+   */
+  async waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
+    let latest = await this.get(id, cid);
+    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) return latest;
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => { wake = resolve; });
-    const stop = this.listen(id, (c) => { if (c.id === cid && isEnded(c.status)) wake(); });
-    const untilExpiry = first.expiresAt === undefined ? Infinity : Date.parse(first.expiresAt) - this.#deps.now().getTime() + 1;
-    const timer = setTimeout(wake, Math.max(0, Math.min(waitMs, untilExpiry)));
+    const stop = this.listen(id, (c) => {
+      if (c.id !== cid) return;
+      latest = c;
+      if (isEnded(c.status)) wake();
+    });
+    // Woken at expiresAt too: reading the command then expires it.
+    const untilExpiry = latest.expiresAt === undefined ? Infinity : Date.parse(latest.expiresAt) - this.#deps.now().getTime() + 1;
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; wake(); }, Math.max(0, Math.min(waitMs, untilExpiry)));
+    signal?.addEventListener('abort', wake, { once: true });
+    this.#waiting++;
     try {
       await woken;
     } finally {
+      this.#waiting--;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
       stop();
     }
-    return this.get(id, cid);
+    // After an abort (a drain refuses new work) the last known state is the answer.
+    const aborted = (signal as AbortSignal | undefined)?.aborted ?? false;
+    return timedOut && !aborted && !isEnded(latest.status) ? this.get(id, cid) : latest;
   }
 
   cancel(id: string, cid: string): Promise<Command> {

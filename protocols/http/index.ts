@@ -103,7 +103,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     openStreams: deps.metrics.gauge({ name: 'doppel_http_event_streams', help: 'Open server-sent event streams (GET /v1/twins/{id}/events)' }),
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
-  commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
+  commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
   commandMetrics(deps.twins.commands, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });

@@ -25,8 +25,21 @@ const json = (command: Command) => publicCommand(command);
 /** A problem+json response entry with this route's own wording. */
 const problem = (description: string) => ({ ...problems()[503]!, description });
 
-export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: TwinService; maxBodyBytes: number }): void {
+export interface CommandRouteDeps {
+  twins: TwinService;
+  maxBodyBytes: number;
+  /** Registers a hook run when the server starts draining (waiting requests answer then); returns its remover. */
+  onShutdown: (hook: () => void) => () => void;
+}
+
+export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: CommandRouteDeps): void {
   const commands = deps.twins.commands;
+  /** Aborts when the client goes away or the server starts draining: a wait must not hold up either. */
+  const waitSignal = (c: Ctx): { signal: AbortSignal; done: () => void } => {
+    const draining = new AbortController();
+    const remove = deps.onShutdown(() => draining.abort());
+    return { signal: AbortSignal.any([c.req.raw.signal, draining.signal]), done: remove };
+  };
 
   register(app, table, {
     method: 'post', path: '/v1/twins/:id/commands', tag: TAG, auth: 'bearer', summary: 'Send a command to the device',
@@ -51,8 +64,18 @@ export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
     }
     const timeoutMs = body.timeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS;
     const { command: sent } = await commands.invoke(id, init, timeoutMs);
-    let command = await commands.waitForEnd(id, sent.id, timeoutMs);
-    if (!isEnded(command.status)) command = await commands.timeOut(id, sent.id);
+    const wait = waitSignal(c);
+    let command: Command;
+    try {
+      command = await commands.waitForEnd(id, sent.id, timeoutMs, wait.signal);
+    } finally {
+      wait.done();
+    }
+    if (!isEnded(command.status)) {
+      // Cut short by a drain: the command stays open until its expiresAt (the device may still answer).
+      if (wait.signal.aborted) throw new DoppelError('unavailable', `Server is shutting down: command "${sent.id}" stays open until ${sent.expiresAt}`, { details: { command: sent.id } });
+      command = await commands.timeOut(id, sent.id);
+    }
     if (command.status === 'expired') {
       throw new DoppelError('command_timeout', `Device "${id}" did not answer command "${sent.id}" within ${timeoutMs} ms`, { details: { command: sent.id } });
     }
@@ -76,7 +99,7 @@ export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
 
   register(app, table, {
     method: 'get', path: '/v1/twins/:id/commands/:cid', tag: TAG, auth: 'bearer', summary: 'Get a command (long poll with waitMs)',
-    description: 'The command; with `?waitMs=` the reply waits until the command ends or that many ms have passed, and then shows it, ended or not.',
+    description: 'The command; with `?waitMs=` the reply waits until the command ends or that many ms have passed (or the server starts draining), and then shows it, ended or not.',
     query: WaitQuery,
     responses: { 200: { description: 'The command', schema: CommandSchema }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
@@ -84,7 +107,12 @@ export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
     authorize(c.get('principal'), 'device:read', id);
     const cid = commandId(c);
     const { waitMs } = parseWith(WaitQuery, c.req.query(), 'query');
-    return c.json(json(await commands.waitForEnd(id, cid, waitMs)));
+    const wait = waitSignal(c);
+    try {
+      return c.json(json(await commands.waitForEnd(id, cid, waitMs, wait.signal)));
+    } finally {
+      wait.done();
+    }
   });
 
   register(app, table, {
