@@ -14,6 +14,7 @@ import {
 } from '../src/twin/commands.ts';
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
 import { orderOf } from '../src/twin/commands.ts';
+import { OpenCommandIndex } from './command-open-index.ts';
 
 /** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
 export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
@@ -36,19 +37,13 @@ export class CommandService {
   readonly #listeners = new Map<string, Set<(command: Command) => void>>();
   readonly #sinks = new Map<string, Set<DeviceSink>>();
   readonly #all = new Set<(command: Command) => void>();
-  /**
-   * Twins that may hold open commands, so a device's hot path (a CoAP report) reads its commands
-   * only when there may be some. Loaded once from the store (`commandTwins`, key-only); until then
-   * what this process learns is kept in `#learned` and laid over the scan.
-   */
-  #withOpen: Set<string> | null = null;
+  readonly #openIndex: OpenCommandIndex;
   /** Long polls and direct invocations waiting for a command to end (a gauge). */
   #waiting = 0;
-  #loading: Promise<Set<string>> | null = null;
-  readonly #learned = new Map<string, boolean>();
 
   constructor(deps: CommandServiceDeps) {
     this.#deps = deps;
+    this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
   }
 
   get waiting(): number { return this.#waiting; }
@@ -97,7 +92,7 @@ export class CommandService {
       if (expiresInMs !== undefined && !this.hasLiveSession(id)) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
       const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
       await this.#commit(id, [command]);
-      this.#track(id, [command]);
+      this.#openIndex.track(id, [command]);
       const order = orderOf(command);
       for (const sink of this.#sinks.get(id) ?? []) {
         try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
@@ -112,27 +107,7 @@ export class CommandService {
    */
   async openOrdersIfAny(id: string): Promise<CommandOrder[]> {
     if (!this.available) return [];
-    const withOpen = this.#withOpen ?? await this.#loadIndex();
-    return withOpen.has(id) ? this.deliverOpen(id) : [];
-  }
-
-  #loadIndex(): Promise<Set<string>> {
-    this.#loading ??= this.#deps.store.commandTwins!().then((twins) => {
-      const set = new Set(twins);
-      for (const [id, open] of this.#learned) if (open) set.add(id); else set.delete(id);
-      this.#learned.clear();
-      this.#withOpen = set;
-      return set;
-    }, (err: unknown) => { this.#loading = null; throw err; });
-    return this.#loading;
-  }
-
-  /** Records whether twin `id` has open commands, from a full list of them. */
-  #track(id: string, commands: readonly Command[]): void {
-    const open = commands.some((c) => !isEnded(c.status));
-    if (this.#withOpen === null) this.#learned.set(id, open);
-    else if (open) this.#withOpen.add(id);
-    else this.#withOpen.delete(id);
+    return (await this.#openIndex.mayHaveOpen(id)) ? this.deliverOpen(id) : [];
   }
 
   /** Newest first, optionally of one status. */
@@ -230,7 +205,7 @@ export class CommandService {
       const next = rule(current, now);
       if (next === null) return current;
       await this.#commit(id, [next]);
-      this.#track(id, commands.map((c) => (c.id === cid ? next : c)));
+      this.#openIndex.track(id, commands.map((c) => (c.id === cid ? next : c)));
       return next;
     });
   }
@@ -246,7 +221,7 @@ export class CommandService {
     if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
     const byId = new Map(expired.map((c) => [c.id, c]));
     const commands = kept.map((c) => byId.get(c.id) ?? c);
-    this.#track(id, commands);
+    this.#openIndex.track(id, commands);
     return commands;
   }
 
