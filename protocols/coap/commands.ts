@@ -1,8 +1,8 @@
 /**
  * Commands over CoAP:
- * - `GET /t/{id}/commands`: the open commands `[{id, name, payload}]` (now `delivered`); with
- *   Observe (RFC 7641) the relation is the device's live session: it is notified with the open
- *   commands whenever one is added, so direct commands reach it;
+ * - `GET /t/{id}/commands`: the open commands `[{id, name, payload}]` (with the device token, now
+ *   `delivered`); a device's observation (RFC 7641) is its live session: it is notified with the
+ *   open commands whenever one is added, so direct commands reach it;
  * - `POST /t/{id}/commands/{cid}` `{status: "succeeded"|"failed", result?}` → 2.04; an ended
  *   command is 4.09 `command_ended` (the first answer wins), an unknown one 4.04.
  * Notifications are confirmable: a command is worth an ACK, and an unanswered one ends the relation.
@@ -12,7 +12,7 @@ import type { TwinService } from '../../actors/index.ts';
 import { authorize } from '../../src/auth/index.ts';
 import type { Principal } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
-import { isCommandId } from '../../src/twin/commands.ts';
+import { isCommandId, isEnded, orderOf } from '../../src/twin/commands.ts';
 import { describeIssue } from '../../src/zod-issue.ts';
 import { decodeBody, encodeBody, replyFormat, requestFormat } from './formats.ts';
 import type { CoapExchange, Observation } from './transport.ts';
@@ -53,15 +53,23 @@ export async function commandResource(ex: CoapExchange, deps: CommandResourceDep
   authorize(principal, 'device:read', id);
   const format = replyFormat(r.accept, r.contentFormat);
   if (r.observe === 1) observers.cancel(key);
+  if (principal.kind !== 'device') {
+    // A key or the admin token is not the device: it sees the open commands without delivering
+    // them, and is not registered as the device's live session (RFC 7641 §4.1 lets a server
+    // answer a registration without Observe, as a plain GET).
+    const open = (await deps.twins.commands.list(id)).filter((c) => !isEnded(c.status)).map(orderOf);
+    ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(open, format) });
+    return;
+  }
   if (r.observe !== 0) {
     const orders = await deps.twins.commands.deliverOpen(id);
     ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(orders, format) });
     return;
   }
-  await observe(ex, deps, observers, key, principal, id, format);
+  await observe(ex, deps, observers, key, id, format);
 }
 
-async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: CommandObservers, key: string, principal: Principal, id: string, format: ReturnType<typeof replyFormat>): Promise<void> {
+async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: CommandObservers, key: string, id: string, format: ReturnType<typeof replyFormat>): Promise<void> {
   const { commands } = deps.twins;
   let observation: Observation | null = null;
   /** A command added before the relation was answered: notify once it is. */
@@ -77,8 +85,8 @@ async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: C
   const detachSink = commands.attachSink(id, () => { if (observation === null) missed = true; else notifyOpen(); });
   let detachDevice: (() => void) | null = null;
   try {
-    // A device's observation keeps its twin online and resident, as its other observations do.
-    if (principal.kind === 'device') detachDevice = await deps.twins.attachDevice(id, 'coap');
+    // The device's observation keeps its twin online and resident, as its other observations do.
+    detachDevice = await deps.twins.attachDevice(id, 'coap');
     const orders = await commands.deliverOpen(id);
     observation = ex.accept({ code: '2.05', contentFormat: format, payload: encodeBody(orders, format) });
   } catch (err) {

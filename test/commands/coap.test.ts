@@ -43,6 +43,19 @@ describe('commands over CoAP', () => {
     expect((await c.request({ method: 'POST', path: `/t/cc-1/commands/${cmd.id}`, query: [`token=${token}`], format: 50, payload: '{"status":"done"}' })).code).toBe('4.00');
   });
 
+  it('a key reads the open commands without delivering them, and is no live session', async () => {
+    await createTwin(t, 'cc-6');
+    const reader = await (await t.call('POST', '/v1/keys', { body: { scopes: ['twins:read'] } })).json() as { token: string };
+    const cmd = await queue(t, 'cc-6', { name: 'reboot', ttlSeconds: 600 });
+    const c = await client();
+    const seen = await c.request({ path: '/t/cc-6/commands', query: [`token=${reader.token}`], observe: 0 });
+    expect(seen.code).toBe('2.05');
+    expect(option(seen, 'Observe')).toBeUndefined();
+    expect(json(seen)).toEqual([{ id: cmd.id, name: 'reboot', payload: null }]);
+    expect(await status('cc-6', cmd.id)).toBe('queued');
+    expect((await t.call('POST', '/v1/twins/cc-6/commands', { body: { name: 'ping', timeoutMs: 1000 } })).status).toBe(409);
+  });
+
   it('another device\'s token is 4.03, and nothing is delivered', async () => {
     await createTwin(t, 'cc-2');
     const other = await createTwin(t, 'cc-2b');
