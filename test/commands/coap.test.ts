@@ -4,10 +4,11 @@
  * it), answers with POST /t/{id}/commands/{cid} (2.04, 4.09 command_ended), and the 2.04 of a
  * reported PUT carrying the open commands. Plus libcoap's coap-client-notls as the device.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import { expectJson } from '../http/helpers.ts';
-import { createTwin, json, libcoap, option, RawClient, startCoapServer } from '../coap/helpers.ts';
+import { COAP_CLIENT, createTwin, eventually, json, libcoap, option, RawClient, startCoapServer } from '../coap/helpers.ts';
 import { queue } from './helpers.ts';
 import type { CommandJson } from './helpers.ts';
 
@@ -110,5 +111,25 @@ describe('commands over CoAP', () => {
     expect(JSON.parse(listed.stdout.trim())).toEqual([{ id: cmd.id, name: 'selftest', payload: null }]);
     await libcoap(['-m', 'post', '-t', '50', '-e', '{"status":"failed","result":{"code":3}}', `${base}/${cmd.id}?token=${token}`]);
     expect(await expectJson(await t.call('GET', `/v1/twins/cc-5/commands/${cmd.id}`), 200)).toMatchObject({ status: 'failed', result: { code: 3 } });
+  });
+
+  it('libcoap\'s coap-client-notls observes the commands (a live session) and answers a direct command', async () => {
+    const token = await createTwin(t, 'cc-7');
+    const base = `coap://127.0.0.1:${t.port}/t/cc-7/commands`;
+    const child = spawn(COAP_CLIENT, ['-s', '20', '-B', '21', '-m', 'get', `${base}?token=${token}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(() => out.includes('[]'), 'the observation answered');
+      const direct = t.call('POST', '/v1/twins/cc-7/commands', { body: { name: 'blink', timeoutMs: 30_000 } });
+      await eventually(() => out.includes('"blink"'), 'the notification printed', 10_000);
+      const id = /"id":"([0-9a-z]+)"/.exec(out)![1]!;
+      await libcoap(['-m', 'post', '-t', '50', '-e', '{"status":"succeeded","result":"ok"}', `${base}/${id}?token=${token}`]);
+      expect(await expectJson(await direct, 200)).toMatchObject({ id, status: 'succeeded', result: 'ok' });
+    } finally {
+      child.kill();
+      await exited;
+    }
   });
 });
