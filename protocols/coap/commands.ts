@@ -14,8 +14,12 @@ import type { Principal } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import { isCommandId, isEnded, orderOf } from '../../src/twin/commands.ts';
 import { describeIssue } from '../../src/zod-issue.ts';
+import { diagnostic } from './errors.ts';
 import { decodeBody, encodeBody, replyFormat, requestFormat } from './formats.ts';
 import type { CoapExchange, Observation } from './transport.ts';
+
+/** Max-Age of the 5.03 that ends command observations at shutdown (as observe.ts's). */
+const SHUTDOWN_RETRY_SECONDS = 5;
 
 const AnswerBody = z.object({ status: z.enum(['succeeded', 'failed']), result: z.unknown().optional() }).strict();
 
@@ -38,6 +42,19 @@ export class CommandObservers {
 
   cancel(key: string): void {
     this.#byEndpoint.get(key)?.end();
+  }
+
+  /**
+   * Server shutdown: ends each relation with a final non-confirmable 5.03 whose Max-Age says when
+   * to register again (RFC 7641 §3.2, RFC 7252 §5.9.3.4), as the twin observations end.
+   */
+  close(): void {
+    const payload = diagnostic('unavailable', 'Server shutting down');
+    for (const observation of [...this.#byEndpoint.values()]) {
+      observation.notify({ code: '5.03', payload, maxAge: SHUTDOWN_RETRY_SECONDS }, false);
+      observation.end();
+    }
+    this.#byEndpoint.clear();
   }
 }
 

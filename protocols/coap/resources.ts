@@ -28,6 +28,8 @@ export interface ResourceDeps {
   twins: TwinService;
   credentials: Credentials;
   observers: ObserveRegistry;
+  /** Observations of `/t/{id}/commands` (closed with the edge); a private one when not given. */
+  commandObservers?: CommandObservers;
   maxBodyBytes: number;
   isClosing(): boolean;
   /** Unexpected (internal) failures, for the log. */
@@ -45,7 +47,7 @@ export interface ResourceDeps {
  */
 export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchange) => void {
   const revocable = observationsByCredential(deps.credentials);
-  const commandObservers = new CommandObservers();
+  const commandObservers = deps.commandObservers ?? new CommandObservers();
   return (exchange) => {
     const started = performance.now();
     let answered = false;

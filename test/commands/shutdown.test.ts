@@ -9,6 +9,7 @@ import { eventually } from '../support/eventually.ts';
 import { metric } from '../support/metric.ts';
 import { expectJson, expectProblem } from '../http/helpers.ts';
 import { connect } from '../ws/helpers.ts';
+import { option, RawClient, readUint } from '../coap/helpers.ts';
 import { queue, twinWithToken } from './helpers.ts';
 import type { CommandJson } from './helpers.ts';
 
@@ -34,4 +35,23 @@ describe('commands at shutdown', () => {
       if (!stopped) await t.stop().catch(() => undefined);
     }
   }, 60_000);
+
+  it('ends observations of /t/{id}/commands with a final 5.03 carrying Max-Age', async () => {
+    const t = await startTestServer();
+    const c = await RawClient.open(t.server.coapPort);
+    let stopped = false;
+    try {
+      const token = await twinWithToken(t, 'sd-2');
+      const tok = Buffer.from('5d02', 'hex');
+      const first = await c.request({ path: '/t/sd-2/commands', query: [`token=${token}`], observe: 0, token: tok });
+      expect(option(first, 'Observe')).toBeDefined();
+      await t.stop();
+      stopped = true;
+      const last = await c.next((p) => p.token.equals(tok) && p.code === '5.03', 10_000, 'the final 5.03');
+      expect(readUint(option(last, 'Max-Age'))).toBe(5);
+    } finally {
+      await c.close();
+      if (!stopped) await t.stop().catch(() => undefined);
+    }
+  });
 });
