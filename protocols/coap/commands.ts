@@ -8,6 +8,7 @@
  * Notifications are confirmable: a command is worth an ACK, and an unanswered one ends the relation.
  */
 import { z } from 'zod';
+import { openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { authorize } from '../../src/auth/index.ts';
 import type { Principal } from '../../src/auth/index.ts';
@@ -100,19 +101,22 @@ async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: C
     }).catch(() => undefined);
   };
   const detachSink = commands.attachSink(id, () => { if (observation === null) missed = true; else notifyOpen(); });
-  let detachDevice: (() => void) | null = null;
+  // The twin stream holds the device attachment (online and resident while observed, as its other
+  // observations do) and tells of the twin's deletion; its changes are not this resource's.
+  const stream = new StreamCloser();
   try {
-    // The device's observation keeps its twin online and resident, as its other observations do.
-    detachDevice = await deps.twins.attachDevice(id, 'coap');
+    await openTwinStream(deps.twins, id, { attach: 'coap', closer: stream }, (item) => {
+      if (item.type === 'deleted') observation?.notify({ code: '4.04', payload: diagnostic('not_found', `Twin "${id}" was deleted`) }, true);
+    });
     const orders = await commands.deliverOpen(id);
     observation = ex.accept({ code: '2.05', contentFormat: format, payload: encodeBody(orders, format) });
   } catch (err) {
     detachSink();
-    detachDevice?.();
+    stream.close();
     throw err;
   }
   const release = observers.hold(key, observation);
-  observation.onEnd(() => { detachSink(); detachDevice?.(); release(); });
+  observation.onEnd(() => { detachSink(); stream.close(); release(); });
   if (missed) notifyOpen();
 }
 

@@ -44,6 +44,17 @@ describe('commands over CoAP', () => {
     expect((await c.request({ method: 'POST', path: `/t/cc-1/commands/${cmd.id}`, query: [`token=${token}`], format: 50, payload: '{"status":"done"}' })).code).toBe('4.00');
   });
 
+  it('an observation of the commands ends with 4.04 when the twin is deleted', async () => {
+    const token = await createTwin(t, 'cc-8');
+    const c = await client();
+    const tok = Buffer.from('cc08', 'hex');
+    expect((await c.request({ path: '/t/cc-8/commands', query: [`token=${token}`], observe: 0, token: tok })).code).toBe('2.05');
+    expect((await t.call('DELETE', '/v1/twins/cc-8')).status).toBe(204);
+    const last = await c.next((p) => p.token.equals(tok) && p.code === '4.04', 10_000, 'the final 4.04');
+    if (last.confirmable) c.ack(last);
+    expect(last.payload.toString()).toMatch(/^not_found: /);
+  });
+
   it('a key reads the open commands without delivering them, and is no live session', async () => {
     await createTwin(t, 'cc-6');
     const reader = await (await t.call('POST', '/v1/keys', { body: { scopes: ['twins:read'] } })).json() as { token: string };
