@@ -14,6 +14,7 @@ import {
 } from '../src/twin/commands.ts';
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
 import { orderOf } from '../src/twin/commands.ts';
+import { ExpiryTimers } from './command-expiry.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 
 /** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
@@ -38,13 +39,19 @@ export class CommandService {
   readonly #sinks = new Map<string, Set<DeviceSink>>();
   readonly #all = new Set<(command: Command) => void>();
   readonly #openIndex: OpenCommandIndex;
+  readonly #expiry: ExpiryTimers;
   /** Long polls and direct invocations waiting for a command to end (a gauge). */
   #waiting = 0;
 
   constructor(deps: CommandServiceDeps) {
     this.#deps = deps;
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
+    // Reading a twin's commands expires the due ones and re-arms its timer.
+    this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
   }
+
+  /** Stops the expiry timers (server shutdown). */
+  stop(): void { this.#expiry.stop(); }
 
   get waiting(): number { return this.#waiting; }
 
@@ -93,6 +100,7 @@ export class CommandService {
       const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
       await this.#commit(id, [command]);
       this.#openIndex.track(id, [command]);
+      this.#expiry.schedule(id, [...commands, command]);
       const order = orderOf(command);
       for (const sink of this.#sinks.get(id) ?? []) {
         try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
@@ -205,7 +213,9 @@ export class CommandService {
       const next = rule(current, now);
       if (next === null) return current;
       await this.#commit(id, [next]);
-      this.#openIndex.track(id, commands.map((c) => (c.id === cid ? next : c)));
+      const after = commands.map((c) => (c.id === cid ? next : c));
+      this.#openIndex.track(id, after);
+      this.#expiry.schedule(id, after);
       return next;
     });
   }
@@ -222,6 +232,7 @@ export class CommandService {
     const byId = new Map(expired.map((c) => [c.id, c]));
     const commands = kept.map((c) => byId.get(c.id) ?? c);
     this.#openIndex.track(id, commands);
+    this.#expiry.schedule(id, commands);
     return commands;
   }
 

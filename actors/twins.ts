@@ -177,5 +177,8 @@ export class TwinService {
   async oldestPendingSince(): Promise<string | undefined> { return (await this.#store.oldestPending())?.since; }
 
   /** Stops taking requests and waits for queued ones to finish (SIGTERM drain). */
-  drain(): Promise<void> { return this.#registry.drain(); }
+  drain(): Promise<void> {
+    this.commands.stop();
+    return this.#registry.drain();
+  }
 }

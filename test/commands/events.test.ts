@@ -43,6 +43,17 @@ describe('command lifecycle events', () => {
     expect(app.pending().filter(isCommandEvent)).toEqual([]);
   });
 
+  it('tells of an expiry when it is due, with nobody reading the command', async () => {
+    await twinWithToken(t, 'ev-3');
+    const app = await connect(t);
+    clients.push(app);
+    await app.request({ op: 'subscribe', twins: ['ev-3'] });
+    const cmd = await queue(t, 'ev-3', { name: 'reboot', ttlSeconds: 1 });
+    const events = await app.take(2, isCommandEvent, 15_000);
+    expect(events.map(statusOf)).toEqual(['queued', 'expired']);
+    expect(events[1]).toMatchObject({ twin: 'ev-3', command: { id: cmd.id, status: 'expired' } });
+  });
+
   it('a key reading only its prefix never hears of commands outside it', async () => {
     await twinWithToken(t, 'pa-1');
     await twinWithToken(t, 'pb-1');
