@@ -2,18 +2,17 @@
  * Commands to devices: the ordered, durable side. Every step runs inside the twin's actor mailbox
  * (through `serialize`, which also checks the twin exists), applies a pure rule from
  * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
- * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read
- * (and long polls wake at `expiresAt` to read them); ended commands older than the retention are
- * pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
+ * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read,
+ * and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`; ended commands
+ * older than the retention are pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
  * of every status change after its commit.
  */
 import { DoppelError, fail } from '../src/errors.ts';
 import type { StoreOp, TwinStore } from '../src/store/types.ts';
 import {
-  answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, planCommand, timeOutCommand,
+  answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
 } from '../src/twin/commands.ts';
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
-import { orderOf } from '../src/twin/commands.ts';
 import { ExpiryTimers } from './command-expiry.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 
