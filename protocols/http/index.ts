@@ -104,7 +104,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
   commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
-  commandMetrics(deps.twins.commands, deps.metrics);
+  commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);
