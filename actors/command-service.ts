@@ -110,11 +110,18 @@ export class CommandService {
 
   /**
    * The open commands as orders, marked delivered, when the twin may have some (cheap when it has
-   * none: no store read). For replies that carry commands to a device, e.g. a CoAP report's 2.04.
+   * none: no store read). For replies that carry commands to a device, e.g. a CoAP report's 2.04;
+   * never fails (none, then).
    */
   async openOrdersIfAny(id: string): Promise<CommandOrder[]> {
     if (!this.available) return [];
-    return (await this.#openIndex.mayHaveOpen(id)) ? this.deliverOpen(id) : [];
+    try {
+      return (await this.#openIndex.mayHaveOpen(id)) ? await this.deliverOpen(id) : [];
+    } catch {
+      // The reply it rides on reports a write already committed: it must not fail for commands,
+      // which stay open and reach the device on its next contact.
+      return [];
+    }
   }
 
   /** Newest first, optionally of one status. */
