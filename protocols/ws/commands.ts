@@ -36,7 +36,11 @@ export function attachCommandSink(twins: TwinService, twin: string, send: (frame
   });
   return {
     detach,
-    sendOpen: async () => { for (const order of await commands.deliverOpen(twin)) send(commandFrame(order)); },
+    // A failed read (storage) does not end the session: the commands stay open for the next contact.
+    sendOpen: async () => {
+      const open = await commands.deliverOpen(twin).catch(() => []);
+      for (const order of open) send(commandFrame(order));
+    },
   };
 }
 
