@@ -8,6 +8,7 @@ import { assertTwinId, storedConnection } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
 import type { TwinStore } from '../src/store/types.ts';
 import type { ChangeFeed, Listener } from './change-feed.ts';
+import { CommandService } from './command-service.ts';
 import { EventBus } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
@@ -37,6 +38,8 @@ export type PatchResult = { state: TwinState; event: ChangeEvent | null };
 export class TwinService {
   /** The change feed; edges use the streams (stream.ts, prefix-stream.ts), never the feed itself. */
   readonly feed: ChangeFeed;
+  /** Commands to devices, ordered in each twin's mailbox (command-service.ts). */
+  readonly commands: CommandService;
   readonly #registry: ActorRegistry<TwinActor>;
   readonly #store: TwinStore;
   readonly #credentials: TwinServiceOptions['credentials'];
@@ -66,6 +69,10 @@ export class TwinService {
       maxResident: opts.maxResident,
       idleMs: opts.idleMs,
       now: () => this.#now().getTime(),
+    });
+    this.commands = new CommandService({
+      store: opts.store, now: this.#now,
+      serialize: (id, fn) => this.#ask(id, async (a) => { await a.get(); return fn(); }),
     });
   }
 
@@ -170,5 +177,8 @@ export class TwinService {
   async oldestPendingSince(): Promise<string | undefined> { return (await this.#store.oldestPending())?.since; }
 
   /** Stops taking requests and waits for queued ones to finish (SIGTERM drain). */
-  drain(): Promise<void> { return this.#registry.drain(); }
+  drain(): Promise<void> {
+    this.commands.stop();
+    return this.#registry.drain();
+  }
 }

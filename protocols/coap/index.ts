@@ -21,6 +21,7 @@ import type { TwinService } from '../../actors/index.ts';
 import type { Credentials } from '../../src/auth/index.ts';
 import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
+import { CommandObservers } from './commands.ts';
 import { ObserveRegistry } from './observe.ts';
 import { createResourceHandler } from './resources.ts';
 import { createDgramTransport } from './transport-dgram.ts';
@@ -85,8 +86,9 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     ? createNodeCoapTransport({ ...engine, cacheSize: Math.min(opts.cacheSize, 65_536) })
     : createDgramTransport({ ...engine, cacheBytes: opts.cacheSize }));
   let closing = false;
+  const commandObservers = new CommandObservers();
   const handler = createResourceHandler({
-    twins: opts.twins, credentials: opts.credentials, observers, maxBodyBytes: opts.maxBodyBytes,
+    twins: opts.twins, credentials: opts.credentials, observers, commandObservers, maxBodyBytes: opts.maxBodyBytes,
     isClosing: () => closing,
     onInternalError: (err, r) => logger.error('coap request failed', { err, method: r.method, path: `/${r.path.join('/')}` }),
     onAnswered: (method, code, seconds) => {
@@ -99,6 +101,7 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     async close() {
       closing = true;
       observers.close();
+      commandObservers.close();
       await transport.close();
     },
   };

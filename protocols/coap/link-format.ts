@@ -22,5 +22,6 @@ export function linkFormat(twin?: string): string {
     `<${base}/desired>;rt="doppel.desired";${CT};obs`,
     `<${base}/delta>;rt="doppel.delta";${CT};obs`,
     `<${base}/reported>;rt="doppel.reported";${CT}`,
+    `<${base}/commands>;rt="doppel.commands";${CT};obs`,
   ].join(',');
 }

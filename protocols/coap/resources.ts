@@ -3,6 +3,7 @@
  * - `GET /t/{id}`: the device view `{version, desired, reported, delta}` (never tags or metadata);
  * - `GET /t/{id}/desired`, `GET /t/{id}/delta`: that part, observable (RFC 7641);
  * - `PUT`/`POST /t/{id}/reported`: merge patch of reported → 2.04 `{version, delta}`;
+ * - `GET /t/{id}/commands` (observable), `POST /t/{id}/commands/{cid}`: commands (commands.ts);
  * - `GET /.well-known/core`: discovery (RFC 6690).
  * Every request answers exactly once; failures become a CoAP code with a diagnostic payload.
  * Only a device token's own requests count as device contact; an API key or the admin token may
@@ -15,6 +16,7 @@ import type { Credentials, Principal } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import { toDeviceView } from '../../src/twin/index.ts';
 import type { TwinState } from '../../src/twin/types.ts';
+import { CommandObservers, commandResource } from './commands.ts';
 import { errorResponse } from './errors.ts';
 import { decodeBody, encodeBody, LINK_FORMAT, replyFormat, requestFormat } from './formats.ts';
 import { linkFormat } from './link-format.ts';
@@ -26,6 +28,8 @@ export interface ResourceDeps {
   twins: TwinService;
   credentials: Credentials;
   observers: ObserveRegistry;
+  /** Observations of `/t/{id}/commands` (closed with the edge); a private one when not given. */
+  commandObservers?: CommandObservers;
   maxBodyBytes: number;
   isClosing(): boolean;
   /** Unexpected (internal) failures, for the log. */
@@ -43,6 +47,7 @@ export interface ResourceDeps {
  */
 export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchange) => void {
   const revocable = observationsByCredential(deps.credentials);
+  const commandObservers = deps.commandObservers ?? new CommandObservers();
   return (exchange) => {
     const started = performance.now();
     let answered = false;
@@ -51,7 +56,7 @@ export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchan
       respond: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code, (performance.now() - started) / 1000); exchange.respond(response); },
       accept: (response) => { answered = true; deps.onAnswered?.(exchange.request.method, response.code, (performance.now() - started) / 1000); return exchange.accept(response); },
     };
-    route(answer, deps, revocable).catch((err: unknown) => {
+    route(answer, deps, revocable, commandObservers).catch((err: unknown) => {
       const res = errorResponse(err);
       if (res.internal) deps.onInternalError(err, exchange.request);
       if (!answered) answer.respond(res);
@@ -59,7 +64,7 @@ export function createResourceHandler(deps: ResourceDeps): (exchange: CoapExchan
   };
 }
 
-async function route(ex: CoapExchange, deps: ResourceDeps, revocable: Revocable): Promise<void> {
+async function route(ex: CoapExchange, deps: ResourceDeps, revocable: Revocable, commandObservers: CommandObservers): Promise<void> {
   const r = ex.request;
   if (deps.isClosing()) throw new DoppelError('unavailable', 'Server is shutting down');
   const [first, id, part, ...rest] = r.path;
@@ -69,6 +74,10 @@ async function route(ex: CoapExchange, deps: ResourceDeps, revocable: Revocable)
     const principal = token === undefined ? undefined : await deps.credentials.authenticate(token);
     ex.respond({ code: '2.05', contentFormat: LINK_FORMAT, payload: new TextEncoder().encode(linkFormat(principal?.kind === 'device' ? principal.twin : undefined)) });
     return;
+  }
+  if (first === 't' && id !== undefined && id !== '' && part === 'commands' && rest.length <= 1) {
+    const principal = await deps.credentials.authenticate(queryParam(r, 'token'));
+    return commandResource(revocable.track(ex, principal), deps, commandObservers, principal, id, rest[0]);
   }
   if (first !== 't' || id === undefined || id === '' || rest.length > 0 || (part !== undefined && !['desired', 'delta', 'reported'].includes(part))) {
     throw new DoppelError('not_found', `No resource "/${r.path.join('/')}": see /.well-known/core`);
@@ -101,8 +110,11 @@ async function report(ex: CoapExchange, deps: ResourceDeps, principal: Principal
   const { state } = await deps.twins.patch(id, { reported }, {
     via: 'coap', deviceContact: principal.kind === 'device', ...(ifVersion === undefined ? {} : { ifVersion }),
   });
-  // A sleepy device that never observes learns what is pending in the same exchange.
-  ex.respond({ code: '2.04', contentFormat: outFormat, payload: encodeBody({ version: state.version, delta: state.delta }, outFormat) });
+  // A sleepy device that never observes learns what is pending in the same exchange: its delta,
+  // and its open commands when it has any (delivered by this reply).
+  const commands = principal.kind === 'device' ? await deps.twins.commands.openOrdersIfAny(id) : [];
+  const reply = commands.length === 0 ? { version: state.version, delta: state.delta } : { version: state.version, delta: state.delta, commands };
+  ex.respond({ code: '2.04', contentFormat: outFormat, payload: encodeBody(reply, outFormat) });
 }
 
 interface Revocable {

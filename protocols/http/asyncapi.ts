@@ -22,6 +22,7 @@ const CLIENT_SUMMARIES: Readonly<Record<keyof typeof CLIENT_MESSAGES, string>> =
   get: 'Read a twin (a device may leave out `twin`: its own)',
   patch: 'Merge-patch a twin\'s desired state or tags (RFC 7396); `ifVersion` makes it conditional',
   report: 'Merge-patch reported state (devices; apps with the admin token)',
+  result: 'A device\'s answer to a command: `command` (its id), `status` succeeded or failed, `result`; replied with `ok`',
 };
 
 /** What the server sends, by `op`. */
@@ -30,8 +31,8 @@ const SERVER_MESSAGES: Readonly<Record<string, { summary: string; schema: z.ZodT
   unsubscribed: { summary: 'The subscription ended', schema: z.object({ op: z.literal('unsubscribed'), ref: Ref }) },
   twin: { summary: 'Reply to `get`: the public twin (a device gets its device view)', schema: z.object({ op: z.literal('twin'), ref: Ref, twin: z.union([TwinSchema, DeviceViewSchema]) }) },
   ok: {
-    summary: 'Reply to `patch` and `report`: the new version (and for a report, the delta)',
-    schema: z.object({ op: z.literal('ok'), ref: Ref, version: Version, delta: Document.optional(), clientToken: z.string().optional() }),
+    summary: 'Reply to `patch` and `report`: the new version (and for a report, the delta); to `result`: only the ref',
+    schema: z.object({ op: z.literal('ok'), ref: Ref, version: Version.optional(), delta: Document.optional(), clientToken: z.string().optional() }),
   },
   snapshot: {
     summary: 'The whole twin: first message of a subscription, or `resync` when missed events left history (replace, do not merge)',
@@ -39,6 +40,10 @@ const SERVER_MESSAGES: Readonly<Record<string, { summary: string; schema: z.ZodT
   },
   change: { summary: 'One change of a followed twin, in version order', schema: z.object({ op: z.literal('change'), event: ChangeEventSchema }) },
   deleted: { summary: 'A followed twin was deleted', schema: z.object({ op: z.literal('deleted'), twin: TwinId }) },
+  command: {
+    summary: 'To devices: an open command, on connect and whenever one is added (answer with `result`). To apps following the twin: the whole command (with `twin`) on every status change',
+    schema: z.object({ op: z.literal('command'), twin: TwinId.optional(), command: z.object({ id: z.string(), name: z.string(), payload: z.unknown() }).loose() }),
+  },
   delta: { summary: 'To devices: the delta, on connect and whenever it changes', schema: z.object({ op: z.literal('delta'), twin: TwinId, version: Version, delta: Document }) },
   error: {
     summary: 'A request failed (the connection stays open); `code` is a stable error code',

@@ -14,12 +14,14 @@ import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
+import { commandMetrics } from '../../actors/command-metrics.ts';
 import { authenticate } from './auth.ts';
 import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
 import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
+import { commandRoutes } from './routes/commands.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -101,6 +103,8 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     openStreams: deps.metrics.gauge({ name: 'doppel_http_event_streams', help: 'Open server-sent event streams (GET /v1/twins/{id}/events)' }),
     quota: deps.streams ?? createStreamQuota({ maxTotal: Number.MAX_SAFE_INTEGER, maxPerCredential: Number.MAX_SAFE_INTEGER }),
   });
+  commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
+  commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);

@@ -44,6 +44,11 @@ const ReportMessage = z.object({
   op: z.literal('report'), ref: Ref.optional(), twin: Id.optional(), reported: Document,
   ifVersion: Version.optional(), clientToken: ClientToken.optional(),
 }).strict();
+/** A device's answer to a command (`command` is its id); the first answer wins. */
+const ResultMessage = z.object({
+  op: z.literal('result'), ref: Ref.optional(), command: z.string().regex(/^[0-9a-z]{1,32}$/, 'must be a command id'),
+  status: z.enum(['succeeded', 'failed']), result: z.unknown().optional(),
+}).strict();
 
 const SCHEMAS = {
   subscribe: SubscribeMessage,
@@ -51,6 +56,7 @@ const SCHEMAS = {
   get: GetMessage,
   patch: PatchMessage,
   report: ReportMessage,
+  result: ResultMessage,
 } as const;
 
 /** The client messages by `op` (read by the AsyncAPI document, `protocols/http/asyncapi.ts`). */
@@ -64,7 +70,8 @@ export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessage>;
 export type GetMessage = z.infer<typeof GetMessage>;
 export type PatchMessage = z.infer<typeof PatchMessage>;
 export type ReportMessage = z.infer<typeof ReportMessage>;
-export type ClientMessage = SubscribeMessage | UnsubscribeMessage | GetMessage | PatchMessage | ReportMessage;
+export type ResultMessage = z.infer<typeof ResultMessage>;
+export type ClientMessage = SubscribeMessage | UnsubscribeMessage | GetMessage | PatchMessage | ReportMessage | ResultMessage;
 
 export type Parsed =
   | { ok: true; op: Op; ref: Ref | undefined; message: ClientMessage }

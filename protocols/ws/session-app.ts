@@ -7,6 +7,7 @@ import { authorize, listingPrefix } from '../../src/auth/index.ts';
 import type { Principal } from '../../src/auth/index.ts';
 import { DoppelError, toDoppelError } from '../../src/errors.ts';
 import { assertTwinId } from '../../src/twin/index.ts';
+import { commandEventFrame } from './commands.ts';
 import { Feeds } from './feeds.ts';
 import { okFrame, subscribedFrame, twinFrame, unsubscribedFrame } from './frames.ts';
 import type { ClientMessage, GetMessage, PatchMessage, ReportMessage, SubscribeMessage, UnsubscribeMessage } from './messages.ts';
@@ -18,6 +19,10 @@ export function appHandler(session: Session): SessionHandler {
   const principal = session.principal;
   const feeds = new Feeds(session.outbox, twins);
   const subscriptions = new Subscriptions({ twins, outbox: session.outbox, feeds, maxSubscriptions, gauge: metrics.subscriptions });
+  // Every status change of a command to a followed twin (the subscription authorized the read).
+  const stopCommands = twins.commands.listenAll((command) => {
+    if (subscriptions.covers(command.twin)) session.send(commandEventFrame(command));
+  });
 
   async function subscribe(m: SubscribeMessage): Promise<void> {
     authorize(principal, 'twins:read');
@@ -89,9 +94,10 @@ export function appHandler(session: Session): SessionHandler {
         case 'get': return get(m);
         case 'patch': return patch(m);
         case 'report': return report(m);
+        case 'result': throw new DoppelError('forbidden', 'Forbidden: commands are answered by the device, in its own session (or over HTTP)');
       }
     },
-    dispose: () => subscriptions.dispose(),
+    dispose: () => { stopCommands(); subscriptions.dispose(); },
   };
 }
 

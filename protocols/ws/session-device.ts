@@ -1,7 +1,8 @@
 /**
  * Device sessions (a twin's device token): the device is attached to its twin while connected
  * (online, `connection.via` "ws"), gets `{"op":"delta"}` on connect and whenever its delta changes,
- * reports its state (`report`) and may read its own device view (`get`). Nothing else: every other
+ * reports its state (`report`), may read its own device view (`get`), is sent its twin's commands
+ * (`command`) and answers them (`result`, see commands.ts). Nothing else: every other
  * op is `forbidden`, as for a device token over HTTP.
  */
 import { openTwinStream, StreamCloser } from '../../actors/index.ts';
@@ -10,6 +11,7 @@ import { authorize } from '../../src/auth/index.ts';
 import { DoppelError } from '../../src/errors.ts';
 import { deepEqual } from '../../src/twin/index.ts';
 import type { JsonObject } from '../../src/twin/types.ts';
+import { answerCommand, attachCommandSink } from './commands.ts';
 import { deletedFrame, deltaFrame, deviceTwinFrame, okFrame } from './frames.ts';
 import type { ClientMessage, GetMessage, ReportMessage } from './messages.ts';
 import { CLOSE } from './session.ts';
@@ -23,6 +25,7 @@ export function deviceHandler(session: Session): SessionHandler {
   /** Closes the twin stream and its device attachment, also while it is still opening. */
   const stream = new StreamCloser();
   let lastDelta: JsonObject | null = null;
+  const commandSink = attachCommandSink(twins, twin, (frame) => session.send(frame));
 
   const sendDelta = (version: number, delta: JsonObject) => {
     lastDelta = delta;
@@ -65,6 +68,8 @@ export function deviceHandler(session: Session): SessionHandler {
       try {
         // The stream holds the device attachment: online (via "ws") and resident while connected.
         await openTwinStream(twins, twin, { attach: 'ws', closer: stream }, onItem);
+        // After the delta, the open commands (new ones reach the sink attached above).
+        await commandSink.sendOpen();
       } catch (err) {
         // The twin went away between the handshake and now (its token goes with it), or the
         // server cannot take the session (draining, queue full): the device reconnects later.
@@ -77,8 +82,12 @@ export function deviceHandler(session: Session): SessionHandler {
     handle(m: ClientMessage): Promise<void> {
       if (m.op === 'report') return report(m);
       if (m.op === 'get') return get(m);
-      throw new DoppelError('forbidden', `Forbidden: a device session may only "report" and "get" its own twin, not "${m.op}"`);
+      if (m.op === 'result') return answerCommand(twins, twin, m, (frame) => session.send(frame));
+      throw new DoppelError('forbidden', `Forbidden: a device session may only "report", "get" and answer commands ("result") of its own twin, not "${m.op}"`);
     },
-    dispose() { stream.close(); },
+    dispose() {
+      commandSink.detach();
+      stream.close();
+    },
   };
 }

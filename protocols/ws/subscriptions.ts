@@ -137,6 +137,9 @@ export class Subscriptions {
     this.#deps.feeds.positions.forgetWhere((id) => id.startsWith(prefix) && !this.#ids.has(id) && !this.#coveredByPrefix(id));
   }
 
+  /** Is twin `id` followed, by id or by prefix? (Command events go to the connections following it.) */
+  covers(id: string): boolean { return this.#ids.has(id) || this.#coveredByPrefix(id); }
+
   #coveredByPrefix(id: string): boolean {
     for (const prefix of this.#prefixes.keys()) if (id.startsWith(prefix)) return true;
     return false;

@@ -2,6 +2,7 @@
  * Commands that talk to a running server over HTTP (`doppel twins …`, `doppel token …`,
  * `doppel keys …`). Each is a group of actions (group.ts) over one HTTP client (http-client.ts).
  */
+import { commandsCommand } from './device-commands.ts';
 import { keysCommand } from './keys.ts';
 import { tokenCommand } from './token.ts';
 import { twinsCommand } from './twins.ts';
@@ -11,4 +12,5 @@ export const clientCommands: Readonly<Record<string, Command>> = {
   twins: twinsCommand,
   token: tokenCommand,
   keys: keysCommand,
+  commands: commandsCommand,
 };

@@ -9,6 +9,8 @@
  *   listing the (few) API keys never reads the (many) device credentials
  * - `p!{pendingSince}!{id}` — the twins whose device has not converged, oldest pending first: the
  *   out-of-sync count and the age of the oldest pending delta without reading any twin
+ * - `x!{twin}!{command id}` — a command to the device; ids sort by creation time, so each twin's
+ *   commands are one range in creation order
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -18,6 +20,7 @@
 import { fail } from '../errors.ts';
 import type { StoreOp, StoredCredential } from './types.ts';
 import { isTwinId } from '../twin/ids.ts';
+import { isCommandId } from '../twin/commands.ts';
 
 export const FORMAT_KEY = 'm!format';
 /** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). 2: the pending index. */
@@ -26,6 +29,7 @@ export const FORMAT_VERSION = 2;
 const TWIN = 't!';
 const HISTORY = 'h!';
 const PENDING = 'p!';
+const COMMAND = 'x!';
 /** Per credential kind, the prefix of its range. */
 const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
@@ -61,6 +65,23 @@ export function pendingKey(since: string, twin: string): string {
 export function parsePendingKey(key: string): { twin: string; since: string } {
   const cut = key.indexOf('!', PENDING.length);
   return { since: key.slice(PENDING.length, cut), twin: key.slice(cut + 1) };
+}
+
+export function commandKey(twin: string, id: string): string {
+  return `${COMMAND}${twin}!${id}`;
+}
+
+/** Every command of a twin (ids never contain `!`, so `a`'s range ends before `a.b`'s). */
+export function commandRange(twin: string): KeyRange {
+  return { gte: `${COMMAND}${twin}!`, lt: `${COMMAND}${twin}!${END}` };
+}
+
+/** Every command record of every twin. */
+export const COMMANDS_RANGE: KeyRange = { gte: COMMAND, lt: 'x"' };
+
+/** The twin id of a `commandKey`. */
+export function twinOfCommandKey(key: string): string {
+  return key.slice(COMMAND.length, key.lastIndexOf('!'));
 }
 
 /** The whole pending index, oldest first. */
@@ -132,6 +153,10 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'put', key: pendingKey(checkSince(op.since), checkTwinId(op.twin)), value: {} };
     case 'deletePending':
       return { type: 'del', key: pendingKey(checkSince(op.since), checkTwinId(op.twin)) };
+    case 'putCommand':
+      return { type: 'put', key: commandKey(checkTwinId(op.command.twin), checkCommandId(op.command.id)), value: op.command };
+    case 'deleteCommand':
+      return { type: 'del', key: commandKey(checkTwinId(op.twin), checkCommandId(op.id)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -139,6 +164,11 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
 
 function checkTwinId(id: unknown): string {
   if (!isTwinId(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
+  return id;
+}
+
+function checkCommandId(id: unknown): string {
+  if (!isCommandId(id)) throw fail('internal', `Cannot store command id "${String(id)}": not a valid id`);
   return id;
 }
 

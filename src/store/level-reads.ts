@@ -6,9 +6,10 @@
  */
 import { DoppelError, isDoppelError } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
+import type { Command } from '../twin/commands.ts';
 import { decodeValue } from './codec.ts';
 import {
-  checkHistoryQuery, credentialKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
   versionOfHistoryKey,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
@@ -35,7 +36,21 @@ export class LevelReads {
     // Keys only: a long history's values need not be read just to be deleted.
     const keys = await read(() => db.keys(historyRange(id, -1)).all());
     for (const key of keys) ops.push({ type: 'deleteEvent', twin: id, version: versionOfHistoryKey(key) });
+    const commands = await read(() => db.keys(commandRange(id)).all());
+    for (const key of commands) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
     return ops;
+  }
+
+  async commandTwins(): Promise<string[]> {
+    const db = this.#db();
+    const keys = await read(() => db.keys(COMMANDS_RANGE).all());
+    return [...new Set(keys.map(twinOfCommandKey))];
+  }
+
+  async readCommands(id: string): Promise<Command[]> {
+    const db = this.#db();
+    const values = await read(() => db.values(commandRange(id)).all());
+    return values.map((raw) => decodeValue<Command>(raw));
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

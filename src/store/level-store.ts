@@ -8,6 +8,7 @@
  */
 import { DoppelError, fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
+import type { Command } from '../twin/commands.ts';
 import { GroupCommitWriter } from './group-commit.ts';
 import type { EncodedCommit } from './group-commit.ts';
 import { snapshotRecords } from './level-backup.ts';
@@ -139,6 +140,14 @@ class LevelStore implements TwinStore {
 
   deleteTwinOps(id: string): Promise<StoreOp[]> {
     return this.#reads.deleteTwinOps(id);
+  }
+
+  commandTwins(): Promise<string[]> {
+    return this.#reads.commandTwins();
+  }
+
+  readCommands(id: string): Promise<Command[]> {
+    return this.#reads.readCommands(id);
   }
 
   listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -6,8 +6,9 @@
  */
 import { fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
+import type { Command } from '../twin/commands.ts';
 import {
-  checkHistoryQuery, credentialKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
@@ -89,7 +90,18 @@ class MemoryStore implements TwinStore {
     this.#check();
     const ops: StoreOp[] = [{ type: 'deleteTwin', id }];
     for (const key of this.#keysIn(historyRange(id, -1))) ops.push({ type: 'deleteEvent', twin: id, version: versionOfHistoryKey(key) });
+    for (const key of this.#keysIn(commandRange(id))) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
     return ops;
+  }
+
+  async commandTwins(): Promise<string[]> {
+    this.#check();
+    return [...new Set(this.#keysIn(COMMANDS_RANGE).map(twinOfCommandKey))];
+  }
+
+  async readCommands(id: string): Promise<Command[]> {
+    this.#check();
+    return this.#keysIn(commandRange(id)).map((key) => this.#get<Command>(key) as Command);
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -5,6 +5,7 @@
  * tests themselves sit by topic in `store-suite/`. Test-only: imports vitest.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeCommandContract } from './store-suite/commands-suite.ts';
 import { describeCommitContract } from './store-suite/commit-suite.ts';
 import { describeCredentialContract } from './store-suite/credentials-suite.ts';
 import { describeHistoryContract } from './store-suite/history-suite.ts';
@@ -20,7 +21,8 @@ export { sampleEvent, sampleTwin } from './store-suite/samples-suite.ts';
 /** A fresh, unopened store and how to dispose of it once the suite has closed it. */
 export type StoreFactory = () => Promise<{ store: TwinStore; cleanup: () => Promise<void> }>;
 
-export function describeStoreContract(name: string, makeStore: StoreFactory): void {
+/** `commands: false` for a store without command records yet (`readCommands` is optional). */
+export function describeStoreContract(name: string, makeStore: StoreFactory, opts: { commands?: boolean } = {}): void {
   describe(`${name} (TwinStore contract)`, () => {
     // Filled in before each test; the topics read the store from it in their own hooks.
     const subject = {} as StoreUnderTest;
@@ -43,6 +45,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeCredentialContract(subject);
     describeCommitContract(subject);
     describeLifecycleContract(subject);
+    if (opts.commands !== false) describeCommandContract(subject);
   });
 
   describe(`${name} before open()`, () => {

@@ -5,6 +5,7 @@
  * suite in `store-suite.ts`.
  */
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
+import type { Command } from '../twin/commands.ts';
 
 export type Scope = 'twins:read' | 'twins:write' | 'keys:admin';
 
@@ -26,7 +27,10 @@ export type StoreOp =
   | { type: 'deleteCredential'; kind: StoredCredential['kind']; id: string }
   /** The pending index (`pending-index.ts` derives these from a twin's old and new state). */
   | { type: 'putPending'; twin: string; since: string }
-  | { type: 'deletePending'; twin: string; since: string };
+  | { type: 'deletePending'; twin: string; since: string }
+  /** A command to a device (src/twin/commands.ts), kept under its twin. */
+  | { type: 'putCommand'; command: Command }
+  | { type: 'deleteCommand'; twin: string; id: string };
 
 /** Numbers a store reports after each physical batch (for /metrics). */
 /** One physical batch written (or failed: its commits were all rejected with `unavailable`). */
@@ -67,6 +71,14 @@ export interface TwinStore {
   countPending(): Promise<number>;
   /** The twin out of sync the longest, if any (one seek). */
   oldestPending(): Promise<{ twin: string; since: string } | undefined>;
+
+  /**
+   * Optional (LevelDB and memory stores; not yet JetStream): every command of twin `id`, in id
+   * order (creation order). `deleteTwinOps` deletes them with the twin.
+   */
+  readCommands?(id: string): Promise<Command[]>;
+  /** Optional, with `readCommands`: the ids of every twin holding command records (a key-only scan). */
+  commandTwins?(): Promise<string[]>;
 
   /**
    * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read

@@ -71,7 +71,7 @@ describe('the protocol reference', () => {
   it('documents every CoAP resource the server lists in /.well-known/core, with its resource type', () => {
     const coap = read('docs/reference/coap.md');
     const links = linkFormat('ID').split(',').map((link) => /^<([^>]+)>;rt="([^"]+)"/.exec(link)!);
-    expect(links).toHaveLength(4);
+    expect(links).toHaveLength(5);
     for (const [, path, rt] of links) {
       expect(coap, path).toContain(`${path!.replace('/t/ID', '/t/{id}')}\``);
       expect(coap, rt).toContain(`\`${rt}\``);

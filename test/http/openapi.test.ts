@@ -30,6 +30,8 @@ const CONTRACT_ROUTES = [
   'post /v1/twins', 'get /v1/twins/{id}', 'patch /v1/twins/{id}', 'patch /v1/twins/{id}/reported', 'delete /v1/twins/{id}',
   'get /v1/twins', 'get /v1/twins/{id}/history', 'get /v1/twins/{id}/events', 'post /v1/twins/{id}/token',
   'post /v1/keys', 'get /v1/keys', 'delete /v1/keys/{id}',
+  'post /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands/{cid}',
+  'delete /v1/twins/{id}/commands/{cid}', 'post /v1/twins/{id}/commands/{cid}/result',
   'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json', 'get /docs',
 ];
 

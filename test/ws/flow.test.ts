@@ -72,9 +72,9 @@ describe('bad frames', () => {
       expect(await c.next()).toEqual({ op: 'error', code: 'invalid_request', message: 'Invalid message: expected a JSON object with an "op"' });
     }
     c.send({ ref: 'no-op' });
-    expect(await c.next()).toEqual({ op: 'error', ref: 'no-op', code: 'invalid_request', message: 'Missing "op": expected one of subscribe, unsubscribe, get, patch, report' });
+    expect(await c.next()).toEqual({ op: 'error', ref: 'no-op', code: 'invalid_request', message: 'Missing "op": expected one of subscribe, unsubscribe, get, patch, report, result' });
     c.send({ op: 'fly', ref: 7 });
-    expect(await c.next()).toEqual({ op: 'error', ref: 7, code: 'invalid_request', message: 'Unknown op "fly": expected one of subscribe, unsubscribe, get, patch, report' });
+    expect(await c.next()).toEqual({ op: 'error', ref: 7, code: 'invalid_request', message: 'Unknown op "fly": expected one of subscribe, unsubscribe, get, patch, report, result' });
     expect(await c.request({ op: 'get', twin: 'flow-ok' })).toMatchObject({ op: 'twin' });
   });
 

@@ -9,6 +9,8 @@ import { streamSSE } from 'hono/streaming';
 import { authorize } from '../../../src/auth/index.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { eventJson, toPublicTwin } from '../../../src/twin/index.ts';
+import { publicCommand } from '../../../src/twin/commands.ts';
+import type { Command } from '../../../src/twin/commands.ts';
 import { incarnation, openTwinStream } from '../../../actors/index.ts';
 import type { StreamItem, TwinService } from '../../../actors/index.ts';
 import type { Gauge } from '../../../src/metrics/index.ts';
@@ -48,7 +50,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
 
   register(app, table, {
     method: 'get', path: '/v1/twins/:id/events', tag: 'History', auth: 'bearer', summary: 'Stream changes (Server-Sent Events)',
-    description: 'A text/event-stream of `snapshot`, `change` and `deleted` events; each id is `<version>.<incarnation>` (the incarnation changes when a twin id is deleted and created again). Reconnect with `Last-Event-ID` (or `?since=<version>`) to get exactly the missed changes, or a snapshot marked `resync`.',
+    description: 'A text/event-stream of `snapshot`, `change` and `deleted` events, and a `command` event (the command) on every status change of a command to the twin; each id is `<version>.<incarnation>` (the incarnation changes when a twin id is deleted and created again). Reconnect with `Last-Event-ID` (or `?since=<version>`) to get exactly the missed changes, or a snapshot marked `resync`.',
     headers: { 'Last-Event-ID': 'Resume after this version' },
     responses: { 200: { description: 'Event stream', contentType: 'text/event-stream' }, ...problems(400, 401, 403, 404, 429) },
   }, async (c) => {
@@ -56,11 +58,11 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
     authorize(c.get('principal'), 'twins:read', id);
     const resume = parseResume(c.req.header('last-event-id') ?? c.req.query('since'));
     // Subscribe before answering so a missing twin is a proper 404, not an empty stream.
-    const queue: StreamItem[] = [];
+    const queue: Array<StreamItem | { type: 'command'; command: Command }> = [];
     let life = ''; // the twin's incarnation, set at the cut (onStart), part of every event id
     let wake: (() => void) | null = null;
     let closed = false;
-    const push = (item: StreamItem) => {
+    const push = (item: StreamItem | { type: 'command'; command: Command }) => {
       if (closed) return;
       if (queue.length >= deps.stream.maxQueued) { closed = true; } else queue.push(item);
       wake?.();
@@ -82,6 +84,8 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
       const removeHook = deps.onShutdown(end);
       // Nothing more once the credential is gone, not even what is already queued.
       const stopRevoked = onRevoked(c.get('principal'), () => { queue.length = 0; end(); });
+      // Every status change of the twin's commands, as `command` events (no id: not a twin version).
+      const stopCommands = twins.commands.listen(id, (command) => push({ type: 'command', command }));
       const heartbeat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, deps.stream.heartbeatMs);
       deps.openStreams.inc();
       try {
@@ -96,6 +100,8 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
           if (item.type === 'snapshot') {
             const twin = toPublicTwin(item.state, twins.connection(item.state));
             await stream.writeSSE({ event: 'snapshot', id: `${item.state.version}.${life}`, data: JSON.stringify(item.resync ? { ...twin, resync: true } : twin) });
+          } else if (item.type === 'command') {
+            await stream.writeSSE({ event: 'command', data: JSON.stringify(publicCommand(item.command)) });
           } else if (item.type === 'change') {
             await stream.writeSSE({ event: 'change', id: `${item.event.version}.${life}`, data: eventJson(item.event) });
           } else {
@@ -105,6 +111,7 @@ export function historyRoutes(app: Hono<Env>, table: RouteTable, deps: { twins: 
         }
       } finally {
         clearInterval(heartbeat);
+        stopCommands();
         removeHook();
         stopRevoked();
         unsubscribe();

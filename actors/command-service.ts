@@ -1,0 +1,274 @@
+/**
+ * Commands to devices: the ordered, durable side. Every step runs inside the twin's actor mailbox
+ * (through `serialize`, which also checks the twin exists), applies a pure rule from
+ * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
+ * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read,
+ * and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`; ended commands
+ * older than the retention are pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
+ * of every status change after its commit.
+ */
+import { DoppelError, fail } from '../src/errors.ts';
+import type { StoreOp, TwinStore } from '../src/store/types.ts';
+import {
+  answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
+} from '../src/twin/commands.ts';
+import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
+import { ExpiryTimers } from './command-expiry.ts';
+import { OpenCommandIndex } from './command-open-index.ts';
+
+/** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
+export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+
+/** A live device session that can take a command now (WebSocket device session, CoAP observation). */
+export type DeviceSink = (order: CommandOrder) => void;
+
+export interface CommandServiceDeps {
+  store: TwinStore;
+  serialize: Serialize;
+  now: () => Date;
+  /** Open (queued or delivered) commands a twin may have at once. */
+  maxOpenPerTwin?: number;
+}
+
+export const DEFAULT_MAX_OPEN_PER_TWIN = 100;
+
+export class CommandService {
+  readonly #deps: CommandServiceDeps;
+  readonly #listeners = new Map<string, Set<(command: Command) => void>>();
+  readonly #sinks = new Map<string, Set<DeviceSink>>();
+  readonly #all = new Set<(command: Command) => void>();
+  readonly #openIndex: OpenCommandIndex;
+  readonly #expiry: ExpiryTimers;
+  /** Long polls and direct invocations waiting for a command to end (a gauge). */
+  #waiting = 0;
+
+  constructor(deps: CommandServiceDeps) {
+    this.#deps = deps;
+    this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
+    // Reading a twin's commands expires the due ones and re-arms its timer.
+    this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
+  }
+
+  /** Stops the expiry timers (server shutdown). */
+  stop(): void { this.#expiry.stop(); }
+
+  get waiting(): number { return this.#waiting; }
+
+  /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
+  listen(id: string, listener: (command: Command) => void): () => void {
+    return addTo(this.#listeners, id, listener);
+  }
+
+  /** Hears every status change of every twin's commands (app sessions filter by what they follow). */
+  listenAll(listener: (command: Command) => void): () => void {
+    this.#all.add(listener);
+    return () => { this.#all.delete(listener); };
+  }
+
+  /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
+  attachSink(id: string, sink: DeviceSink): () => void {
+    return addTo(this.#sinks, id, sink);
+  }
+
+  /** The store keeps commands (LevelDB and memory stores; not yet JetStream). */
+  get available(): boolean {
+    return this.#deps.store.readCommands !== undefined;
+  }
+
+  hasLiveSession(id: string): boolean {
+    return (this.#sinks.get(id)?.size ?? 0) > 0;
+  }
+
+  /**
+   * Stores a new command (`queued`); with a `clientToken` already used on this twin, returns that
+   * command instead (`created: false`): a retried invocation is not run twice.
+   */
+  invoke(id: string, init: NewCommand, expiresInMs?: number): Promise<{ command: Command; created: boolean }> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const commands = await this.#read(id, now);
+      if (init.clientToken !== undefined) {
+        const same = commands.find((c) => c.clientToken === init.clientToken);
+        if (same !== undefined) return { command: same, created: false };
+      }
+      const max = this.#deps.maxOpenPerTwin ?? DEFAULT_MAX_OPEN_PER_TWIN;
+      if (commands.filter((c) => !isEnded(c.status)).length >= max) {
+        throw fail('too_large', `Twin "${id}" already has ${max} open commands: wait for answers or cancel some`, { limit: max });
+      }
+      if (expiresInMs !== undefined && !this.hasLiveSession(id)) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
+      const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
+      await this.#commit(id, [command]);
+      this.#openIndex.track(id, [command]);
+      this.#expiry.schedule(id, [...commands, command]);
+      const order = orderOf(command);
+      for (const sink of this.#sinks.get(id) ?? []) {
+        try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
+      }
+      return { command, created: true };
+    });
+  }
+
+  /**
+   * The open commands as orders, marked delivered, when the twin may have some (cheap when it has
+   * none: no store read). For replies that carry commands to a device, e.g. a CoAP report's 2.04;
+   * never fails (none, then).
+   */
+  async openOrdersIfAny(id: string): Promise<CommandOrder[]> {
+    if (!this.available) return [];
+    try {
+      return (await this.#openIndex.mayHaveOpen(id)) ? await this.deliverOpen(id) : [];
+    } catch {
+      // The reply it rides on reports a write already committed: it must not fail for commands,
+      // which stay open and reach the device on its next contact.
+      return [];
+    }
+  }
+
+  /** Newest first, optionally of one status. */
+  list(id: string, status?: CommandStatus): Promise<Command[]> {
+    return this.#deps.serialize(id, async () => {
+      const commands = await this.#read(id, this.#deps.now());
+      return commands.filter((c) => status === undefined || c.status === status).sort(newestFirst);
+    });
+  }
+
+  /** The device's own listing: what it is shown is thereby delivered. */
+  listForDevice(id: string, status?: CommandStatus): Promise<Command[]> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const commands = await this.#read(id, now);
+      const shown = commands.filter((c) => status === undefined || c.status === status);
+      const delivered = shown.map((c) => deliverCommand(c, now)).filter((c) => c !== null);
+      await this.#commit(id, delivered);
+      const byId = new Map(delivered.map((c) => [c.id, c]));
+      return shown.map((c) => byId.get(c.id) ?? c).sort(newestFirst);
+    });
+  }
+
+  /** The open commands as orders for a device session, marked delivered. */
+  deliverOpen(id: string): Promise<CommandOrder[]> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const open = (await this.#read(id, now)).filter((c) => !isEnded(c.status));
+      await this.#commit(id, open.map((c) => deliverCommand(c, now)).filter((c) => c !== null));
+      return open.map(orderOf);
+    });
+  }
+
+  /** Marks one command delivered (a session sent it). Quietly does nothing once it has ended or gone. */
+  markDelivered(id: string, cid: string): Promise<void> {
+    return this.#change(id, cid, (c, now) => deliverCommand(c, now)).then(() => undefined, () => undefined);
+  }
+
+  get(id: string, cid: string): Promise<Command> {
+    return this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid));
+  }
+
+  /**
+   * The command once it has ended, or as it is after `waitMs` (long poll), or as it is when
+   * `signal` aborts (the client went away, the server is draining).
+   */
+  async waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
+    let latest = await this.get(id, cid);
+    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) return latest;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => { wake = resolve; });
+    const stop = this.listen(id, (c) => {
+      if (c.id !== cid) return;
+      latest = c;
+      if (isEnded(c.status)) wake();
+    });
+    // Woken at expiresAt too: reading the command then expires it.
+    const untilExpiry = latest.expiresAt === undefined ? Infinity : Date.parse(latest.expiresAt) - this.#deps.now().getTime() + 1;
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; wake(); }, Math.max(0, Math.min(waitMs, untilExpiry)));
+    signal?.addEventListener('abort', wake, { once: true });
+    this.#waiting++;
+    try {
+      await woken;
+    } finally {
+      this.#waiting--;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      stop();
+    }
+    // After an abort (a drain refuses new work) the last known state is the answer.
+    const aborted = (signal as AbortSignal | undefined)?.aborted ?? false;
+    return timedOut && !aborted && !isEnded(latest.status) ? this.get(id, cid) : latest;
+  }
+
+  cancel(id: string, cid: string): Promise<Command> {
+    return this.#change(id, cid, (c, now) => cancelCommand(c, now));
+  }
+
+  /** The device's answer; the first wins, a later one is `command_ended`. */
+  answer(id: string, cid: string, answer: { status: CommandOutcome; result?: unknown }): Promise<Command> {
+    return this.#change(id, cid, (c, now) => answerCommand(c, answer, now));
+  }
+
+  /** A direct command nobody answered in time: ends `expired` unless it ended meanwhile. */
+  timeOut(id: string, cid: string): Promise<Command> {
+    return this.#change(id, cid, (c, now) => (isEnded(c.status) ? null : timeOutCommand(c, now)));
+  }
+
+  #change(id: string, cid: string, rule: (c: Command, now: Date) => Command | null): Promise<Command> {
+    return this.#deps.serialize(id, async () => {
+      const now = this.#deps.now();
+      const commands = await this.#read(id, now);
+      const current = find(commands, cid);
+      const next = rule(current, now);
+      if (next === null) return current;
+      await this.#commit(id, [next]);
+      const after = commands.map((c) => (c.id === cid ? next : c));
+      this.#openIndex.track(id, after);
+      this.#expiry.schedule(id, after);
+      return next;
+    });
+  }
+
+  /** The twin's commands, with due expiries stored and old ended ones pruned (inside the mailbox). */
+  async #read(id: string, now: Date): Promise<Command[]> {
+    const store = this.#deps.store;
+    if (store.readCommands === undefined) throw new DoppelError('unavailable', 'Commands are not available with this store yet: use the LevelDB store');
+    const stored = await store.readCommands(id);
+    const kept = stored.filter((c) => !isPrunable(c, now));
+    const expired = kept.map((c) => expireIfDue(c, now)).filter((c) => c !== null);
+    const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
+    if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
+    const byId = new Map(expired.map((c) => [c.id, c]));
+    const commands = kept.map((c) => byId.get(c.id) ?? c);
+    this.#openIndex.track(id, commands);
+    this.#expiry.schedule(id, commands);
+    return commands;
+  }
+
+  async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
+    if (changed.length === 0 && more.length === 0) return;
+    await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more]);
+    for (const command of changed) {
+      for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
+        try {
+          listener(command);
+        } catch {
+          // One failing listener (a closed session) must not fail the committed change for others.
+        }
+      }
+    }
+  }
+}
+
+function find(commands: Command[], cid: string): Command {
+  const command = commands.find((c) => c.id === cid);
+  if (command === undefined) throw fail('not_found', `No command "${cid}"`);
+  return command;
+}
+
+function addTo<T>(map: Map<string, Set<T>>, id: string, item: T): () => void {
+  let set = map.get(id);
+  if (set === undefined) map.set(id, set = new Set());
+  set.add(item);
+  return () => {
+    set.delete(item);
+    if (set.size === 0 && map.get(id) === set) map.delete(id);
+  };
+}
