@@ -192,7 +192,8 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
 /** The word after a flag in --help: what to type, in plain words (`--http <port>`, not `<http>`). */
 const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   data: 'dir', host: 'address', http: 'port', coap: 'port', adminToken: 'token', sync: 'true|false',
-  metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap',
+  metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap', coapCacheSize: 'bytes',
+  tlsCert: 'file', tlsKey: 'file',
 };
 const placeholderOf = (key: ConfigKey): string => PLACEHOLDERS[key]
   ?? (key.endsWith('Seconds') ? 'seconds' : key.endsWith('Bytes') ? 'bytes' : key.endsWith('Ms') ? 'ms' : 'n');

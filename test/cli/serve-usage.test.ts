@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeConfig } from '../../src/config.ts';
 import { createCli } from './helpers.ts';
 import type { Cli } from './helpers.ts';
 
@@ -24,6 +25,12 @@ describe('doppel serve --help', () => {
     for (const row of rows) expect(row).not.toMatch(/<[a-z]+[A-Z][A-Za-z]*>/); // no <historyRetention>
     expect(stdout).toContain('--http <port>');
     expect(stdout).toContain('--history-retention <n>');
+    expect(stdout).toContain('--tls-cert <file>');
+    expect(stdout).toContain('--coap-cache-size <bytes>');
+  });
+
+  it('says <n> only for settings that are counts', () => {
+    for (const s of describeConfig()) if (s.placeholder === 'n') expect(typeof s.default, s.flag).toBe('number');
   });
 });
 
