@@ -6,7 +6,7 @@
  * AWS shadow and Azure twin documents.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const doppel = (args: string[], env: Record<string, string> = {}) => {
   return execFileAsync(file, [...base, ...args], { env: { ...process.env, NO_COLOR: '1', DOPPEL_TOKEN: ADMIN, ...env }, timeout: 60_000, maxBuffer: 64 << 20 })
     .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
 };
+const exists = (path: string) => access(path).then(() => true, () => false);
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 const get = async (url: string, path: string) => (await fetch(`${url}${path}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
 
@@ -70,8 +71,14 @@ describe('doppel backup / restore', () => {
     expect((await doppel(['backup', online, '--url', server.url])).code).toBe(0);
     // While the server holds the store, an offline backup is refused with a clear message.
     const busy = await doppel(['backup', join(dir.path, 'busy.ndjson'), '--offline', '--data', data]);
-    expect(busy.code).not.toBe(0);
-    expect(busy.stderr).toMatch(/lock|Cannot open store/i);
+    expect(busy).toMatchObject({ code: 1, stderr: `Data directory ${data} is in use by another Doppel server (its LevelDB lock is held): back it up online (leave out --offline), or stop that server first\n` });
+    // So is a restore into it (the same one line), and an offline backup of a mistyped directory,
+    // which would otherwise open an empty store there and back up nothing.
+    const into = await doppel(['restore', online, '--data', data]);
+    expect(into).toMatchObject({ code: 1, stderr: expect.stringContaining(`Data directory ${data} is in use by another Doppel server`) });
+    const typo = await doppel(['backup', join(dir.path, 'typo.ndjson'), '--offline', '--data', `${data}-typo`]);
+    expect(typo).toMatchObject({ code: 1, stderr: `doppel backup: no store in ${data}-typo (no ${join(`${data}-typo`, 'db')}): is --data right?\n` });
+    expect(await exists(`${data}-typo`)).toBe(false);
     expect(await server.kill('SIGTERM')).toBe(0);
     const offline = join(dir.path, 'still-offline.ndjson');
     expect((await doppel(['backup', offline, '--offline', '--data', data])).code).toBe(0);
@@ -90,6 +97,10 @@ describe('doppel backup / restore', () => {
     const cut = await doppel(['restore', truncated, '--data', join(dir.path, 'from-truncated')]);
     expect(cut.code).toBe(2);
     expect(cut.stderr).toContain('the backup is truncated');
+    // A mistyped file name is said in one line, before any data directory is created.
+    const missing = await doppel(['restore', join(dir.path, 'nope.ndjson'), '--data', join(dir.path, 'from-nothing')]);
+    expect(missing).toMatchObject({ code: 1, stderr: `doppel restore: no backup file ${join(dir.path, 'nope.ndjson')}\n` });
+    expect(await exists(join(dir.path, 'from-nothing'))).toBe(false);
     const foreign = join(dir.path, 'foreign.ndjson');
     await writeFile(foreign, '{"hello":"world"}\n');
     expect((await doppel(['restore', foreign, '--data', join(dir.path, 'from-foreign')])).stderr).toContain('no backup header');
