@@ -21,6 +21,13 @@ describe('README', () => {
     }
   });
 
+  it('calls only packages of package.json its dev dependencies, here and in deploy/', async () => {
+    const { devDependencies } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
+    const deploy = await readFile(new URL('../deploy/README.md', import.meta.url), 'utf8');
+    for (const [, name] of `${readme}\n${deploy}`.matchAll(/`([@\w./-]+)` dev dependency/g)) expect(Object.keys(devDependencies)).toContain(name);
+    expect(deploy).not.toMatch(/Deno never reach/); // Deno is no dependency at all
+  });
+
   it('starts with a two-command quick start', () => {
     const start = readme.indexOf('## Quick start');
     const block = readme.slice(start).split('```')[1]!.replace(/^\w*\n/, '').trim().split('\n');
