@@ -5,6 +5,7 @@
  * 0 success, 1 a failure while running, 2 a usage error (unknown command or flag, bad value).
  */
 import { commands } from './commands/index.ts';
+import { nearestName } from './config.ts';
 import { isDoppelError } from './errors.ts';
 import { loadRuntime } from './runtime/index.ts';
 
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
-    runtime.writeStderr(`Unknown command "${name}": try doppel --help`);
+    const near = nearestName(name, Object.keys(commands));
+    runtime.writeStderr(`Unknown command "${name}"${near === undefined ? '' : ` (did you mean ${near}?)`}: try doppel --help`);
     return runtime.exit(2);
   }
   if (rest.includes('--help') || rest.includes('-h')) { runtime.writeStdout(command.usage()); return; }

@@ -35,6 +35,11 @@ describe('doppel serve --help', () => {
 });
 
 describe('doppel serve usage errors', () => {
+  it('a mistyped command is named, with the one it is near', async () => {
+    expect(await cli.run(['serv'])).toMatchObject({ code: 2, stdout: '', stderr: 'Unknown command "serv" (did you mean serve?): try doppel --help\n' });
+    expect(await cli.run(['config'])).toMatchObject({ code: 2, stdout: '', stderr: 'doppel config: missing action: try doppel config print\n' });
+  });
+
   it('an unknown flag points to doppel serve --help', async () => {
     const run = await cli.run(['serve', '--htp', '1']);
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'Unknown flag "--htp" (did you mean --http?): see doppel serve --help\n' });
