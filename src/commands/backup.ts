@@ -105,9 +105,15 @@ export const restoreCommand: Command = {
     await runtime.mkdirp(data);
     const started = performance.now();
     const path = runtime.joinPath(data, 'db');
+    const fresh = !await runtime.exists(path);
     const written = await restoreStore(path, readBackup(runtime.readLines(file)), (n) => {
       if (n % 100_000 === 0) runtime.writeStderr(`restored ${n} records…`);
-    }).catch((err: unknown) => { throw storeOpenFailure(err, data, 'stop that server; restore only into an empty data directory'); });
+    }).catch(async (err: unknown) => {
+      // Records are written in batches as the file is read, so a bad line or a cut file found late
+      // would leave part of a store behind, which a server could open and a retry would refuse.
+      if (fresh) await runtime.removeTree(path);
+      throw storeOpenFailure(err, data, 'stop that server; restore only into an empty data directory');
+    });
     // Open it as the server will: checks the format marker (and migrates an older backup).
     const store = createLevelStore({ path });
     await store.open();

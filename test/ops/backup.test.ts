@@ -97,6 +97,9 @@ describe('doppel backup / restore', () => {
     const cut = await doppel(['restore', truncated, '--data', join(dir.path, 'from-truncated')]);
     expect(cut.code).toBe(2);
     expect(cut.stderr).toContain('the backup is truncated');
+    // A failed restore leaves no part of a store behind: the same directory takes the whole file.
+    expect(await exists(join(dir.path, 'from-truncated', 'db'))).toBe(false);
+    expect((await doppel(['restore', file, '--data', join(dir.path, 'from-truncated')])).code).toBe(0);
     // A mistyped file name is said in one line, before any data directory is created.
     const missing = await doppel(['restore', join(dir.path, 'nope.ndjson'), '--data', join(dir.path, 'from-nothing')]);
     expect(missing).toMatchObject({ code: 1, stderr: `doppel restore: no backup file ${join(dir.path, 'nope.ndjson')}\n` });
