@@ -5,7 +5,7 @@
  * directory only, checking the file completely as it goes (header, every record, the trailer's
  * count), and then opens the result as the server would.
  */
-import { DoppelError } from '../errors.ts';
+import { DoppelError, isDoppelError } from '../errors.ts';
 import { linesOf } from '../runtime/lines.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { storeOpenFailure } from '../startup-failure.ts';
@@ -67,18 +67,29 @@ export const backupCommand: Command = {
       }
       lines = linesOf(response.body);
     }
-    const out = await runtime.createTextFile(file, { secret: true });
+    // Written beside the file and renamed once complete: a backup cut short never replaces a good
+    // one of the same name (yesterday's, say) and leaves nothing behind.
+    const partial = `${file}.partial`;
+    const out = await runtime.createTextFile(partial, { secret: true });
     let records = 0;
+    let complete = false;
     try {
       // Re-read as it is written: a download cut short fails here, not at restore time.
       const checked = readBackup((async function* () {
         for await (const line of lines) { await out.write(`${line}\n`); yield line; }
       })());
       for await (const _record of checked) records++;
+      complete = true;
+    } catch (err) {
+      // The connection dropped mid-download (fetch says "terminated"): say so, not as a stack trace.
+      if (flags.offline === true || isDoppelError(err)) throw err;
+      throw new ClientFailure(`backup cut short after ${records} records (${(err as Error).message}): ${file} was left as it was; try again`);
     } finally {
       await out.close();
       await closeSource();
+      if (!complete) await runtime.removeTree(partial);
     }
+    await runtime.rename(partial, file);
     runtime.writeStdout(`backed up ${records} records to ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   }),

@@ -6,6 +6,8 @@
  * AWS shadow and Azure twin documents.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +86,26 @@ describe('doppel backup / restore', () => {
     expect((await doppel(['backup', offline, '--offline', '--data', data])).code).toBe(0);
     const records = async (f: string) => (await readFile(f, 'utf8')).split('\n').slice(1).join('\n'); // all but the header's timestamp
     expect(await records(offline)).toEqual(await records(online));
+  });
+
+  it('keeps an earlier backup of the same name when a download is cut short', async () => {
+    const good = join(dir.path, 'still-online.ndjson');
+    const lines = (await readFile(good, 'utf8')).split('\n');
+    const file = join(dir.path, 'nightly.ndjson');
+    await writeFile(file, 'yesterday\n');
+    // A server whose connection drops halfway through the backup: the header and a few records.
+    const cut = createServer((_req, res) => { res.writeHead(200); res.write(`${lines.slice(0, 3).join('\n')}\n`, () => setTimeout(() => res.destroy(), 100)); });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await doppel(['backup', file, '--url', `http://127.0.0.1:${(cut.address() as AddressInfo).port}`]);
+      expect(run, run.stderr).toMatchObject({ code: 1, stderr: expect.stringMatching(/^doppel: backup cut short after 2 records \(.+\): /) });
+      expect(run.stderr.split('\n')).toEqual([expect.stringContaining(`: ${file} was left as it was; try again`), '']); // one line, no stack trace
+    } finally {
+      cut.closeAllConnections();
+      await new Promise((resolve) => cut.close(resolve));
+    }
+    expect(await readFile(file, 'utf8')).toBe('yesterday\n');
+    expect(await exists(`${file}.partial`)).toBe(false);
   });
 
   it('refuses to restore into a used data directory, or from a truncated or foreign file', async () => {
