@@ -11,6 +11,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Prints a reply, and stops the walkthrough unless the reply holds every expected fragment.
 expect() { local reply=$1; shift; printf '%s\n' "$reply"; for want; do [[ $reply == *"$want"* ]] || { echo "expected $want" >&2; exit 1; }; done; }
 
+# Start over, so the walkthrough can run again: delete the twin an earlier run left (404 if none).
+curl -s -o /dev/null -X DELETE "$API/v1/twins/boiler-7" -H "Authorization: Bearer $ADMIN" \
+  || { echo "cannot reach $API: start the server first (npm start)" >&2; exit 1; }
 # An integrator creates the twin and issues its device token, over HTTP.
 curl -s -o /dev/null -X POST "$API/v1/twins" -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' \
   -d '{"id":"boiler-7","desired":{"temp":60,"mode":"eco"}}'

@@ -6,6 +6,9 @@ API=${API:-http://127.0.0.1:8080}
 ADMIN=${ADMIN:-$(cat data/admin-token)}
 # Prints a reply, and stops the walkthrough unless the reply holds every expected fragment.
 expect() { local reply=$1; shift; printf '%s\n' "$reply"; for want; do [[ $reply == *"$want"* ]] || { echo "expected $want" >&2; exit 1; }; done; }
+# Start over, so the walkthrough can run again: delete the twin an earlier run left (404 if none).
+curl -s -o /dev/null -X DELETE "$API/v1/twins/thermo-42" -H "Authorization: Bearer $ADMIN" \
+  || { echo "cannot reach $API: start the server first (npm start)" >&2; exit 1; }
 
 # 1. An integrator creates a twin with a desired state: 201 with Location and ETag, all of it pending.
 expect "$(curl -si -X POST "$API/v1/twins" -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' \

@@ -5,6 +5,7 @@
  * 0 success, 1 a failure while running, 2 a usage error (unknown command or flag, bad value).
  */
 import { commands } from './commands/index.ts';
+import { nearestName } from './config.ts';
 import { isDoppelError } from './errors.ts';
 import { loadRuntime } from './runtime/index.ts';
 
@@ -17,6 +18,14 @@ function overview(): string {
   ].join('\n');
 }
 
+/** A file that cannot be read or written (Node's ENOENT, EACCES, EISDIR… naming a path) in plain words, without a stack. */
+function fileFailure(err: unknown): string | undefined {
+  const { code, path, syscall, message } = (err ?? {}) as { code?: unknown; path?: unknown; syscall?: unknown; message?: unknown };
+  if (typeof code !== 'string' || typeof path !== 'string' || typeof message !== 'string') return undefined;
+  const reason = message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, ''); // "ENOENT: no such file or directory, open '/x'"
+  return `cannot ${typeof syscall === 'string' ? syscall : 'open'} ${path}: ${reason}`;
+}
+
 async function main(): Promise<void> {
   const runtime = await loadRuntime();
   const [first, ...rest] = runtime.args;
@@ -27,7 +36,8 @@ async function main(): Promise<void> {
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
-    runtime.writeStderr(`Unknown command "${name}": try doppel --help`);
+    const near = nearestName(name, Object.keys(commands));
+    runtime.writeStderr(`Unknown command "${name}"${near === undefined ? '' : ` (did you mean ${near}?)`}: try doppel --help`);
     return runtime.exit(2);
   }
   if (rest.includes('--help') || rest.includes('-h')) { runtime.writeStdout(command.usage()); return; }
@@ -37,7 +47,8 @@ async function main(): Promise<void> {
   } catch (err) {
     // Usage errors (bad flags and values) are invalid_request; anything else failed while running.
     const usage = isDoppelError(err) && err.code === 'invalid_request';
-    runtime.writeStderr(isDoppelError(err) ? err.message : `doppel ${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    const file = fileFailure(err);
+    runtime.writeStderr(isDoppelError(err) ? err.message : `doppel ${name}: ${file ?? (err instanceof Error ? err.stack ?? err.message : String(err))}`);
     return runtime.exit(usage ? 2 : 1);
   }
   runtime.exit(code);

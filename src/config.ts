@@ -101,7 +101,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const key = byFlag.get(name);
     if (key === undefined) {
-      const near = nearestFlag(name, [...byFlag.keys()]);
+      const near = nearestName(name, [...byFlag.keys()]);
       throw new DoppelError('invalid_request', `Unknown flag "--${name}"${near === undefined ? '' : ` (did you mean --${near}?)`}: see doppel serve --help`);
     }
     origin[key] = `--${name}`;
@@ -134,8 +134,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   return parsed.data;
 }
 
-/** The flag within two edits (Levenshtein) of a mistyped one, if exactly one is nearest. */
-function nearestFlag(typed: string, flags: readonly string[]): string | undefined {
+/** The flag (or command) within two edits (Levenshtein) of a mistyped one, if exactly one is nearest. */
+export function nearestName(typed: string, flags: readonly string[]): string | undefined {
   const distance = (a: string, b: string): number => {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
@@ -192,7 +192,8 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
 /** The word after a flag in --help: what to type, in plain words (`--http <port>`, not `<http>`). */
 const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   data: 'dir', host: 'address', http: 'port', coap: 'port', adminToken: 'token', sync: 'true|false',
-  metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap',
+  metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap', coapCacheSize: 'bytes',
+  tlsCert: 'file', tlsKey: 'file',
 };
 const placeholderOf = (key: ConfigKey): string => PLACEHOLDERS[key]
   ?? (key.endsWith('Seconds') ? 'seconds' : key.endsWith('Bytes') ? 'bytes' : key.endsWith('Ms') ? 'ms' : 'n');

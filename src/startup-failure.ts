@@ -41,8 +41,8 @@ export function bindFailure(err: unknown, { protocol, host, port }: Listener): u
   return err;
 }
 
-/** A clear error when another process holds the data directory's LevelDB lock. */
-export function storeOpenFailure(err: unknown, dataDir: string): unknown {
+/** A clear error when another process holds the data directory's LevelDB lock; `advice` says what to do. */
+export function storeOpenFailure(err: unknown, dataDir: string, advice = 'stop that server or pass --data <dir>'): unknown {
   if (!codesOf(err).has('LEVEL_LOCKED')) return err;
-  return new DoppelError('unavailable', `Data directory ${dataDir} is in use by another Doppel server (its LevelDB lock is held): stop that server or pass --data <dir>`, { cause: err });
+  return new DoppelError('unavailable', `Data directory ${dataDir} is in use by another Doppel server (its LevelDB lock is held): ${advice}`, { cause: err });
 }

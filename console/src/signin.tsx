@@ -29,7 +29,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (token: string) => 
         <label for="token">Token</label>
         <input id="token" type="password" autocomplete="off" spellcheck={false} required value={token}
           onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-help" autoFocus />
-        <p id="token-help" class="muted">The admin token or an API key. Kept in this tab only.</p>
+        <p id="token-help" class="muted">The admin token (printed when the server first started, and kept in its data directory as admin-token) or an API key. Kept in this tab only.</p>
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
       <ErrorBox error={error} />

@@ -3,6 +3,7 @@
  * Long-lived responses (event streams) follow their credential's revocation through `onRevoked`.
  */
 import { bearerToken } from '../../src/auth/index.ts';
+import { DoppelError } from '../../src/errors.ts';
 import type { Credentials, Principal } from '../../src/auth/index.ts';
 
 /**
@@ -18,7 +19,10 @@ const issuers = new WeakMap<Principal, Credentials>();
 /** `allowQuery`: the caller's hint that this may be an event stream; the path decides. */
 export async function authenticate(credentials: Credentials, request: Request, allowQuery = false): Promise<Principal> {
   const query = allowQuery && EVENT_STREAM.test(new URL(request.url).pathname);
-  const principal = await credentials.authenticate(bearerToken(request, query));
+  const token = bearerToken(request, query);
+  // A header without the scheme ("Authorization: dpa_…") is the usual first mistake: say how it goes (RFC 6750 §2.1).
+  if (token === '' && request.headers.has('authorization')) throw new DoppelError('unauthorized', 'Unauthorized: the Authorization header must be "Bearer <token>"');
+  const principal = await credentials.authenticate(token);
   issuers.set(principal, credentials);
   return principal;
 }

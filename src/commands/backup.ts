@@ -5,8 +5,10 @@
  * directory only, checking the file completely as it goes (header, every record, the trailer's
  * count), and then opens the result as the server would.
  */
+import { DoppelError, isDoppelError } from '../errors.ts';
 import { linesOf } from '../runtime/lines.ts';
 import type { Runtime } from '../runtime/types.ts';
+import { storeOpenFailure } from '../startup-failure.ts';
 import { parseArgs, stringFlag, usageError } from './args.ts';
 import { ClientFailure, CONNECTION_FLAGS, isClientFailure, resolveToken, resolveUrl } from './http-client.ts';
 import type { Command } from './types.ts';
@@ -44,8 +46,12 @@ export const backupCommand: Command = {
     let lines: AsyncIterable<string>;
     let closeSource = async () => {};
     if (flags.offline === true) {
-      const store = createLevelStore({ path: runtime.joinPath(stringFlag(flags, 'data') ?? runtime.env.DOPPEL_DATA ?? './data', 'db') });
-      await store.open();
+      const data = stringFlag(flags, 'data') ?? runtime.env.DOPPEL_DATA ?? './data';
+      const path = runtime.joinPath(data, 'db');
+      // LevelDB would create an empty store where there is none: a mistyped --data would back up nothing.
+      if (!await runtime.exists(path)) throw new DoppelError('not_found', `doppel backup: no store in ${data} (no ${path}): is --data right?`);
+      const store = createLevelStore({ path });
+      await store.open().catch((err: unknown) => { throw storeOpenFailure(err, data, 'back it up online (leave out --offline), or stop that server first'); });
       closeSource = () => store.close();
       lines = backupLines(store.records(), new Date());
     } else {
@@ -61,18 +67,29 @@ export const backupCommand: Command = {
       }
       lines = linesOf(response.body);
     }
-    const out = await runtime.createTextFile(file, { secret: true });
+    // Written beside the file and renamed once complete: a backup cut short never replaces a good
+    // one of the same name (yesterday's, say) and leaves nothing behind.
+    const partial = `${file}.partial`;
+    const out = await runtime.createTextFile(partial, { secret: true });
     let records = 0;
+    let complete = false;
     try {
       // Re-read as it is written: a download cut short fails here, not at restore time.
       const checked = readBackup((async function* () {
         for await (const line of lines) { await out.write(`${line}\n`); yield line; }
       })());
       for await (const _record of checked) records++;
+      complete = true;
+    } catch (err) {
+      // The connection dropped mid-download (fetch says "terminated"): say so, not as a stack trace.
+      if (flags.offline === true || isDoppelError(err)) throw err;
+      throw new ClientFailure(`backup cut short after ${records} records (${(err as Error).message}): ${file} was left as it was; try again`);
     } finally {
       await out.close();
       await closeSource();
+      if (!complete) await runtime.removeTree(partial);
     }
+    await runtime.rename(partial, file);
     runtime.writeStdout(`backed up ${records} records to ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   }),
@@ -93,12 +110,20 @@ export const restoreCommand: Command = {
     const [file, extra] = positional;
     if (file === undefined || extra !== undefined) throw usageError('restore', 'name one backup file: doppel restore <file> --data <dir>');
     const data = stringFlag(flags, 'data') ?? runtime.env.DOPPEL_DATA ?? './data';
+    // Before anything is created: a mistyped file name leaves no empty data directory behind.
+    if (!await runtime.exists(file)) throw new DoppelError('not_found', `doppel restore: no backup file ${file}`);
     const { createLevelStore, readBackup, restoreStore } = await import('../store/index.ts');
     await runtime.mkdirp(data);
     const started = performance.now();
     const path = runtime.joinPath(data, 'db');
+    const fresh = !await runtime.exists(path);
     const written = await restoreStore(path, readBackup(runtime.readLines(file)), (n) => {
       if (n % 100_000 === 0) runtime.writeStderr(`restored ${n} records…`);
+    }).catch(async (err: unknown) => {
+      // Records are written in batches as the file is read, so a bad line or a cut file found late
+      // would leave part of a store behind, which a server could open and a retry would refuse.
+      if (fresh) await runtime.removeTree(path);
+      throw storeOpenFailure(err, data, 'stop that server; restore only into an empty data directory');
     });
     // Open it as the server will: checks the format marker (and migrates an older backup).
     const store = createLevelStore({ path });

@@ -18,7 +18,7 @@ export const configCommand: Command = {
   ].join('\n'),
   async run(args, runtime) {
     const [sub, ...rest] = args;
-    if (sub !== 'print') throw new DoppelError('invalid_request', `Unknown subcommand "config ${sub ?? ''}": try doppel config print`);
+    if (sub !== 'print') throw new DoppelError('invalid_request', sub === undefined ? 'doppel config: missing action: try doppel config print' : `Unknown subcommand "config ${sub}": try doppel config print`);
     runtime.writeStdout(JSON.stringify(maskConfig(await resolveConfig(rest, runtime)), null, 2));
     return 0;
   },

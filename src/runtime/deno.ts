@@ -31,6 +31,7 @@ interface DenoApi {
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
   stat(path: string): Promise<unknown>;
   remove(path: string, options: { recursive: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   unrefTimer(id: number): void;
@@ -97,6 +98,8 @@ export const denoRuntime: Runtime = {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   },
+
+  async rename(from, to) { await Deno.rename(from, to); },
 
   async createTextFile(path, opts = {}) {
     const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: opts.secret === true ? 0o600 : 0o644 });

@@ -3,7 +3,7 @@
  * The Node.js runtime adapter: HTTP via @hono/node-server, files via node:fs, signals via process.
  */
 import { createReadStream, createWriteStream, readdirSync } from 'node:fs';
-import { access, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -92,6 +92,7 @@ export const nodeRuntime: Runtime = {
   async mkdirp(path) { await mkdir(path, { recursive: true }); },
   exists: (path) => access(path).then(() => true, () => false),
   async removeTree(path) { await rm(path, { recursive: true, force: true }); },
+  async rename(from, to) { await rename(from, to); },
 
   async createTextFile(path, opts = {}) {
     const stream = createWriteStream(path, { mode: opts.secret === true ? 0o600 : 0o644 });

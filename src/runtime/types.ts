@@ -92,6 +92,8 @@ export interface Runtime {
   exists(path: string): Promise<boolean>;
   /** Deletes a directory and everything in it (nothing when absent). */
   removeTree(path: string): Promise<void>;
+  /** Moves a file to `to`, replacing what is there (atomic on one file system). */
+  rename(from: string, to: string): Promise<void>;
   /** Creates (or truncates) a file to stream text into; mode 0600 when `secret`. */
   createTextFile(path: string, opts?: { secret?: boolean }): Promise<TextFileWriter>;
   /** The lines of a text file (without their line ends), streamed; throws when it does not exist. */

@@ -47,6 +47,8 @@ describe('the web console', () => {
   it('refuses a wrong token with a clear message, then signs in', async () => {
     await signIn(page, t.url, 'not-a-token');
     await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor(WAIT);
+    // A newcomer is told where the admin token is.
+    expect(await page.locator('#token-help').textContent()).toContain('kept in its data directory as admin-token');
     expect(await page.evaluate(() => location.href)).not.toContain('token');
     await page.getByLabel('Token').fill(ADMIN);
     await page.getByRole('button', { name: 'Sign in' }).click();

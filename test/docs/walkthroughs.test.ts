@@ -31,13 +31,14 @@ afterAll(async () => {
 });
 
 /** Runs one example from the repository root with the server's addresses; rejects with its output. */
-function run(file: string): Promise<string> {
+function run(file: string, addresses: { API?: string; COAP?: string } = {}): Promise<string> {
   const [program, args] = file.endsWith('.sh') ? ['bash', [file]] : [process.execPath, [file]];
   const env = {
     ...process.env,
     API: `http://127.0.0.1:${server.port}`,
     COAP: `coap://127.0.0.1:${server.coapPort}`,
     ADMIN,
+    ...addresses,
   };
   return new Promise((resolve, reject) => {
     execFile(program, args, { cwd: projectRoot, env, timeout: RUN_TIMEOUT_MS, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
@@ -72,4 +73,16 @@ describe('README walkthroughs', () => {
     const out = await run('examples/websocket.mjs');
     expect(out).toContain('device ← {"op":"ok","ref":"r1","version":3,"delta":{}}');
   }, RUN_TIMEOUT_MS + 5_000);
+
+  // A reader runs a walkthrough again: each starts by deleting its twins, so a second run passes too.
+  it('run again on the same server, each starting over', async () => {
+    for (const file of EXAMPLES) await run(file);
+  }, 3 * RUN_TIMEOUT_MS + 5_000);
+
+  it('say so in one line when the server is not running', async () => {
+    for (const file of EXAMPLES) {
+      const failed = await run(file, { API: 'http://127.0.0.1:9', COAP: 'coap://127.0.0.1:9' }).then(() => '', (err: Error) => err.message);
+      expect(failed, file).toContain('cannot reach http://127.0.0.1:9: start the server first (npm start)');
+    }
+  }, RUN_TIMEOUT_MS);
 });

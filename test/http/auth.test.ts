@@ -287,6 +287,11 @@ describe('write-only keys and token placement (review regressions)', () => {
     expect(res.status).toBe(403);
   });
 
+  it('says how the Authorization header goes when the Bearer scheme is missing', async () => {
+    const problem = await expectProblem(await t.call('GET', '/v1/twins', { token: null, headers: { authorization: ADMIN } }), 401, 'unauthorized');
+    expect(problem.detail).toBe('Unauthorized: the Authorization header must be "Bearer <token>"');
+  });
+
   it('accepts ?access_token= on event streams only', async () => {
     await t.call('POST', '/v1/twins', { body: { id: 'qs-1' } });
     expect((await t.call('GET', `/v1/twins/qs-1?access_token=${ADMIN}`, { token: null })).status).toBe(401);

@@ -6,7 +6,9 @@
  * AWS shadow and Azure twin documents.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,7 @@ const doppel = (args: string[], env: Record<string, string> = {}) => {
   return execFileAsync(file, [...base, ...args], { env: { ...process.env, NO_COLOR: '1', DOPPEL_TOKEN: ADMIN, ...env }, timeout: 60_000, maxBuffer: 64 << 20 })
     .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
 };
+const exists = (path: string) => access(path).then(() => true, () => false);
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 const get = async (url: string, path: string) => (await fetch(`${url}${path}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
 
@@ -70,13 +73,39 @@ describe('doppel backup / restore', () => {
     expect((await doppel(['backup', online, '--url', server.url])).code).toBe(0);
     // While the server holds the store, an offline backup is refused with a clear message.
     const busy = await doppel(['backup', join(dir.path, 'busy.ndjson'), '--offline', '--data', data]);
-    expect(busy.code).not.toBe(0);
-    expect(busy.stderr).toMatch(/lock|Cannot open store/i);
+    expect(busy).toMatchObject({ code: 1, stderr: `Data directory ${data} is in use by another Doppel server (its LevelDB lock is held): back it up online (leave out --offline), or stop that server first\n` });
+    // So is a restore into it (the same one line), and an offline backup of a mistyped directory,
+    // which would otherwise open an empty store there and back up nothing.
+    const into = await doppel(['restore', online, '--data', data]);
+    expect(into).toMatchObject({ code: 1, stderr: expect.stringContaining(`Data directory ${data} is in use by another Doppel server`) });
+    const typo = await doppel(['backup', join(dir.path, 'typo.ndjson'), '--offline', '--data', `${data}-typo`]);
+    expect(typo).toMatchObject({ code: 1, stderr: `doppel backup: no store in ${data}-typo (no ${join(`${data}-typo`, 'db')}): is --data right?\n` });
+    expect(await exists(`${data}-typo`)).toBe(false);
     expect(await server.kill('SIGTERM')).toBe(0);
     const offline = join(dir.path, 'still-offline.ndjson');
     expect((await doppel(['backup', offline, '--offline', '--data', data])).code).toBe(0);
     const records = async (f: string) => (await readFile(f, 'utf8')).split('\n').slice(1).join('\n'); // all but the header's timestamp
     expect(await records(offline)).toEqual(await records(online));
+  });
+
+  it('keeps an earlier backup of the same name when a download is cut short', async () => {
+    const good = join(dir.path, 'still-online.ndjson');
+    const lines = (await readFile(good, 'utf8')).split('\n');
+    const file = join(dir.path, 'nightly.ndjson');
+    await writeFile(file, 'yesterday\n');
+    // A server whose connection drops halfway through the backup: the header and a few records.
+    const cut = createServer((_req, res) => { res.writeHead(200); res.write(`${lines.slice(0, 3).join('\n')}\n`, () => setTimeout(() => res.destroy(), 100)); });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await doppel(['backup', file, '--url', `http://127.0.0.1:${(cut.address() as AddressInfo).port}`]);
+      expect(run, run.stderr).toMatchObject({ code: 1, stderr: expect.stringMatching(/^doppel: backup cut short after 2 records \(.+\): /) });
+      expect(run.stderr.split('\n')).toEqual([expect.stringContaining(`: ${file} was left as it was; try again`), '']); // one line, no stack trace
+    } finally {
+      cut.closeAllConnections();
+      await new Promise((resolve) => cut.close(resolve));
+    }
+    expect(await readFile(file, 'utf8')).toBe('yesterday\n');
+    expect(await exists(`${file}.partial`)).toBe(false);
   });
 
   it('refuses to restore into a used data directory, or from a truncated or foreign file', async () => {
@@ -90,6 +119,13 @@ describe('doppel backup / restore', () => {
     const cut = await doppel(['restore', truncated, '--data', join(dir.path, 'from-truncated')]);
     expect(cut.code).toBe(2);
     expect(cut.stderr).toContain('the backup is truncated');
+    // A failed restore leaves no part of a store behind: the same directory takes the whole file.
+    expect(await exists(join(dir.path, 'from-truncated', 'db'))).toBe(false);
+    expect((await doppel(['restore', file, '--data', join(dir.path, 'from-truncated')])).code).toBe(0);
+    // A mistyped file name is said in one line, before any data directory is created.
+    const missing = await doppel(['restore', join(dir.path, 'nope.ndjson'), '--data', join(dir.path, 'from-nothing')]);
+    expect(missing).toMatchObject({ code: 1, stderr: `doppel restore: no backup file ${join(dir.path, 'nope.ndjson')}\n` });
+    expect(await exists(join(dir.path, 'from-nothing'))).toBe(false);
     const foreign = join(dir.path, 'foreign.ndjson');
     await writeFile(foreign, '{"hello":"world"}\n');
     expect((await doppel(['restore', foreign, '--data', join(dir.path, 'from-foreign')])).stderr).toContain('no backup header');
