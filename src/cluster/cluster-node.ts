@@ -1,0 +1,169 @@
+/**
+ * One Doppel node of a cluster: the JetStream store instead of LevelDB, the change feed fed from
+ * the twin stream, credential caches kept in step through the credentials bucket, a heartbeat in
+ * the node registry, and readiness that follows the JetStream quorum.
+ *
+ * Connecting: the first attempt happens at start; a bad configuration found then (replicas the
+ * servers cannot hold, a node id already live) refuses the start. If NATS cannot be reached the
+ * node starts anyway, not ready (writes answer `unavailable`), and keeps retrying, logging why.
+ */
+import type { Credentials } from '../auth/index.ts';
+import { isDoppelError } from '../errors.ts';
+import type { Config } from '../config.ts';
+import { natsUrls } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { createJetStreamStore, CredentialWatch, RecordFollower } from '../store/jetstream/index.ts';
+import type { JetStreamStore } from '../store/jetstream/index.ts';
+import { ClusterFeed } from './cluster-feed.ts';
+import { HEARTBEAT_MS, NodeRegistry } from './node-registry.ts';
+import type { NodeStatus } from './node-registry.ts';
+
+export const NAMESPACE = 'doppel';
+const RETRY_MS = 1_000;
+/** How long a JetStream request (a commit, a read) may take before it answers `unavailable`. */
+const REQUEST_TIMEOUT_MS = 4_000;
+
+export interface ClusterView { nodes: NodeStatus[]; replicas: number }
+
+export interface ClusterNodeOptions {
+  config: Config & { cluster: string; nodeId: string };
+  logger: Logger;
+  onListenerError?: (err: unknown) => void;
+}
+
+export class ClusterNode {
+  readonly store: JetStreamStore;
+  readonly feed: ClusterFeed;
+  readonly id: string;
+  readonly replicas: number;
+  readonly #logger: Logger;
+  readonly #instance = crypto.randomUUID();
+  #url: string | undefined;
+  #registry: NodeRegistry | null = null;
+  #follower: RecordFollower | null = null;
+  #watch: CredentialWatch | null = null;
+  #credentials: Pick<Credentials, 'forget'> | null = null;
+  #owned: () => number = () => 0;
+  #quorum = false;
+  #timers: Array<ReturnType<typeof setInterval>> = [];
+  #closed = false;
+
+  constructor(o: ClusterNodeOptions) {
+    this.id = o.config.nodeId;
+    this.replicas = o.config.clusterReplicas;
+    this.#logger = o.logger;
+    this.feed = new ClusterFeed(o.onListenerError);
+    this.store = createJetStreamStore({
+      servers: natsUrls(o.config.cluster), replicas: o.config.clusterReplicas, namespace: NAMESPACE,
+      historyRetention: o.config.historyRetention, timeoutMs: REQUEST_TIMEOUT_MS, name: o.config.nodeId,
+    });
+  }
+
+  /** True while the node is connected and the twin stream has a leader (a JetStream quorum). */
+  get ready(): boolean { return this.#quorum && this.#registry !== null && !this.#closed; }
+
+  /**
+   * First connection attempt: throws on a configuration NATS refuses; on anything else logs and
+   * keeps retrying in the background.
+   */
+  async connect(): Promise<void> {
+    try {
+      await this.#connectOnce();
+    } catch (err) {
+      if (isDoppelError(err) && err.code === 'invalid_request') throw err;
+      this.#logger.warn('cannot reach the NATS cluster; retrying (not ready meanwhile)', { err: String(err instanceof Error ? err.message : err) });
+      void this.#retry();
+    }
+  }
+
+  async #retry(): Promise<void> {
+    let attempts = 0;
+    while (!this.#closed) {
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+      if (this.#closed) return;
+      try {
+        await this.#connectOnce();
+        this.#logger.info('connected to the NATS cluster', { node: this.id });
+        return;
+      } catch (err) {
+        attempts++;
+        // One line every ten attempts: an unreachable NATS must not flood the log.
+        if (attempts % 10 === 0 || (isDoppelError(err) && err.code === 'invalid_request')) {
+          this.#logger.error('still cannot use the NATS cluster; retrying', { err: String(err instanceof Error ? err.message : err), attempts });
+        }
+      }
+    }
+  }
+
+  async #connectOnce(): Promise<void> {
+    await this.store.open();
+    try {
+      const c = this.store.connected;
+      const registry = await NodeRegistry.open(c, NAMESPACE, this.replicas, () => ({ id: this.id, instance: this.#instance, ...(this.#url === undefined ? {} : { url: this.#url }) }));
+      await registry.join(this.#owned());
+      const follower = new RecordFollower(c, (twin, record) => this.feed.deliver(twin, record), (err) => this.#logger.warn('following the twin stream failed; resuming', { err: String(err) }));
+      await follower.start();
+      const watch = new CredentialWatch(c.credentials, (id) => this.#credentials?.forget(id), (err) => this.#logger.warn('watching credentials failed; resuming', { err: String(err) }));
+      await watch.start();
+      this.#follower = follower;
+      this.#watch = watch;
+      this.#registry = registry;
+      this.#quorum = true;
+    } catch (err) {
+      await this.#stopFollowing();
+      await this.store.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Wires what the node needs once the server is assembled: whom to tell about changed
+   * credentials, how many twins it owns, and the URL it serves on (shown by `GET /v1/cluster`).
+   */
+  attach(deps: { credentials: Pick<Credentials, 'forget'>; owned: () => number; url: string }): void {
+    this.#credentials = deps.credentials;
+    this.#owned = deps.owned;
+    this.#url = deps.url;
+    this.#timers.push(setInterval(() => { void this.#beat(); }, HEARTBEAT_MS));
+    void this.#beat(); // announces the URL now rather than a heartbeat later
+  }
+
+  /** Heartbeat and quorum probe: a node that cannot reach a JetStream quorum is not ready. */
+  async #beat(): Promise<void> {
+    const registry = this.#registry;
+    if (registry === null || this.#closed) return;
+    try {
+      await this.store.probe();
+      await registry.heartbeat(this.#owned());
+      if (!this.#quorum) this.#logger.info('JetStream quorum is back; ready', { node: this.id });
+      this.#quorum = true;
+    } catch (err) {
+      if (this.#quorum) this.#logger.warn('JetStream quorum lost; not ready', { node: this.id, err: String(err instanceof Error ? err.message : err) });
+      this.#quorum = false;
+    }
+  }
+
+  async view(): Promise<ClusterView> {
+    const registry = this.#registry;
+    if (registry === null) return { nodes: [{ id: this.id, ...(this.#url === undefined ? {} : { url: this.#url }), alive: false, twinsOwned: 0 }], replicas: this.replicas };
+    return { nodes: await registry.list(), replicas: this.replicas };
+  }
+
+  async #stopFollowing(): Promise<void> {
+    this.#watch?.stop();
+    this.#watch = null;
+    await this.#follower?.stop();
+    this.#follower = null;
+  }
+
+  /** Leaves the registry and closes the store (after the server drained its actors). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#registry?.leave().catch(() => undefined);
+    this.#registry = null;
+    await this.#stopFollowing();
+    await this.store.close();
+  }
+}
