@@ -98,7 +98,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     maxPendingPerTwin: config.maxPendingPerTwin,
     onListenerError: (err) => logger.error('subscriber failed', { err }),
     onActivation: (seconds) => activation.observe(undefined, seconds),
-    ...(cluster === null ? {} : { feed: cluster.feed }),
+    ...(cluster === null ? {} : { feed: cluster.feed, router: cluster }),
   });
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
@@ -167,7 +167,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   ready = true;
   const scheme = tls === undefined ? 'http' : 'https';
   const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-  cluster?.attach({ credentials, owned: () => twins.stats.resident, url: `${scheme}://${urlHost}:${http.port}` });
+  cluster?.attach({ credentials, twins, url: `${scheme}://${urlHost}:${http.port}` });
   logger.info('listening', { http: http.port, tls: tls !== undefined, url: `${scheme}://${urlHost}:${http.port}`, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
 
   let closing: Promise<void> | null = null;

@@ -14,7 +14,12 @@ import { natsUrls } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createJetStreamStore, CredentialWatch, RecordFollower } from '../store/jetstream/index.ts';
 import type { JetStreamStore } from '../store/jetstream/index.ts';
+import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
+import { DoppelError } from '../errors.ts';
 import { ClusterFeed } from './cluster-feed.ts';
+import { Leases } from './leases.ts';
+import { ShardRouter } from './router.ts';
+import { shardOf } from './shards.ts';
 import { HEARTBEAT_MS, NodeRegistry } from './node-registry.ts';
 import type { NodeStatus } from './node-registry.ts';
 
@@ -31,7 +36,14 @@ export interface ClusterNodeOptions {
   onListenerError?: (err: unknown) => void;
 }
 
-export class ClusterNode {
+/** What the node needs of the twin service: run forwarded requests, drop actors of lost shards. */
+export interface ClusterTwins {
+  invoke(op: RoutedOp, args: unknown[]): Promise<unknown>;
+  dropWhere(disowned: (id: string) => boolean): number;
+  readonly stats: { resident: number };
+}
+
+export class ClusterNode implements TwinRouter {
   readonly store: JetStreamStore;
   readonly feed: ClusterFeed;
   readonly id: string;
@@ -43,10 +55,13 @@ export class ClusterNode {
   #follower: RecordFollower | null = null;
   #watch: CredentialWatch | null = null;
   #credentials: Pick<Credentials, 'forget'> | null = null;
-  #owned: () => number = () => 0;
+  #twins: ClusterTwins | null = null;
+  #leases: Leases | null = null;
+  #router: ShardRouter | null = null;
   #quorum = false;
   #timers: Array<ReturnType<typeof setInterval>> = [];
   #closed = false;
+  #beating = false;
 
   constructor(o: ClusterNodeOptions) {
     this.id = o.config.nodeId;
@@ -100,7 +115,17 @@ export class ClusterNode {
     try {
       const c = this.store.connected;
       const registry = await NodeRegistry.open(c, NAMESPACE, this.replicas, () => ({ id: this.id, instance: this.#instance, ...(this.#url === undefined ? {} : { url: this.#url }) }));
-      await registry.join(this.#owned());
+      await registry.join(0);
+      const self = { id: this.id, instance: this.#instance };
+      const leases = await Leases.open(c, NAMESPACE, this.replicas, self, {
+        gained: () => {},
+        lost: (shard) => { this.#twins?.dropWhere((id) => shardOf(id) === shard); },
+      });
+      const router = new ShardRouter(c.nc, leases, (node) => `dpl.${NAMESPACE}.node.${node}`);
+      router.serve(this.id, (op, args) => {
+        if (this.#twins === null) return Promise.reject(new DoppelError('unavailable', 'Node is starting'));
+        return this.#twins.invoke(op, args);
+      });
       const follower = new RecordFollower(c, (twin, record) => this.feed.deliver(twin, record), (err) => this.#logger.warn('following the twin stream failed; resuming', { err: String(err) }));
       await follower.start();
       const watch = new CredentialWatch(c.credentials, (id) => this.#credentials?.forget(id), (err) => this.#logger.warn('watching credentials failed; resuming', { err: String(err) }));
@@ -108,7 +133,10 @@ export class ClusterNode {
       this.#follower = follower;
       this.#watch = watch;
       this.#registry = registry;
+      this.#leases = leases;
+      this.#router = router;
       this.#quorum = true;
+      if (this.#twins !== null) void this.#beat();
     } catch (err) {
       await this.#stopFollowing();
       await this.store.close().catch(() => undefined);
@@ -120,9 +148,9 @@ export class ClusterNode {
    * Wires what the node needs once the server is assembled: whom to tell about changed
    * credentials, how many twins it owns, and the URL it serves on (shown by `GET /v1/cluster`).
    */
-  attach(deps: { credentials: Pick<Credentials, 'forget'>; owned: () => number; url: string }): void {
+  attach(deps: { credentials: Pick<Credentials, 'forget'>; twins: ClusterTwins; url: string }): void {
     this.#credentials = deps.credentials;
-    this.#owned = deps.owned;
+    this.#twins = deps.twins;
     this.#url = deps.url;
     this.#timers.push(setInterval(() => { void this.#beat(); }, HEARTBEAT_MS));
     void this.#beat(); // announces the URL now rather than a heartbeat later
@@ -131,15 +159,21 @@ export class ClusterNode {
   /** Heartbeat and quorum probe: a node that cannot reach a JetStream quorum is not ready. */
   async #beat(): Promise<void> {
     const registry = this.#registry;
-    if (registry === null || this.#closed) return;
+    // One beat at a time: overlapping lease writes would race each other's revisions.
+    if (registry === null || this.#closed || this.#beating) return;
+    this.#beating = true;
     try {
       await this.store.probe();
-      await registry.heartbeat(this.#owned());
+      await registry.heartbeat(this.#twins?.stats.resident ?? 0);
+      const alive = (await registry.list()).filter((n) => n.alive).map((n) => n.id);
+      await this.#leases?.tick(alive);
       if (!this.#quorum) this.#logger.info('JetStream quorum is back; ready', { node: this.id });
       this.#quorum = true;
     } catch (err) {
       if (this.#quorum) this.#logger.warn('JetStream quorum lost; not ready', { node: this.id, err: String(err instanceof Error ? err.message : err) });
       this.#quorum = false;
+    } finally {
+      this.#beating = false;
     }
   }
 
@@ -149,7 +183,22 @@ export class ClusterNode {
     return { nodes: await registry.list(), replicas: this.replicas };
   }
 
+  owns(id: string): boolean { return this.#leases?.holds(shardOf(id)) ?? false; }
+
+  route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> {
+    const router = this.#router;
+    if (router === null || this.#closed) return Promise.reject(new DoppelError('unavailable', 'Not connected to the cluster yet: retry', { retryAfter: 1 }));
+    return router.route(op, id, args, local);
+  }
+
+  /** Requests forwarded to another node, and shard leases gained or lost, since start (metrics). */
+  get stats(): { forwarded: number; leaseChanges: number; shardsHeld: number } {
+    return { forwarded: this.#router?.forwarded ?? 0, leaseChanges: this.#leases?.changes ?? 0, shardsHeld: this.#leases?.owned ?? 0 };
+  }
+
   async #stopFollowing(): Promise<void> {
+    this.#router?.stop();
+    this.#router = null;
     this.#watch?.stop();
     this.#watch = null;
     await this.#follower?.stop();
@@ -161,6 +210,7 @@ export class ClusterNode {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    await this.#leases?.releaseAll().catch(() => undefined);
     await this.#registry?.leave().catch(() => undefined);
     this.#registry = null;
     await this.#stopFollowing();

@@ -1,0 +1,92 @@
+/**
+ * Three Doppel nodes (child processes) on a three-server NATS cluster with R3: every node serves
+ * every twin (requests for a twin owned elsewhere are forwarded), subscriptions on one node see
+ * writes made through another in order, `since` resumes across nodes, listings see writes
+ * acknowledged anywhere; then kill -9 of a twin's owner (the others take over within 10 s, nothing
+ * acknowledged is lost, history stays contiguous) and loss of the NATS quorum (writes answer
+ * unavailable within seconds, /readyz 503, then recovery).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startNats } from '../support/nats.ts';
+import type { NatsCluster } from '../support/nats.ts';
+import { eventually } from '../support/eventually.ts';
+import type { TestServer } from '../support/server.ts';
+import { changeVersions, connect, isChangeOf } from '../ws/helpers.ts';
+import { startNode } from './support.ts';
+import type { DoppelNode } from './support.ts';
+
+let nats: NatsCluster;
+let nodes: Array<DoppelNode & { stop(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  nats = await startNats(3);
+  // One after another: the first creates the stream and buckets with three replicas.
+  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats, id, 3));
+  await eventually(async () => {
+    const res = await nodes[0]!.call('GET', '/v1/cluster');
+    const view = await res.json() as { nodes: Array<{ alive: boolean }> };
+    return view.nodes.filter((n) => n.alive).length === 3 ? true : undefined;
+  }, 'three live nodes', 30_000);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await nats?.stop();
+}, 60_000);
+
+const json = async <T>(res: Response, status = 200): Promise<T> => {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  return JSON.parse(text) as T;
+};
+const asServer = (node: DoppelNode) => ({ url: node.url }) as TestServer;
+interface Twin { id: string; version: number; desired: Record<string, unknown> }
+
+describe('three nodes, R3', () => {
+  it('lists every node alive in GET /v1/cluster with the replica count', async () => {
+    const view = await json<{ nodes: Array<{ id: string; url: string; alive: boolean; twinsOwned: number }>; replicas: number }>(await nodes[1]!.call('GET', '/v1/cluster'));
+    expect(view.replicas).toBe(3);
+    expect(view.nodes.map((n) => [n.id, n.alive])).toEqual([['a', true], ['b', true], ['c', true]]);
+    expect(view.nodes.map((n) => n.url)).toEqual(nodes.map((n) => n.url));
+  });
+
+  it('serves a write made on one node from every other, whoever owns the twin', async () => {
+    for (let i = 0; i < 6; i++) {
+      const id = `spread-${i}`;
+      await json(await nodes[i % 3]!.call('POST', '/v1/twins', { id, desired: { i } }), 201);
+      await json(await nodes[(i + 1) % 3]!.call('PATCH', `/v1/twins/${id}`, { desired: { j: i } }));
+      for (const node of nodes) expect(await json<Twin>(await node.call('GET', `/v1/twins/${id}`))).toMatchObject({ id, version: 2, desired: { i, j: i } });
+    }
+  });
+
+  it('lists on any node a write acknowledged on another', async () => {
+    await json(await nodes[2]!.call('POST', '/v1/twins', { id: 'listed-1' }), 201);
+    for (const node of nodes) {
+      const list = await json<{ items: Array<{ id: string }> }>(await node.call('GET', '/v1/twins?prefix=listed-'));
+      expect(list.items.map((t) => t.id)).toEqual(['listed-1']);
+    }
+  });
+
+  it('delivers to a WebSocket subscriber on B every write made through C, in order, no gaps; since resumes on A', async () => {
+    await json(await nodes[0]!.call('POST', '/v1/twins', { id: 'watched', desired: { n: 0 } }), 201);
+    const onB = await connect(asServer(nodes[1]!));
+    try {
+      await onB.request({ op: 'subscribe', twins: ['watched'] });
+      await onB.next((m) => m.op === 'snapshot');
+      for (let n = 1; n <= 20; n++) await json(await nodes[2]!.call('PATCH', '/v1/twins/watched', { desired: { n } }));
+      const changes = await onB.take(20, isChangeOf('watched'), 20_000);
+      expect(changeVersions(changes, 'watched')).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    } finally {
+      onB.close();
+    }
+    const onA = await connect(asServer(nodes[0]!));
+    try {
+      onA.send({ op: 'subscribe', ref: 'r', twins: ['watched'], since: { watched: 15 } });
+      const replay = await onA.take(6, isChangeOf('watched'), 20_000);
+      expect(changeVersions(replay, 'watched')).toEqual([16, 17, 18, 19, 20, 21]);
+      await json(await nodes[1]!.call('PATCH', '/v1/twins/watched', { desired: { n: 21 } }));
+      expect(changeVersions([await onA.next(isChangeOf('watched'), 20_000)], 'watched')).toEqual([22]);
+    } finally {
+      onA.close();
+    }
+  });
+});
