@@ -12,6 +12,10 @@ import type { NatsCluster } from '../support/nats.ts';
 import { eventually } from '../support/eventually.ts';
 import type { TestServer } from '../support/server.ts';
 import { changeVersions, connect, isChangeOf } from '../ws/helpers.ts';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { shardOf } from '../../src/cluster/shards.ts';
 import { startNode } from './support.ts';
 import type { DoppelNode } from './support.ts';
 
@@ -89,4 +93,69 @@ describe('three nodes, R3', () => {
       onA.close();
     }
   });
+});
+
+/** The node holding the lease of the twin's shard, read from the lease bucket. */
+async function ownerOf(twin: string): Promise<string> {
+  const nc = await natsConnect({ servers: nats.urls.filter((_, i) => nats.nodes[i]!.alive), timeout: 2_000 });
+  try {
+    const kv = await new Kvm(jetstream(nc)).open('dpl_doppel_leases');
+    const entry = await kv.get(`s.${shardOf(twin)}`);
+    return (JSON.parse(entry!.string()) as { holder: string }).holder;
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('failures', () => {
+  it('serves the twins of a node killed with -9 from the others within 10 s, losing no acknowledged write', async () => {
+    const twin = 'failover-1';
+    await json(await nodes[0]!.call('POST', '/v1/twins', { id: twin, desired: { n: 0 } }), 201);
+    const owner = await ownerOf(twin);
+    const survivor = nodes.find((n) => n.id !== owner)!;
+    for (let n = 1; n <= 10; n++) await json(await survivor.call('PATCH', `/v1/twins/${twin}`, { desired: { n } }));
+    const dead = nodes.find((n) => n.id === owner)!;
+    await dead.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    // Poll with writes: some may answer 503 while the lease moves; the first success ends the wait.
+    const acknowledged = await eventually(async () => {
+      const res = await survivor.call('PATCH', `/v1/twins/${twin}`, { desired: { n: 11 } });
+      if (res.status === 200) return ((await res.json()) as Twin).version;
+      expect(res.status, await res.text()).toBe(503);
+      return undefined;
+    }, 'a survivor to serve the twin', 30_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000 + 5_000); // the contract's 10 s, plus slack for a loaded machine
+    expect(acknowledged).toBe(12);
+    for (const node of nodes.filter((n) => n !== dead)) {
+      expect(await json<Twin>(await node.call('GET', `/v1/twins/${twin}`))).toMatchObject({ version: 12, desired: { n: 11 } });
+      const history = await json<{ items: Array<{ version: number }> }>(await node.call('GET', `/v1/twins/${twin}/history`));
+      expect(history.items.map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    }
+    nodes = nodes.filter((n) => n !== dead);
+    await dead.stop();
+    await eventually(async () => {
+      const view = await json<{ nodes: Array<{ id: string; alive: boolean }> }>(await survivor.call('GET', '/v1/cluster'));
+      return view.nodes.find((n) => n.id === owner)?.alive === false ? true : undefined;
+    }, 'the dead node to show as not alive', 20_000);
+  });
+
+  it('answers writes with unavailable within seconds and /readyz 503 without a NATS quorum, then recovers', async () => {
+    const node = nodes[0]!;
+    await json(await node.call('POST', '/v1/twins', { id: 'quorum-1' }), 201);
+    await nats.nodes[1]!.kill9();
+    await nats.nodes[2]!.kill9();
+    await eventually(async () => ((await node.call('GET', '/readyz')).status === 503 ? true : undefined), '/readyz to answer 503', 20_000);
+    const res = await node.call('PATCH', '/v1/twins/quorum-1', { desired: { x: 1 } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    await nats.nodes[1]!.restart();
+    await nats.nodes[2]!.restart();
+    await eventually(async () => ((await node.call('GET', '/readyz')).status === 200 ? true : undefined), '/readyz to answer 200 again', 60_000);
+    const version = await eventually(async () => {
+      const r = await node.call('PATCH', '/v1/twins/quorum-1', { desired: { x: 2 } });
+      return r.status === 200 ? ((await r.json()) as Twin).version : undefined;
+    }, 'writes to succeed again', 60_000);
+    const history = await json<{ items: Array<{ version: number }> }>(await node.call('GET', '/v1/twins/quorum-1/history'));
+    expect(history.items.map((e) => e.version)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+  }, 180_000);
 });
