@@ -19,7 +19,7 @@ import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
-import { ClusterNode, inClusterMode } from './cluster/index.ts';
+import { ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -70,7 +70,9 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   const commits = metrics.counter({ name: 'doppel_store_commits_total', help: 'Commits (each one change, atomically) written' });
   const failedCommits = metrics.counter({ name: 'doppel_store_failed_commits_total', help: 'Commits refused with unavailable because their LevelDB batch failed (disk full, I/O error)' });
   let lastFailureLog = 0;
+  let observeCommit: ((ms: number) => void) | undefined;
   store.onBatch = (s) => {
+    if (!s.failed) observeCommit?.(s.ms);
     batchOps.observe(undefined, s.ops);
     batchSeconds.observe(undefined, s.ms / 1000);
     if (!s.failed) { commits.inc(undefined, s.commits); return; }
@@ -100,6 +102,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     onActivation: (seconds) => activation.observe(undefined, seconds),
     ...(cluster === null ? {} : { feed: cluster.feed, router: cluster }),
   });
+  if (cluster !== null) observeCommit = registerClusterMetrics(metrics, cluster, twins);
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });

@@ -188,7 +188,7 @@ export class ClusterNode implements TwinRouter {
   route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> {
     const router = this.#router;
     if (router === null || this.#closed) return Promise.reject(new DoppelError('unavailable', 'Not connected to the cluster yet: retry', { retryAfter: 1 }));
-    return router.route(op, id, args, local);
+    return router.route(op, id, args, local).catch((err: unknown) => { throw withRetryAfter(err); });
   }
 
   /** Requests forwarded to another node, and shard leases gained or lost, since start (metrics). */
@@ -216,4 +216,13 @@ export class ClusterNode implements TwinRouter {
     await this.#stopFollowing();
     await this.store.close();
   }
+}
+
+/**
+ * In a cluster an `unavailable` is nearly always brief (a lease moving, a leader election, a
+ * quorum coming back): say when to retry (HTTP Retry-After, CoAP Max-Age).
+ */
+function withRetryAfter(err: unknown): unknown {
+  if (!isDoppelError(err) || err.code !== 'unavailable' || err.retryAfter !== undefined) return err;
+  return new DoppelError('unavailable', err.message, { retryAfter: 1, cause: err.cause, ...(err.details === undefined ? {} : { details: err.details }) });
 }

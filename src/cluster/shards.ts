@@ -14,7 +14,14 @@ function fnv1a(text: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h;
+  // MurmurHash3's finalizer: FNV alone barely mixes its last bytes, so ids differing only
+  // there (n1, n2, n3) would always rank in the same order and one node would win every shard.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 export const shardOf = (twin: string): number => fnv1a(twin) % SHARDS;
@@ -24,7 +31,7 @@ export function preferredNode(nodes: readonly string[], shard: number): string |
   let best: string | undefined;
   let bestWeight = -1;
   for (const node of nodes) {
-    const weight = fnv1a(`${node}#${shard}`);
+    const weight = fnv1a(`${shard}#${node}`);
     if (weight > bestWeight || (weight === bestWeight && best !== undefined && node < best)) { best = node; bestWeight = weight; }
   }
   return best;

@@ -31,11 +31,23 @@ beforeAll(async () => {
     const view = await res.json() as { nodes: Array<{ alive: boolean }> };
     return view.nodes.filter((n) => n.alive).length === 3 ? true : undefined;
   }, 'three live nodes', 30_000);
+  // Then until the shards are spread: every node holds some, and together all 32.
+  await eventually(async () => {
+    const held = await Promise.all(nodes.map((n) => sample(n, 'doppel_cluster_shards_held')));
+    return held.every((h) => h! > 0) && held.reduce((a, b) => a! + b!, 0) === 32 ? true : undefined;
+  }, 'the shards to be spread over the three nodes', 30_000);
 }, 120_000);
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
   await nats?.stop();
 }, 60_000);
+
+/** A metric sample from a node's `GET /metrics`. */
+async function sample(node: DoppelNode, series: string): Promise<number | undefined> {
+  const text = await (await node.call('GET', '/metrics')).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 const json = async <T>(res: Response, status = 200): Promise<T> => {
   const text = await res.text();
@@ -60,6 +72,22 @@ describe('three nodes, R3', () => {
       await json(await nodes[(i + 1) % 3]!.call('PATCH', `/v1/twins/${id}`, { desired: { j: i } }));
       for (const node of nodes) expect(await json<Twin>(await node.call('GET', `/v1/twins/${id}`))).toMatchObject({ id, version: 2, desired: { i, j: i } });
     }
+  });
+
+  it('counts per node the twins owned, shards held, forwarded requests, lease changes and JetStream commit latency', async () => {
+    let forwarded = 0;
+    let shards = 0;
+    for (const node of nodes) {
+      forwarded += (await sample(node, 'doppel_cluster_forwarded_requests_total'))!;
+      shards += (await sample(node, 'doppel_cluster_shards_held'))!;
+      expect(await sample(node, 'doppel_cluster_lease_changes_total')).toBeGreaterThan(0);
+      expect(await sample(node, 'doppel_cluster_twins_owned')).toBeGreaterThanOrEqual(0);
+    }
+    // The previous test read each twin on all three nodes: two of every three reads were forwarded.
+    expect(forwarded).toBeGreaterThan(0);
+    expect(shards).toBeLessThanOrEqual(32);
+    const commits = await Promise.all(nodes.map((n) => sample(n, 'doppel_jetstream_commit_duration_seconds_count')));
+    expect(commits.reduce((a, b) => a! + b!, 0)).toBeGreaterThan(0);
   });
 
   it('lists on any node a write acknowledged on another', async () => {
