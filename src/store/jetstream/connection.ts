@@ -87,7 +87,8 @@ async function ensureTwinStream(jsm: JetStreamManager, names: StoreNames, o: Res
   if (existing === undefined) await jsm.streams.add(config).catch((err: unknown) => { throw replicaRefusal(err, o.replicas) ?? err; });
   // A changed retention or replica count applies to the existing stream (JetStream moves the data).
   else if (existing.config.max_msgs_per_subject !== config.max_msgs_per_subject || existing.config.num_replicas !== config.num_replicas) {
-    await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject, num_replicas: config.num_replicas });
+    await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject, num_replicas: config.num_replicas })
+      .catch((err: unknown) => { throw replicaRefusal(err, o.replicas) ?? err; });
   }
 }
 
