@@ -108,7 +108,11 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });
   metrics.gauge({ name: 'doppel_twins_out_of_sync', help: 'Twins whose device has not converged to desired (NaN until counted at startup)', collect: () => twins.outOfSync ?? Number.NaN });
   let oldestPendingSince: string | undefined;
-  const refreshOldest = () => { twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {}); };
+  const refreshOldest = () => {
+    twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {});
+    // Other nodes change twins too: recount from the shared index rather than only following this node's commits.
+    if (cluster !== null) twins.countOutOfSync().catch(() => {});
+  };
   metrics.gauge({
     name: 'doppel_oldest_pending_delta_seconds', help: 'Age of the oldest pending delta: how long the least converged device has been out of sync (0 when all are in sync; refreshed every 5 s)',
     collect: () => (oldestPendingSince === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldestPendingSince)) / 1000)),
