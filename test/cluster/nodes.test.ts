@@ -90,6 +90,17 @@ describe('three nodes, R3', () => {
     expect(commits.reduce((a, b) => a! + b!, 0)).toBeGreaterThan(0);
   });
 
+  it('accepts a key created on one node on every node, and refuses it everywhere once revoked on another', async () => {
+    const key = await json<{ id: string; token: string }>(await nodes[0]!.call('POST', '/v1/keys', { name: 'roaming', scopes: ['twins:read'] }), 201);
+    const withKey = (node: DoppelNode) => fetch(`${node.url}/v1/twins?limit=1`, { headers: { authorization: `Bearer ${key.token}` } });
+    // Each node verifies it once and caches it.
+    for (const node of nodes) expect((await withKey(node)).status).toBe(200);
+    expect((await nodes[2]!.call('DELETE', `/v1/keys/${key.id}`)).status).toBe(204);
+    for (const node of nodes) {
+      await eventually(async () => ((await withKey(node)).status === 401 ? true : undefined), `node ${node.id} to refuse the revoked key`, 10_000);
+    }
+  });
+
   it('lists on any node a write acknowledged on another', async () => {
     await json(await nodes[2]!.call('POST', '/v1/twins', { id: 'listed-1' }), 201);
     for (const node of nodes) {
