@@ -79,7 +79,8 @@ export async function startTestServer(flags: string[] = [], opts: { dataDir?: st
   let scheme = flags.some((f) => f === '--tls-cert' || f.startsWith('--tls-cert=')) ? 'https' : 'http';
   if (IN_PROCESS) {
     const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
-    server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) });
+    server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) })
+      .catch(async (err: unknown) => { await ownNats?.stop(); throw err; });
   } else {
     if (opts.storeHooks !== undefined) throw new Error('store hooks need the in-process server (test/in-process/)');
     const child = await startChildServer(dataDir, ['--admin-token', ADMIN, ...flags]);
