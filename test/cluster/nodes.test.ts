@@ -154,6 +154,22 @@ describe('failures', () => {
     const survivor = nodes.find((n) => n.id !== owner)!;
     for (let n = 1; n <= 10; n++) await json(await survivor.call('PATCH', `/v1/twins/${twin}`, { desired: { n } }));
     const dead = nodes.find((n) => n.id === owner)!;
+    // Writers on the survivors keep patching other twins through the kill; what they get
+    // acknowledged must all be in history afterwards, which must stay contiguous.
+    const others = ['busy-1', 'busy-2', 'busy-3', 'busy-4'];
+    for (const id of others) await json(await survivor.call('POST', '/v1/twins', { id }), 201);
+    const acked = new Map<string, Map<number, number>>(others.map((id) => [id, new Map()]));
+    let writing = true;
+    const writers = others.map(async (id, w) => {
+      for (let k = 0; writing; k++) {
+        const via = nodes.filter((n) => n !== dead)[w % 2]!;
+        const res = await via.call('PATCH', `/v1/twins/${id}`, { desired: { k } }).catch(() => undefined);
+        if (res?.status === 200) acked.get(id)!.set(((await res.json()) as Twin).version, k);
+        else if (res !== undefined) expect([503]).toContain(res.status);
+        if (res?.status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
     await dead.child.kill('SIGKILL');
     const killedAt = Date.now();
     // Poll with writes: some may answer 503 while the lease moves; the first success ends the wait.
@@ -169,6 +185,14 @@ describe('failures', () => {
       expect(await json<Twin>(await node.call('GET', `/v1/twins/${twin}`))).toMatchObject({ version: 12, desired: { n: 11 } });
       const history = await json<{ items: Array<{ version: number }> }>(await node.call('GET', `/v1/twins/${twin}/history`));
       expect(history.items.map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    }
+    writing = false;
+    await Promise.all(writers);
+    for (const id of others) {
+      const history = await json<{ items: Array<{ version: number; patch: { desired?: { k?: number } } }> }>(await survivor.call('GET', `/v1/twins/${id}/history?limit=1000`));
+      expect(history.items.map((e) => e.version)).toEqual(Array.from({ length: history.items.length }, (_, i) => i + 1));
+      for (const [version, k] of acked.get(id)!) expect(history.items[version - 1]!.patch.desired?.k, `${id} v${version}`).toBe(k);
+      expect(acked.get(id)!.size).toBeGreaterThan(0);
     }
     nodes = nodes.filter((n) => n !== dead);
     await dead.stop();
