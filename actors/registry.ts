@@ -90,6 +90,14 @@ export class ActorRegistry<A extends Actor> {
     });
   }
 
+  /**
+   * Drops `id`'s actor now, busy or not (cluster mode: another node owns the twin, so this copy is
+   * stale); the next message activates a fresh one. Messages already queued still run on the old one.
+   */
+  drop(id: string): void {
+    if (this.#actors.delete(id)) this.passivated++;
+  }
+
   /** Passivates actors idle for longer than `idleMs`; returns how many. */
   sweep(): number {
     const cutoff = this.#clock() - this.#opts.idleMs;

@@ -30,6 +30,20 @@ export interface TwinServiceOptions {
   onListenerError?: (err: unknown) => void;
   /** After each activation that read the store, with the seconds the read, decode and compaction took. */
   onActivation?: (seconds: number) => void;
+  /** Cluster mode: runs each twin request on the node owning the twin (src/cluster/router.ts). */
+  router?: TwinRouter;
+}
+
+/** The requests a cluster node forwards to a twin's owner (their arguments travel as CBOR). */
+export type RoutedOp = 'create' | 'get' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken';
+
+/**
+ * The cluster seam: which node runs a twin's requests. Without a router every twin is local.
+ * `route` runs `local` when this node owns the twin, else sends `op(...args)` to the owner.
+ */
+export interface TwinRouter {
+  owns(id: string): boolean;
+  route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T>;
 }
 
 export type { WriteContext };
@@ -45,6 +59,7 @@ export class TwinService {
   readonly #credentials: TwinServiceOptions['credentials'];
   readonly #now: () => Date;
   readonly #livenessMs: number;
+  readonly #router: TwinRouter | undefined;
   /** Twins out of sync: unknown until `countOutOfSync` has read the pending index once. */
   #outOfSync: number | null = null;
   #pendingChange = 0;
@@ -54,6 +69,7 @@ export class TwinService {
     this.#credentials = opts.credentials;
     this.#now = opts.now ?? (() => new Date());
     this.#livenessMs = opts.livenessMs;
+    this.#router = opts.router;
     this.feed = opts.feed ?? new EventBus(opts.onListenerError);
     const deps = {
       store: opts.store, feed: this.feed, limits: opts.limits, historyRetention: opts.historyRetention,
@@ -82,34 +98,67 @@ export class TwinService {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#registry.ask(id, fn);
+    return this.#registry.ask(id, fn).catch((err: unknown) => {
+      // Another node wrote the twin (it owns it now): this copy is stale, the next request reloads.
+      if ((err as { details?: { reason?: unknown } } | null)?.details?.reason === 'fenced') this.#registry.drop(id);
+      throw err;
+    });
+  }
+
+  /** Runs a request where the twin lives: here, or (cluster mode) on the node owning it. */
+  #routed<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> {
+    return this.#router === undefined ? local() : this.#router.route(op, id, args, local);
+  }
+
+  /** Runs a request forwarded by another cluster node (its router checked that this node owns the twin). */
+  invoke(op: RoutedOp, args: unknown[]): Promise<unknown> {
+    const [id, a, b] = args as [string, never, never];
+    switch (op) {
+      case 'create': return this.create(id, a, b);
+      case 'get': return this.get(id);
+      case 'touch': return this.touch(id, a);
+      case 'patch': return this.patch(id, a, b);
+      case 'remove': return this.remove(id, a);
+      case 'issueDeviceToken': return this.issueDeviceToken(id);
+    }
+  }
+
+  /** Drops the resident actors of twins this node no longer owns (cluster mode, a lost lease). */
+  dropWhere(disowned: (id: string) => boolean): number {
+    const ids = [...this.#registry.residents()].map((a) => a.id).filter(disowned);
+    for (const id of ids) this.#registry.drop(id);
+    return ids.length;
   }
 
   create(id: string, init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
-    return this.#ask(id, (a) => a.create(init, ctx));
+    return this.#routed('create', id, [id, init, ctx], () => this.#ask(id, (a) => a.create(init, ctx)));
   }
 
-  get(id: string): Promise<TwinState> { return this.#ask(id, (a) => a.get()); }
+  get(id: string): Promise<TwinState> { return this.#routed('get', id, [id], () => this.#ask(id, (a) => a.get())); }
 
   /** A read by the device itself: also marks it seen. */
-  touch(id: string, via: Via): Promise<TwinState> { return this.#ask(id, (a) => a.touch(via)); }
+  touch(id: string, via: Via): Promise<TwinState> { return this.#routed('touch', id, [id, via], () => this.#ask(id, (a) => a.touch(via))); }
 
   patch(id: string, patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<PatchResult> {
-    return this.#ask(id, (a) => a.patch(patch, ctx));
+    return this.#routed('patch', id, [id, patch, ctx], () => this.#ask(id, (a) => a.patch(patch, ctx)));
   }
 
   /** Deletes the twin (if it is still at `ifVersion`, when given), its history and device token. */
-  async remove(id: string, ifVersion?: number): Promise<void> {
-    const tokenId = await this.#ask(id, (a) => a.remove(ifVersion));
-    if (tokenId !== null) this.#credentials.forget(tokenId);
+  remove(id: string, ifVersion?: number): Promise<void> {
+    return this.#routed('remove', id, [id, ifVersion], async () => {
+      const tokenId = await this.#ask(id, (a) => a.remove(ifVersion));
+      if (tokenId !== null) this.#credentials.forget(tokenId);
+    });
   }
 
   /** Issues (or rotates) the twin's device token; the old one stops working at once. */
-  async issueDeviceToken(id: string): Promise<string> {
-    const { credential, token } = await this.#credentials.mintDeviceCredential(id, this.#now().toISOString());
-    const old = await this.#ask(id, (a) => a.setDeviceCredential(credential));
-    if (old !== null) this.#credentials.forget(old);
-    return token;
+  issueDeviceToken(id: string): Promise<string> {
+    return this.#routed('issueDeviceToken', id, [id], async () => {
+      const { credential, token } = await this.#credentials.mintDeviceCredential(id, this.#now().toISOString());
+      const old = await this.#ask(id, (a) => a.setDeviceCredential(credential));
+      if (old !== null) this.#credentials.forget(old);
+      return token;
+    });
   }
 
   /**
@@ -117,7 +166,23 @@ export class TwinService {
    * exactly the changes after the returned state. The primitive under `openTwinStream`.
    */
   subscribe(id: string, listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
-    return this.#ask(id, (a) => a.subscribe(listener));
+    if (this.#router === undefined || this.#router.owns(id)) return this.#ask(id, (a) => a.subscribe(listener));
+    return this.#subscribeRemote(id, listener);
+  }
+
+  /**
+   * The cut for a twin owned by another node: listen on this node's feed first, then read the
+   * state from the owner. Every change after that state reaches the feed later; one the state
+   * already holds may arrive too, and streams drop versions they already have.
+   */
+  async #subscribeRemote(id: string, listener: Listener): Promise<{ state: TwinState; unsubscribe: () => void }> {
+    const unsubscribe = this.feed.subscribe(id, listener);
+    try {
+      return { state: await this.get(id), unsubscribe };
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
   }
 
   /**
@@ -125,7 +190,9 @@ export class TwinService {
    * Streams take it as their `attach` option.
    */
   attachDevice(id: string, via: Via): Promise<() => void> {
-    return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
+    if (this.#router === undefined || this.#router.owns(id)) return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
+    // Owned elsewhere: the session is not held open there; the contact marks the device seen.
+    return this.touch(id, via).then(() => () => {});
   }
 
   connection(state: TwinState): Connection {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configFileArg, ConfigSchema, describeConfig, loadConfig, maskConfig, parseConfigFile } from './config.ts';
+import { configFileArg, ConfigSchema, describeConfig, loadConfig, maskConfig, natsUrls, parseConfigFile } from './config.ts';
 import type { DoppelError } from './errors.ts';
 
 function refusal(argv: string[], env: Record<string, string | undefined> = {}): DoppelError {
@@ -16,7 +16,7 @@ describe('loadConfig() defaults', () => {
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
       wsPingSeconds: 30, wsMaxBacklogBytes: 8 * 1024 * 1024, wsMaxSubscriptions: 100_000,
       coapEngine: 'lean', coapCacheSize: 8_388_608, coapConfirmEvery: 16, coapConfirmSeconds: 60, coapMaxObservers: 100_000, coapMaxObserversPerTwin: 8, coapAckTimeoutMs: 2000, coapMaxRetransmit: 4,
-      metricsAuth: false, shutdownSeconds: 10, maxStreams: 20_000, maxStreamsPerCredential: 1000,
+      metricsAuth: false, shutdownSeconds: 10, maxStreams: 20_000, maxStreamsPerCredential: 1000, clusterReplicas: 1,
     });
   });
 
@@ -181,6 +181,7 @@ describe('describeConfig()', () => {
     for (const d of describeConfig()) {
       if (d.key === 'adminToken' || d.key === 'data' || d.key === 'host' || d.key === 'logLevel') continue;
       if (d.key === 'tlsCert' || d.key === 'tlsKey') continue; // a pair: see 'TLS settings'
+      if (d.key === 'cluster' || d.key === 'nodeId' || d.key === 'clusterReplicas') continue; // see 'cluster settings'
       const value = d.key === 'sync' || d.key === 'metricsAuth' ? 'true' : d.key === 'coapEngine' ? 'node-coap' : '7';
       const expected = value === 'true' ? true : value === '7' ? 7 : value;
       expect((loadConfig([d.flag, value], {}) as Record<string, unknown>)[d.key]).toBe(expected);
@@ -254,5 +255,28 @@ describe('config file', () => {
     const config = loadConfig(['--http', '1234', '--sync'], {});
     const printed = maskConfig(config);
     expect(loadConfig([], {}, { path: 'p.json', values: printed })).toEqual(config);
+  });
+});
+
+describe('cluster settings', () => {
+  const refused = (argv: string[]) => refusal(argv).message;
+
+  it('reads --cluster, --node-id and --cluster-replicas from flags and the environment', () => {
+    expect(loadConfig(['--cluster', 'nats://a:4222,nats://b:4222,nats://c:4222', '--node-id', 'n1', '--cluster-replicas', '3'], {}))
+      .toMatchObject({ cluster: 'nats://a:4222,nats://b:4222,nats://c:4222', nodeId: 'n1', clusterReplicas: 3 });
+    expect(loadConfig([], { DOPPEL_CLUSTER: 'nats://a:4222', DOPPEL_NODE_ID: 'n2', DOPPEL_CLUSTER_REPLICAS: '1' }))
+      .toMatchObject({ cluster: 'nats://a:4222', nodeId: 'n2', clusterReplicas: 1 });
+    expect(natsUrls('nats://a:4222, nats://b:4222,')).toEqual(['nats://a:4222', 'nats://b:4222']);
+  });
+
+  it('refuses an unparsable URL, a lone --cluster or --node-id, a bad replica count, and more replicas than URLs, in one line', () => {
+    expect(refused(['--cluster', 'h1:4222', '--node-id', 'n1'])).toMatch(/^Invalid --cluster: must be comma-separated NATS URLs/);
+    expect(refused(['--cluster', 'http://h1:4222', '--node-id', 'n1'])).toMatch(/^Invalid --cluster: must be comma-separated NATS URLs/);
+    expect(refused(['--cluster', 'nats://h1:4222'])).toBe('Invalid configuration: --cluster needs --node-id too (cluster mode takes both)');
+    expect(refused(['--node-id', 'n1'])).toBe('Invalid configuration: --node-id needs --cluster too (cluster mode takes both)');
+    expect(refused(['--cluster', 'nats://h1:4222', '--node-id', 'n 1'])).toMatch(/^Invalid --node-id: must be 1-64 of/);
+    expect(refused(['--cluster', 'nats://h1:4222', '--node-id', 'n1', '--cluster-replicas', '2'])).toMatch(/^Invalid --cluster-replicas: must be 1, 3 or 5/);
+    expect(refused(['--cluster', 'nats://h1:4222', '--node-id', 'n1', '--cluster-replicas', '3'])).toMatch(/--cluster-replicas 3 is more than the 1 NATS server/);
+    for (const message of [refused(['--cluster', 'x', '--node-id', 'n1'])]) expect(message).not.toContain('\n');
   });
 });

@@ -57,6 +57,11 @@ export const ConfigSchema = z.object({
   coapAckTimeoutMs: positiveInt.default(2000).describe('CoAP ACK_TIMEOUT for confirmable notifications (RFC 7252 §4.8)'),
   coapMaxRetransmit: wholeNumber(0, 10, 'must be a whole number from 0 to 10').default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
+  cluster: z.string(rule('must be NATS URLs')).min(1, 'must not be empty').refine(isNatsUrlList, 'must be comma-separated NATS URLs like nats://h1:4222,nats://h2:4222').optional()
+    .describe('Cluster mode: NATS servers (nats://h1:4222,nats://h2:4222) whose JetStream holds the state instead of LevelDB; needs --node-id'),
+  nodeId: z.string(rule('must be a node id')).regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -').optional().describe('This node\'s name in the cluster, unique among live nodes (cluster mode)'),
+  clusterReplicas: z.coerce.number(rule('must be 1, 3 or 5')).refine((n) => n === 1 || n === 3 || n === 5, 'must be 1, 3 or 5').default(1)
+    .describe('Copies JetStream keeps of every record in cluster mode (3 in production; at most the number of NATS servers)'),
   tlsCert: z.string().min(1).optional().describe('PEM certificate chain file: serve HTTP and WebSocket over TLS (HTTPS/WSS) on --http; needs --tls-key'),
   tlsKey: z.string().min(1).optional().describe('PEM private key file of --tls-cert; needs --tls-cert'),
 }).strict();
@@ -131,7 +136,33 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     const [given, missing] = parsed.data.tlsCert === undefined ? ['--tls-key', '--tls-cert'] : ['--tls-cert', '--tls-key'];
     throw new DoppelError('invalid_request', `Invalid configuration: ${given} needs ${missing} too (TLS takes both, or neither for plain HTTP)`);
   }
+  // Cluster settings go together: a node id alone would silently mean "single node".
+  if ((parsed.data.cluster === undefined) !== (parsed.data.nodeId === undefined)) {
+    const [given, missing] = parsed.data.cluster === undefined ? ['--node-id', '--cluster'] : ['--cluster', '--node-id'];
+    throw new DoppelError('invalid_request', `Invalid configuration: ${given} needs ${missing} too (cluster mode takes both)`);
+  }
+  if (parsed.data.cluster !== undefined && parsed.data.clusterReplicas > natsUrls(parsed.data.cluster).length) {
+    // Only what the URLs show; servers found through discovery are checked once connected.
+    throw new DoppelError('invalid_request', `Invalid configuration: --cluster-replicas ${parsed.data.clusterReplicas} is more than the ${natsUrls(parsed.data.cluster).length} NATS server(s) in --cluster`);
+  }
   return parsed.data;
+}
+
+/** The URLs of a `--cluster` value. */
+export function natsUrls(list: string): string[] {
+  return list.split(',').map((u) => u.trim()).filter((u) => u !== '');
+}
+
+function isNatsUrlList(list: string): boolean {
+  const urls = natsUrls(list);
+  return urls.length > 0 && urls.every((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The flag (or command) within two edits (Levenshtein) of a mistyped one, if exactly one is nearest. */
@@ -193,7 +224,7 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
 const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   data: 'dir', host: 'address', http: 'port', coap: 'port', adminToken: 'token', sync: 'true|false',
   metricsAuth: 'true|false', logLevel: 'level', coapEngine: 'lean|node-coap', coapCacheSize: 'bytes',
-  tlsCert: 'file', tlsKey: 'file',
+  tlsCert: 'file', tlsKey: 'file', cluster: 'urls', nodeId: 'id', clusterReplicas: '1|3|5',
 };
 const placeholderOf = (key: ConfigKey): string => PLACEHOLDERS[key]
   ?? (key.endsWith('Seconds') ? 'seconds' : key.endsWith('Bytes') ? 'bytes' : key.endsWith('Ms') ? 'ms' : 'n');

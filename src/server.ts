@@ -19,6 +19,7 @@ import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
+import { ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -43,19 +44,21 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   // Before anything is created: a bad certificate or key must not leave a data directory behind.
   const tls = await loadTls(config, runtime);
   // Without fsync a write acknowledged to a device can vanish with the OS page cache on power loss.
-  if (!config.sync) logger.warn('sync is off (--sync false): acknowledged writes may be lost on power loss or an OS crash; they survive a process crash');
+  if (!config.sync && !inClusterMode(config)) logger.warn('sync is off (--sync false): acknowledged writes may be lost on power loss or an OS crash; they survive a process crash');
   // Nothing is generated or announced before the store's lock and both ports are ours: a start
   // that fails removes a data directory it created and leaves no admin token behind.
   const dbPath = runtime.joinPath(config.data, 'db');
-  const created = !(await runtime.exists(config.data)) ? config.data : !(await runtime.exists(dbPath)) ? dbPath : null;
-  const store = createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
+  // Cluster mode keeps the state in JetStream; the data directory holds only the admin token.
+  const cluster = inClusterMode(config) ? new ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
+  const created = !(await runtime.exists(config.data)) ? config.data : cluster === null && !(await runtime.exists(dbPath)) ? dbPath : null;
+  const store: TwinStore = cluster?.store ?? createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
   try {
-    await store.open();
+    await (cluster === null ? store.open() : cluster.connect());
   } catch (err) {
     throw storeOpenFailure(err, config.data);
   }
   const undoStart = async () => {
-    await store.close();
+    await (cluster === null ? store.close() : cluster.close());
     if (created !== null) await runtime.removeTree(created);
   };
   const admin = await resolveAdminToken(runtime, config.data, config.adminToken);
@@ -67,7 +70,9 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   const commits = metrics.counter({ name: 'doppel_store_commits_total', help: 'Commits (each one change, atomically) written' });
   const failedCommits = metrics.counter({ name: 'doppel_store_failed_commits_total', help: 'Commits refused with unavailable because their LevelDB batch failed (disk full, I/O error)' });
   let lastFailureLog = 0;
+  let observeCommit: ((ms: number) => void) | undefined;
   store.onBatch = (s) => {
+    if (!s.failed) observeCommit?.(s.ms);
     batchOps.observe(undefined, s.ops);
     batchSeconds.observe(undefined, s.ms / 1000);
     if (!s.failed) { commits.inc(undefined, s.commits); return; }
@@ -95,13 +100,19 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     maxPendingPerTwin: config.maxPendingPerTwin,
     onListenerError: (err) => logger.error('subscriber failed', { err }),
     onActivation: (seconds) => activation.observe(undefined, seconds),
+    ...(cluster === null ? {} : { feed: cluster.feed, router: cluster }),
   });
+  if (cluster !== null) observeCommit = registerClusterMetrics(metrics, cluster, twins);
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });
   metrics.gauge({ name: 'doppel_twins_out_of_sync', help: 'Twins whose device has not converged to desired (NaN until counted at startup)', collect: () => twins.outOfSync ?? Number.NaN });
   let oldestPendingSince: string | undefined;
-  const refreshOldest = () => { twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {}); };
+  const refreshOldest = () => {
+    twins.oldestPendingSince().then((since) => { oldestPendingSince = since; }, () => {});
+    // Other nodes change twins too: recount from the shared index rather than only following this node's commits.
+    if (cluster !== null) twins.countOutOfSync().catch(() => {});
+  };
   metrics.gauge({
     name: 'doppel_oldest_pending_delta_seconds', help: 'Age of the oldest pending delta: how long the least converged device has been out of sync (0 when all are in sync; refreshed every 5 s)',
     collect: () => (oldestPendingSince === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldestPendingSince)) / 1000)),
@@ -117,7 +128,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     readTextFile: (path) => runtime.readTextFile(path),
     twins, credentials, metrics, logger, streams, store,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
-    isReady: () => ready,
+    isReady: () => ready && (cluster?.ready ?? true),
+    ...(cluster === null ? {} : { cluster }),
     onShutdown: (hook) => { shutdownHooks.add(hook); return () => { shutdownHooks.delete(hook); }; },
   });
   const websocket = createWsEndpoint({
@@ -162,6 +174,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   ready = true;
   const scheme = tls === undefined ? 'http' : 'https';
   const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  cluster?.attach({ credentials, twins, url: `${scheme}://${urlHost}:${http.port}` });
   logger.info('listening', { http: http.port, tls: tls !== undefined, url: `${scheme}://${urlHost}:${http.port}`, coap: coapPort, host: config.host, data: config.data, runtime: runtime.name, startupMs: Math.round(performance.now() - started) });
 
   let closing: Promise<void> | null = null;
@@ -182,7 +195,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       await twins.drain();
       // After the drain, so CoAP writes in flight still get their reply.
       await coap.close();
-      await store.close();
+      await (cluster === null ? store.close() : cluster.close());
       await httpClosed;
       logger.info('stopped');
     })()),

@@ -18,10 +18,12 @@ import { commandMetrics } from '../../actors/command-metrics.ts';
 import { authenticate } from './auth.ts';
 import { allowedMethods } from './methods.ts';
 import { problemResponse } from './problem.ts';
+import type { ClusterView } from '../../src/cluster/index.ts';
 import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { clusterRoutes } from './routes/cluster.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -48,6 +50,8 @@ export interface HttpDeps {
   onShutdown?: (hook: () => void) => () => void;
   /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
   readTextFile: ReadTextFile;
+  /** Cluster mode: `GET /v1/cluster` (the route exists only when given). */
+  cluster?: { view(): Promise<ClusterView> };
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
   home?: string;
 }
@@ -107,6 +111,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
+  if (deps.cluster !== undefined) clusterRoutes(app, table, { cluster: deps.cluster });
   consoleRoutes(app, table);
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });
 

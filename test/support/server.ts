@@ -4,6 +4,10 @@
  * of `npm run start:deno`, so the same integration suite proves both runtimes. Crash tests always
  * use a child process (`startChildServer`), on the same runtime. Every helper cleans up what it
  * started; every server binds port 0 and keeps LevelDB in a temp dir.
+ *
+ * `DOPPEL_TEST_CLUSTER=1` runs every test server in cluster mode instead, each on its own fresh
+ * nats-server (test/support/nats.ts): the same integration files then prove that one cluster node
+ * serves HTTP, WebSocket and CoAP exactly like a single node.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -17,12 +21,16 @@ import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { nodeRuntime } from '../../src/runtime/node.ts';
 import { startServer } from '../../src/server.ts';
+import { startNats } from './nats.ts';
+import type { NatsCluster } from './nats.ts';
 import type { DoppelServer, ServerOptions } from '../../src/server.ts';
 
 export type TestRuntime = ServerRuntime;
 export const TEST_RUNTIME: TestRuntime = process.env.DOPPEL_TEST_RUNTIME === 'deno' ? 'deno' : 'node';
 /** True when the server runs inside the test process (its internals reachable as `t.local`). */
 export const IN_PROCESS = TEST_RUNTIME === 'node';
+/** True when test servers run in cluster mode (on a nats-server of their own). */
+export const CLUSTER_MODE = process.env.DOPPEL_TEST_CLUSTER === '1';
 
 const root = projectRoot;
 /** The command that starts the server on `runtime` (package.json's `start` / `start:deno`). */
@@ -57,7 +65,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(flags: string[] = [], opts: { dataDir?: string } & ServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(flags: string[] = [], opts: { dataDir?: string; nats?: NatsCluster } & ServerOptions = {}): Promise<TestServer> {
+  // A nats-server of this server's own, unless the caller brought one (and stops it itself).
+  const ownNats = CLUSTER_MODE && opts.nats === undefined && !flags.includes('--cluster') ? await startNats(1) : undefined;
+  const nats = opts.nats ?? ownNats;
+  if (nats !== undefined && !flags.includes('--cluster')) flags = ['--cluster', nats.urls.join(','), '--node-id', 'n1', ...flags];
   const dir = opts.dataDir === undefined ? await tempDir() : null;
   const dataDir = opts.dataDir ?? dir!.path;
   let server: ServerHandle;
@@ -67,7 +79,8 @@ export async function startTestServer(flags: string[] = [], opts: { dataDir?: st
   let scheme = flags.some((f) => f === '--tls-cert' || f.startsWith('--tls-cert=')) ? 'https' : 'http';
   if (IN_PROCESS) {
     const config = loadConfig(['--http', '0', '--coap', '0', '--data', dataDir, '--admin-token', ADMIN, ...flags], {});
-    server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) });
+    server = local = await startServer(config, nodeRuntime, silentLogger, { ...(opts.storeHooks ? { storeHooks: opts.storeHooks } : {}) })
+      .catch(async (err: unknown) => { await ownNats?.stop(); throw err; });
   } else {
     if (opts.storeHooks !== undefined) throw new Error('store hooks need the in-process server (test/in-process/)');
     const child = await startChildServer(dataDir, ['--admin-token', ADMIN, ...flags]);
@@ -95,6 +108,7 @@ export async function startTestServer(flags: string[] = [], opts: { dataDir?: st
     stop: async () => {
       await server.close();
       await dir?.remove();
+      await ownNats?.stop();
     },
   };
 }

@@ -84,11 +84,21 @@ async function ensureTwinStream(jsm: JetStreamManager, names: StoreNames, o: Res
     if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND) return undefined;
     throw err;
   });
-  if (existing === undefined) await jsm.streams.add(config);
+  if (existing === undefined) await jsm.streams.add(config).catch((err: unknown) => { throw replicaRefusal(err, o.replicas) ?? err; });
   // A changed retention or replica count applies to the existing stream (JetStream moves the data).
   else if (existing.config.max_msgs_per_subject !== config.max_msgs_per_subject || existing.config.num_replicas !== config.num_replicas) {
-    await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject, num_replicas: config.num_replicas });
+    await jsm.streams.update(names.stream, { max_msgs_per_subject: config.max_msgs_per_subject, num_replicas: config.num_replicas })
+      .catch((err: unknown) => { throw replicaRefusal(err, o.replicas) ?? err; });
   }
+}
+
+/** JetStream refused the replica count: R>1 on a single server (10074), or more replicas than servers. */
+function replicaRefusal(err: unknown, replicas: number): DoppelError | undefined {
+  if (!(err instanceof JetStreamApiError)) return undefined;
+  if (err.code === 10074 || /insufficient resources|replicas/i.test(err.message)) {
+    return new DoppelError('invalid_request', `Invalid --cluster-replicas ${replicas}: the NATS servers cannot hold ${replicas} copies (${err.message}); use at most the number of NATS servers in the JetStream cluster`);
+  }
+  return undefined;
 }
 
 /** A storage failure: the request failed and, as far as this store can tell, nothing changed. */

@@ -12,3 +12,8 @@
  */
 export { createJetStreamStore, JetStreamStore } from './jetstream-store.ts';
 export type { JetStreamStoreOptions } from './connection.ts';
+export { RecordFollower } from './record-follower.ts';
+export type { RecordHandler } from './record-follower.ts';
+export { CredentialWatch } from './credential-watch.ts';
+export type { TwinRecord } from './record.ts';
+export type { Connected } from './connection.ts';

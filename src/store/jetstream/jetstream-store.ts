@@ -115,6 +115,12 @@ export class JetStreamStore implements TwinStore {
     await conn.c.nc.close().catch(() => undefined);
   }
 
+  /** The open NATS connection, stream and bucket: for the cluster wiring (src/cluster/). */
+  get connected(): Connected { return this.#usable().c; }
+
+  /** Fails with `unavailable` unless the twin stream answers with a leader (a JetStream quorum). */
+  async probe(): Promise<void> { await this.#usable().stream.lastSequence(); }
+
   /** Forgets what was read of a twin (its actor passivated): its next commit reads it afresh. */
   release(id: string): void { this.#seen.delete(id); }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { credentialKvKey, storeNames, twinIdOfSubject, twinIdOfToken, twinSubject, twinToken } from './names.ts';
+import { credentialIdOfKvKey, credentialKvKey, storeNames, twinIdOfSubject, twinIdOfToken, twinSubject, twinToken } from './names.ts';
 
 const idChar = fc.constantFrom(...'aZ09._:-'.split(''));
 const twinId = fc.array(idChar, { minLength: 1, maxLength: 40 }).map((cs) => `a${cs.join('')}`);
@@ -42,5 +42,16 @@ describe('credential KV keys', () => {
 describe('storeNames()', () => {
   it('refuses a namespace that is not one subject token', () => {
     for (const bad of ['', 'a.b', 'a b', '*', 'x'.repeat(33)]) expect(() => storeNames(bad)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+  });
+});
+
+describe('credentialIdOfKvKey', () => {
+  it('gives back the id of every credential key, and nothing for other keys', () => {
+    for (const id of ['abc', 'k_1-2', 'ü/+=?', 'a'.repeat(40)]) {
+      expect(credentialIdOfKvKey(credentialKvKey('key', id))).toBe(id);
+      expect(credentialIdOfKvKey(credentialKvKey('device', id))).toBe(id);
+    }
+    expect(credentialIdOfKvKey('x.abc')).toBeUndefined();
+    expect(credentialIdOfKvKey('k.')).toBeUndefined();
   });
 });

@@ -58,3 +58,12 @@ export function credentialKvKey(kind: StoredCredential['kind'], id: string): str
 
 /** The filter matching every KV key of one credential kind. */
 export const credentialKvFilter = (kind: StoredCredential['kind']): string => `${KIND_PREFIX[kind]}.>`;
+
+/** The credential id of a KV key made by `credentialKvKey` (undefined for any other key). */
+export function credentialIdOfKvKey(key: string): string | undefined {
+  const match = /^[kd]\.([A-Za-z0-9_-]+)$/.exec(key);
+  if (match === null) return undefined;
+  const base64 = match[1]!.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
