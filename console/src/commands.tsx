@@ -62,7 +62,7 @@ function SendForm({ id, onCommand }: { id: string; onCommand: (c: Command) => vo
   return (
     <form class="command-form" onSubmit={send} noValidate>
       <label>Command name <input value={draft.name} onInput={(e) => set({ name: e.currentTarget.value })} placeholder="reboot" spellcheck={false} aria-invalid={bad('name')} /></label>
-      <label class="grow">Payload <span class="muted">(JSON, optional)</span>
+      <label class="grow"><span>Payload <span class="muted">(JSON, optional)</span></span>
         <textarea class="mono" rows={2} value={draft.payload} onInput={(e) => set({ payload: e.currentTarget.value })} placeholder='{"delay": 5}' spellcheck={false} aria-invalid={'field' in check && check.field === 'payload'} aria-describedby="command-check" />
       </label>
       <fieldset>
