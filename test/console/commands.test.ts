@@ -1,8 +1,8 @@
 /**
  * Commands in the console's twin view, in the real Chromium against the real server: a direct
  * command answered by a device connected as a WebSocket device session (the `ws` package, with
- * the device token) shows the device's result; a direct command with no device says it is
- * offline; a queued command appears in the list and its Cancel shows `cancelled` live. At the end,
+ * the device token) shows the device's result; one it leaves unanswered is explained as a timeout;
+ * a direct command with no device says it is offline; a queued command appears in the list and its Cancel shows `cancelled` live. At the end,
  * no request left the origin and the page logged only the refusals provoked on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +55,7 @@ describe('commands in the twin view', () => {
     const answerer = device;
     device.ws.on('message', (data) => {
       const m = JSON.parse(String(data)) as Msg;
-      if (m.op !== 'command') return;
+      if (m.op !== 'command' || (m.command as { name: string }).name === 'hang') return; // 'hang' is never answered
       const cmd = m.command as { id: string; payload: { rpm: number } };
       answerer.send({ op: 'result', ref: 'a', command: cmd.id, status: 'succeeded', result: { rpm: cmd.payload.rpm, spinning: true } });
     });
@@ -76,6 +76,16 @@ describe('commands in the twin view', () => {
     await row.locator('td.status', { hasText: 'succeeded' }).waitFor(WAIT);
     expect(await row.locator('td.result').textContent()).toBe('{"rpm":1200,"spinning":true}');
     expect(await row.getByRole('button', { name: /^Cancel/ }).count()).toBe(0); // ended: nothing to cancel
+  });
+
+  it('explains a device that does not answer in time', async () => {
+    await page.getByLabel('Command name').fill('hang');
+    await page.getByRole('textbox', { name: /^Payload/ }).fill('');
+    await page.getByLabel('Wait up to (seconds)').fill('1');
+    await page.getByRole('button', { name: 'Send command' }).click();
+    await page.locator('.outcome', { hasText: 'The device did not answer within 1 s' }).waitFor(WAIT);
+    expect(await page.locator('.outcome').textContent()).toContain('command_timeout');
+    await page.locator('tr[data-command]', { hasText: 'hang' }).locator('td.status', { hasText: 'expired' }).waitFor(WAIT);
   });
 
   it('says the device is offline when a direct command has no device to reach', async () => {
@@ -114,11 +124,12 @@ describe('commands in the twin view', () => {
     await page.locator(`tr[data-command="${other.id}"] td.status`, { hasText: 'cancelled' }).waitFor(WAIT);
   });
 
-  it('made no request outside its origin and logged only the offline refusal', async () => {
+  it('made no request outside its origin and logged only the refusals provoked on purpose', async () => {
     const origin = new URL(t.url).origin;
     const wsOrigin = origin.replace(/^http/, 'ws');
     for (const url of w.requests) expect(url.startsWith(`${origin}/`) || url.startsWith(`${wsOrigin}/`), url).toBe(true);
-    const expected = /^error: Failed to load resource: the server responded with a status of 409 /;
+    // 409 device_offline and 504 command_timeout.
+    const expected = /^error: Failed to load resource: the server responded with a status of (409|504) /;
     expect(w.problems.filter((p) => !expected.test(p))).toEqual([]);
   });
 });
