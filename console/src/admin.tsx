@@ -127,12 +127,17 @@ interface ClusterState { nodes: { id: string; url?: string; alive: boolean; twin
 
 /** `GET /v1/cluster` exists only in cluster mode: its 404 means a single node. */
 function Cluster() {
-  const { data, error } = useLoad(async () => {
+  const { data, error, reload } = useLoad(async () => {
     try { return (await api<ClusterState>('GET', '/v1/cluster')).body; } catch (e) {
       if (e instanceof ApiError && e.status === 404) return null;
       if (e instanceof ApiError && e.status === 403) throw new ApiError(403, e.code, 'Only the admin token may see the cluster\'s nodes.');
       throw e;
     }
+  }, []);
+  // Nodes come and go: refreshed like the health figures.
+  useEffect(() => {
+    const id = setInterval(reload, 5000);
+    return () => clearInterval(id);
   }, []);
   return (
     <section aria-labelledby="cluster-h">
