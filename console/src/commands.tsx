@@ -15,12 +15,19 @@ export function Commands({ id, live, now }: { id: string; live: LiveFleet; now: 
   useEffect(() => {
     let current = true;
     setList([]);
-    api<{ items: Command[] }>('GET', `${twinPath(id)}/commands`).then(
+    const load = () => api<{ items: Command[] }>('GET', `${twinPath(id)}/commands`).then(
       (r) => { if (current) { setList((l) => r.body.items.reduce((acc, c) => mergeCommand(acc, c), l)); setListError(null); } },
       (e: Error) => { if (current) setListError(e); },
     );
+    void load();
     const off = live.onCommand((twin, c) => { if (twin === id) setList((l) => mergeCommand(l, c)); });
-    return () => { current = false; off(); };
+    // Changes made while the WebSocket was down are not replayed: list again once it is back.
+    let state = live.status.state;
+    const offStatus = live.subscribe(() => {
+      if (live.status.state === 'live' && state !== 'live' && state !== 'connecting') void load();
+      state = live.status.state;
+    });
+    return () => { current = false; off(); offStatus(); };
   }, [id, live]);
   const seen = (c: Command) => setList((l) => mergeCommand(l, c));
   return (
