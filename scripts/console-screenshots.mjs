@@ -62,6 +62,12 @@ async function demoFleet(call) {
   for (const [temp, humidity] of [[19.2, 48], [19.8, 47], [20.5, 45], [21.1, 44], [21.4, 44], [21.6, 43], [21.8, 42]]) {
     await call('PATCH', `/v1/twins/${encodeURIComponent(id)}/reported`, { temp, humidity }, token);
   }
+  // Commands: one answered (queued, fetched by the device as a gateway would, answered), one still queued.
+  const commands = `/v1/twins/${encodeURIComponent(id)}/commands`;
+  const selftest = await call('POST', commands, { name: 'selftest', payload: { sensors: true }, ttlSeconds: 3600 });
+  await call('GET', `${commands}?status=queued`, undefined, token);
+  await call('POST', `${commands}/${selftest.id}/result`, { status: 'succeeded', result: { sensors: 'ok', battery: 0.92 } }, token);
+  await call('POST', commands, { name: 'firmware.update', payload: { version: '1.5.0' }, ttlSeconds: 86_400 });
   return id;
 }
 
@@ -119,6 +125,9 @@ try {
     await page.screenshot({ path: join(root, 'docs/images/console-fleet.png') });
     await page.getByRole('link', { name: twinId, exact: true }).click();
     await page.waitForSelector('.chart svg');
+    await page.locator('tr[data-command]').nth(1).waitFor();
+    await page.getByLabel('Command name').fill('reboot');
+    await page.getByRole('textbox', { name: /^Payload/ }).fill('{"delay": 5}');
     await page.getByRole('textbox', { name: 'Desired', exact: true }).fill('{\n  "temp": 22.5,\n  "mode": "eco",\n  "schedule": { "weekday": "06:30", "weekend": "08:00" }\n}');
     await page.screenshot({ path: join(root, 'docs/images/console-twin.png'), fullPage: true });
     console.log('wrote docs/images/console-fleet.png and docs/images/console-twin.png');

@@ -1,6 +1,6 @@
-/** API keys (create once-shown, list, revoke) and server health from /readyz and /metrics. */
+/** API keys (create once-shown, list, revoke), server health from /readyz and /metrics, and the cluster's nodes. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api.ts';
+import { api, ApiError } from './api.ts';
 import type { ApiKey } from './api.ts';
 import { useLoad } from './hooks.ts';
 import { sumByName } from './prometheus.ts';
@@ -13,6 +13,7 @@ export function Admin() {
     <section aria-labelledby="admin-h">
       <h1 id="admin-h">Admin</h1>
       <Health />
+      <Cluster />
       <Keys />
     </section>
   );
@@ -118,6 +119,50 @@ function Health() {
         {RATES.map(([label, name]) => <div key={name}><dt>{label}</dt><dd>{rate(name)}</dd></div>)}
         <div><dt>Memory (RSS)</dt><dd>{cur ? `${((cur.sums.get('process_resident_memory_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB` : '…'}</dd></div>
       </dl>
+    </section>
+  );
+}
+
+interface ClusterState { nodes: { id: string; url?: string; alive: boolean; twinsOwned: number }[]; replicas: number }
+
+/** `GET /v1/cluster` exists only in cluster mode: its 404 means a single node. */
+function Cluster() {
+  const { data, error, reload } = useLoad(async () => {
+    try { return (await api<ClusterState>('GET', '/v1/cluster')).body; } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      if (e instanceof ApiError && e.status === 403) throw new ApiError(403, e.code, 'Only the admin token may see the cluster\'s nodes.');
+      throw e;
+    }
+  }, []);
+  // Nodes come and go: refreshed like the health figures.
+  useEffect(() => {
+    const id = setInterval(reload, 5000);
+    return () => clearInterval(id);
+  }, []);
+  return (
+    <section aria-labelledby="cluster-h">
+      <h2 id="cluster-h">Cluster</h2>
+      <ErrorBox error={error} />
+      {data === null && <p class="muted" data-testid="cluster-mode">Single node: this server is not part of a cluster.</p>}
+      {data && (
+        <>
+          <p data-testid="cluster-mode">{data.nodes.filter((n) => n.alive).length} of {data.nodes.length} nodes alive; every record is kept in {data.replicas} replica{data.replicas === 1 ? '' : 's'}.</p>
+          <div class="table-wrap">
+            <table aria-label="Cluster nodes">
+              <thead><tr><th scope="col">Node</th><th scope="col">URL</th><th scope="col">State</th><th scope="col" class="num">Twins owned</th></tr></thead>
+              <tbody>
+                {data.nodes.map((n) => (
+                  <tr key={n.id} data-node={n.id}>
+                    <td class="mono">{n.id}</td><td class="mono">{n.url ?? <span class="muted">—</span>}</td>
+                    <td>{n.alive ? <span class="ok">alive</span> : <span class="warn">not answering</span>}</td>
+                    <td class="num">{n.twinsOwned.toLocaleString()}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
     </section>
   );
 }

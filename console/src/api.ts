@@ -16,6 +16,11 @@ export interface ChangeEvent {
   twin: string; version: number; at: string; via: string; clientToken?: string;
   patch: { desired?: JsonObject; reported?: JsonObject; tags?: JsonObject }; delta: JsonObject;
 }
+export type CommandStatus = 'queued' | 'delivered' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
+export interface Command {
+  id: string; name: string; payload: Json; status: CommandStatus; result?: Json;
+  createdAt: string; updatedAt: string; expiresAt?: string;
+}
 export interface ApiKey { id: string; name: string | null; scopes: string[]; prefix: string | null; createdAt: string }
 
 export class ApiError extends Error {

@@ -3,7 +3,7 @@
  * queued and applied once per animation frame, so 10,000 snapshots or a burst of changes cost one
  * render, not one each. Reconnects with backoff; a revoked token (4401) is final.
  */
-import type { ChangeEvent, Twin } from './api.ts';
+import type { ChangeEvent, Command, Twin } from './api.ts';
 import { isEmpty } from './json.ts';
 
 export interface Summary {
@@ -13,6 +13,7 @@ export type LiveStatus = { state: 'connecting' | 'live' | 'reconnecting' | 'clos
 
 type Message =
   | { op: 'snapshot'; twin: Twin } | { op: 'change'; event: ChangeEvent } | { op: 'deleted'; twin: string }
+  | { op: 'command'; twin: string; command: Command }
   | { op: 'error'; code: string; message: string } | { op: string };
 
 /** Time per frame spent applying live messages, leaving room for rendering and input (a 60 Hz frame is 16.7 ms). */
@@ -40,6 +41,7 @@ export class LiveFleet {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly eventListeners = new Set<(e: ChangeEvent) => void>();
+  private readonly commandListeners = new Set<(twin: string, c: Command) => void>();
   private readonly extraTwins = new Set<string>();
 
   constructor(private readonly token: string, private readonly onUnauthorized: () => void) {}
@@ -60,6 +62,8 @@ export class LiveFleet {
 
   subscribe(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
   onEvent(fn: (e: ChangeEvent) => void): () => void { this.eventListeners.add(fn); return () => this.eventListeners.delete(fn); }
+  /** A command's status changed (queued, delivered, answered, expired, cancelled) on a followed twin. */
+  onCommand(fn: (twin: string, c: Command) => void): () => void { this.commandListeners.add(fn); return () => this.commandListeners.delete(fn); }
 
   /** Follows one twin besides the prefix (the twin view), until the returned function is called. */
   follow(id: string): () => void {
@@ -133,6 +137,8 @@ export class LiveFleet {
     } else if (m.op === 'deleted' && 'twin' in m && typeof m.twin === 'string') {
       this.twins.delete(m.twin);
       this.deleted.add(m.twin);
+    } else if (m.op === 'command' && 'command' in m && 'twin' in m) {
+      for (const fn of this.commandListeners) fn(m.twin, m.command);
     } else if (m.op === 'error' && 'code' in m && 'message' in m) {
       this.setStatus({ state: this.status.state, detail: `${m.code}: ${m.message}` });
     }

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, twinPath } from './api.ts';
 import type { Twin } from './api.ts';
+import { Commands } from './commands.tsx';
 import { DesiredEditor } from './editor.tsx';
 import { History, LeafChart } from './history.tsx';
 import { useLoad, useNow } from './hooks.ts';
@@ -37,6 +38,7 @@ export function TwinView({ id, live }: { id: string; live: LiveFleet }) {
         <section><h2>Delta</h2><Tree doc={twin.delta} now={now} /></section>
       </div>
       <DesiredEditor key={twin.id} twin={twin} onSaved={setData} />
+      <Commands id={twin.id} live={live} now={now} />
       <LeafChart twin={twin} />
       <History twin={twin} />
       <DeviceToken id={twin.id} />

@@ -1,9 +1,12 @@
-/** The console's pure helpers: the merge-patch diff behind "Save desired", and the metrics reader. */
+/** The console's pure helpers: the merge-patch diff behind "Save desired", the metrics reader, and the command form. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { findNull, mergeDiff, numericLeaves } from '../../console/src/json.ts';
 import type { JsonObject } from '../../console/src/api.ts';
 import { sumByName } from '../../console/src/prometheus.ts';
+import { commandBody, mergeCommand } from '../../console/src/command-form.ts';
+import type { CommandDraft } from '../../console/src/command-form.ts';
+import type { Command } from '../../console/src/api.ts';
 
 /** RFC 7396 §2, the reference algorithm. */
 function applyMergePatch(target: unknown, patch: unknown): unknown {
@@ -56,5 +59,39 @@ describe('sumByName', () => {
     expect(sums.get('doppel_actors_resident')).toBe(42);
     expect(sums.get('process_start_time_seconds')).toBe(1.7e9);
     expect(sums.has('doppel_bad')).toBe(false);
+  });
+});
+
+describe('the command form', () => {
+  const draft = (part: Partial<CommandDraft>): CommandDraft => ({ name: 'reboot', payload: '', mode: 'direct', timeoutS: '30', ttlSeconds: 3600, ...part });
+
+  it('turns a draft into the request body: direct with timeoutMs, queued with ttlSeconds, payload only when given', () => {
+    expect(commandBody(draft({}))).toEqual({ body: { name: 'reboot', timeoutMs: 30_000 } });
+    expect(commandBody(draft({ name: ' valve.open ', payload: '{"pct": 40}', mode: 'queued', ttlSeconds: 600 })))
+      .toEqual({ body: { name: 'valve.open', payload: { pct: 40 }, ttlSeconds: 600 } });
+    expect(commandBody(draft({ payload: 'null' }))).toEqual({ body: { name: 'reboot', payload: null, timeoutMs: 30_000 } });
+  });
+
+  it('names the wrong field: name rule, payload not JSON, timeout out of 1–300 s', () => {
+    for (const name of ['', '-x', 'a b', 'x'.repeat(65)]) expect(commandBody(draft({ name }))).toMatchObject({ field: 'name' });
+    expect(commandBody(draft({ name: 'x'.repeat(64) }))).toHaveProperty('body');
+    expect(commandBody(draft({ payload: '{"a":' }))).toMatchObject({ field: 'payload', problem: expect.stringContaining('not JSON') });
+    for (const timeoutS of ['0', '301', '1.5', 'abc']) expect(commandBody(draft({ timeoutS }))).toMatchObject({ field: 'timeout' });
+    expect(commandBody(draft({ timeoutS: '300', mode: 'queued' }))).toHaveProperty('body'); // the timeout is not used when queued
+  });
+
+  const cmd = (id: string, status: Command['status'], updatedAt = '2026-01-01T00:00:00.000Z'): Command =>
+    ({ id, name: 'n', payload: null, status, createdAt: '2026-01-01T00:00:00.000Z', updatedAt });
+
+  it('merges live status changes newest first; an ended status is never replaced', () => {
+    let list = mergeCommand([], cmd('a1', 'queued'));
+    list = mergeCommand(list, cmd('a3', 'queued'));
+    list = mergeCommand(list, cmd('a2', 'queued'));
+    expect(list.map((c) => c.id)).toEqual(['a3', 'a2', 'a1']);
+    list = mergeCommand(list, cmd('a1', 'cancelled', '2026-01-01T00:00:01.000Z'));
+    // A late "delivered" (sent before the cancel landed) must not reopen it.
+    list = mergeCommand(list, cmd('a1', 'delivered', '2026-01-01T00:00:00.500Z'));
+    expect(list.find((c) => c.id === 'a1')?.status).toBe('cancelled');
+    expect(mergeCommand(list, cmd('a0', 'queued'), 3).map((c) => c.id)).toEqual(['a3', 'a2', 'a1']);
   });
 });
