@@ -32,6 +32,8 @@ export interface NatsNode {
   readonly url: string;
   /** Alive = started and not killed. */
   readonly alive: boolean;
+  /** The process id while alive (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   kill9(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -70,6 +72,8 @@ class Node implements NatsNode {
   constructor(readonly name: string, readonly url: string, readonly configFile: string) {}
 
   get alive(): boolean { return this.#child !== null; }
+
+  get pid(): number | undefined { return this.#child?.pid; }
 
   async start(): Promise<void> {
     const child = spawn(NATS_BIN, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
