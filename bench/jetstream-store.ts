@@ -6,7 +6,7 @@
 import { createJetStreamStore } from '../src/store/jetstream/index.ts';
 import type { StoreOp } from '../src/store/types.ts';
 import type { TwinState } from '../src/twin/types.ts';
-import { startNats } from '../test/support/nats.ts';
+import { startNats } from './nats-servers.ts';
 import { percentile } from './http-load.ts';
 
 const cluster = process.argv.includes('--cluster');

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes]`: starts
+ * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,cluster]`: starts
  * the real server (LevelDB in a temp dir) and the baselines one at a time, drives them with cheap
  * load generators (raw dgram for CoAP, raw sockets for HTTP), and reports throughput, latency
  * percentiles and server CPU per operation, as ratios to baselines measured in the same run. Each
@@ -21,6 +21,7 @@ import { scale } from './scale.ts';
 import { fanout, fmtFanout } from './ws-bench.ts';
 import { durability } from './durability.ts';
 import { isolation } from './isolation.ts';
+import { clusterBench } from './cluster.ts';
 import { serverCommand } from './server-command.ts';
 import type { ServerRuntime } from './server-command.ts';
 import { BENCH_ADMIN, cpuSeconds, start, startDoppel, stop } from './server-process.ts';
@@ -202,6 +203,10 @@ const scenarios: Record<string, Scenario> = {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  },
+  async cluster(log) {
+    log('## Cluster mode (3 nats-servers R3, 3 Doppel nodes, loopback) against one LevelDB node\n');
+    await clusterBench({ twins: quick ? 300 : 3000, seconds: SECONDS, kills: quick ? 2 : 10, log });
   },
   async runtimes(log) {
     log('## Node and Deno side by side\n');

@@ -15,8 +15,8 @@ import type { JetStreamStore } from '../../src/store/jetstream/index.ts';
 import { storeNames, twinSubject } from '../../src/store/jetstream/names.ts';
 import type { StoredCredential } from '../../src/store/types.ts';
 import { DEFAULT_LIMITS } from '../../src/twin/types.ts';
-import { startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 
 let nats: NatsCluster;
 const stores: JetStreamStore[] = [];

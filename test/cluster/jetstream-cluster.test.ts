@@ -8,8 +8,8 @@ import { sampleEvent, sampleTwin } from '../../src/store/store-suite.ts';
 import type { StoreOp } from '../../src/store/types.ts';
 import type { TwinState } from '../../src/twin/types.ts';
 import { eventually } from '../support/eventually.ts';
-import { startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 
 let nats: NatsCluster;
 const open: JetStreamStore[] = [];

@@ -10,8 +10,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { freePort, startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { freePort, startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 
 let nats: NatsCluster;
 let nc: NatsConnection;

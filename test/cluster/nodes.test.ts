@@ -7,8 +7,8 @@
  * unavailable within seconds, /readyz 503, then recovery).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import type { TestServer } from '../support/server.ts';
 import { changeVersions, connect, isChangeOf } from '../ws/helpers.ts';

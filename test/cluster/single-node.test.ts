@@ -5,8 +5,8 @@
  * directory). The whole integration suite can also run this way: DOPPEL_TEST_CLUSTER=1.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { libcoap } from '../coap/helpers.ts';

@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../bench/server-command.ts';
-import { freePort, startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { freePort, startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN, serverCommand, startChildServer, tempDir } from '../support/server.ts';
 

@@ -4,7 +4,7 @@
  */
 import { startChildServer, tempDir, ADMIN } from '../support/server.ts';
 import type { ChildServer } from '../support/server.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 
 export interface DoppelNode {
   readonly id: string;

@@ -112,7 +112,7 @@ describe('Kubernetes manifests: the objects fit together', () => {
   });
 
   it('every secretKeyRef names a Secret of the manifests and one of its keys', () => {
-    const refs = doppelContainer().env.flatMap((e) => (e.valueFrom ? [e.valueFrom.secretKeyRef] : []));
+    const refs = doppelContainer().env.flatMap((e) => (e.valueFrom && 'secretKeyRef' in e.valueFrom ? [e.valueFrom.secretKeyRef] : []));
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
       const secret = secrets().find((s) => s.metadata.name === ref.name);

@@ -60,7 +60,9 @@ export const doppelContainer = (): Container => statefulSets()[0]!.spec.template
 export function k8sEnv(secretValue: (name: string, key: string) => string): Record<string, string> {
   const env = { ...imageEnv() };
   for (const e of doppelContainer().env) {
-    env[e.name] = e.value ?? secretValue(e.valueFrom!.secretKeyRef.name, e.valueFrom!.secretKeyRef.key);
+    const from = e.valueFrom;
+    if (from !== undefined && !('secretKeyRef' in from)) throw new Error(`${e.name}: only values and secretKeyRef here`);
+    env[e.name] = e.value ?? secretValue(from!.secretKeyRef.name, from!.secretKeyRef.key);
   }
   return env;
 }

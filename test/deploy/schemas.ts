@@ -31,9 +31,13 @@ const EnvVar = z.strictObject({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
   // The API server refuses numbers here: `value: 8080` must be quoted.
   value: z.string().optional(),
-  valueFrom: z.strictObject({
-    secretKeyRef: z.strictObject({ name: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/), optional: z.boolean().optional() }),
-  }).optional(),
+  valueFrom: z.union([
+    z.strictObject({
+      secretKeyRef: z.strictObject({ name: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/), optional: z.boolean().optional() }),
+    }),
+    // deploy/kubernetes-cluster names each node after its pod this way (the downward API).
+    z.strictObject({ fieldRef: z.strictObject({ fieldPath: z.enum(['metadata.name', 'metadata.namespace', 'status.podIP']) }) }),
+  ]).optional(),
 }).refine((e) => (e.value === undefined) !== (e.valueFrom === undefined), 'needs exactly one of value and valueFrom');
 
 const Resources = z.strictObject({
@@ -93,6 +97,7 @@ const StatefulSet = z.strictObject({
   spec: z.strictObject({
     replicas: z.number().int().nonnegative(),
     serviceName: dnsLabel,
+    podManagementPolicy: z.enum(['OrderedReady', 'Parallel']).optional(),
     selector: z.strictObject({ matchLabels: labels }),
     template: z.strictObject({ metadata: z.strictObject({ labels }), spec: PodSpec }),
     volumeClaimTemplates: z.array(z.strictObject({
@@ -113,6 +118,7 @@ const Service = z.strictObject({
   spec: z.strictObject({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
     clusterIP: z.string().optional(),
+    publishNotReadyAddresses: z.boolean().optional(),
     selector: labels,
     ports: z.array(z.strictObject({ name: portName, port: portNumber, targetPort: z.union([portNumber, portName]), protocol })).min(1),
   }),

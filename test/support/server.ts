@@ -6,7 +6,7 @@
  * started; every server binds port 0 and keeps LevelDB in a temp dir.
  *
  * `DOPPEL_TEST_CLUSTER=1` runs every test server in cluster mode instead, each on its own fresh
- * nats-server (test/support/nats.ts): the same integration files then prove that one cluster node
+ * nats-server (bench/nats-servers.ts): the same integration files then prove that one cluster node
  * serves HTTP, WebSocket and CoAP exactly like a single node.
  */
 import { spawn } from 'node:child_process';
@@ -21,8 +21,8 @@ import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { nodeRuntime } from '../../src/runtime/node.ts';
 import { startServer } from '../../src/server.ts';
-import { startNats } from './nats.ts';
-import type { NatsCluster } from './nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import type { DoppelServer, ServerOptions } from '../../src/server.ts';
 
 export type TestRuntime = ServerRuntime;

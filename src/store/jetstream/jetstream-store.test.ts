@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startNats } from '../../../test/support/nats.ts';
-import type { NatsCluster } from '../../../test/support/nats.ts';
+import { startNats } from '../../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../../bench/nats-servers.ts';
 import { describeStoreContract } from '../store-suite.ts';
 import { createJetStreamStore } from './index.ts';
 import { RECORD_SLACK } from './connection.ts';

@@ -1,8 +1,8 @@
 // Appends on a real nats-server: the fence, and the dedupe id that makes a retried append of the
 // same record idempotent (a retry after an ambiguous timeout must not be fenced by itself).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats } from '../../../test/support/nats.ts';
-import type { NatsCluster } from '../../../test/support/nats.ts';
+import { startNats } from '../../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../../bench/nats-servers.ts';
 import { sampleTwin } from '../store-suite.ts';
 import { openConnection, parseStoreOptions } from './connection.ts';
 import type { Connected } from './connection.ts';

@@ -1,5 +1,6 @@
 /**
- * Real nats-server processes for tests: one server, or a 3-server cluster with JetStream, each on
+ * Real nats-server processes for tests and benchmarks (here in bench/, which the image build
+ * compiles, so nothing in it may import from test/): one server, or a 3-server cluster with JetStream, each on
  * free loopback ports with its own temp store dir. Every helper stops what it started; `kill9`
  * and `restart` let fault tests take one server down hard and bring it back on the same store.
  */
@@ -11,7 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { eventually } from './eventually.ts';
+
+/** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
@@ -21,6 +32,8 @@ export interface NatsNode {
   readonly url: string;
   /** Alive = started and not killed. */
   readonly alive: boolean;
+  /** The process id while alive (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   kill9(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -59,6 +72,8 @@ class Node implements NatsNode {
   constructor(readonly name: string, readonly url: string, readonly configFile: string) {}
 
   get alive(): boolean { return this.#child !== null; }
+
+  get pid(): number | undefined { return this.#child?.pid; }
 
   async start(): Promise<void> {
     const child = spawn(NATS_BIN, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
