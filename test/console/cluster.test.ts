@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { eventually } from '../support/eventually.ts';
-import { startNats } from '../support/nats.ts';
-import type { NatsCluster } from '../support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { ensureConsoleBuilt, launchChromium, signIn, watchedPage } from './support.ts';
