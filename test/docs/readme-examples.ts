@@ -12,7 +12,7 @@
  */
 
 /** Every walkthrough, in README order; walkthroughs.test.ts runs each against a real server. */
-export const EXAMPLES = ['examples/http.sh', 'examples/coap.sh', 'examples/websocket.mjs'] as const;
+export const EXAMPLES = ['examples/http.sh', 'examples/coap.sh', 'examples/websocket.mjs', 'examples/commands.sh'] as const;
 
 const BLOCK = /<!-- example: (\S+) -->\n```(\w*)\n[\s\S]*?```\n<!-- \/example -->/g;
 

@@ -74,6 +74,12 @@ describe('README walkthroughs', () => {
     expect(out).toContain('device ← {"op":"ok","ref":"r1","version":3,"delta":{}}');
   }, RUN_TIMEOUT_MS + 5_000);
 
+  it('examples/commands.sh: a queued command answered over HTTP, a direct one by a CoAP observer', async () => {
+    const out = await run('examples/commands.sh');
+    expect(out).toContain('"code":"device_offline"');
+    expect(out).toMatch(/"status":"succeeded".*"result":\{"stoppedAt":1200\}/);
+  }, RUN_TIMEOUT_MS + 5_000);
+
   // A reader runs a walkthrough again: each starts by deleting its twins, so a second run passes too.
   it('run again on the same server, each starting over', async () => {
     for (const file of EXAMPLES) await run(file);
