@@ -33,7 +33,7 @@ describeStoreContract('JetStream store', async () => {
   const namespace = `suite${process.pid}_${made++}`;
   const store = createJetStreamStore({ servers: nats.urls, namespace, timeoutMs: 5_000 });
   return { store, cleanup: () => dropNamespace(namespace) };
-}, { commands: false });
+});
 
 describe('JetStream store setup', () => {
   it('creates its stream on first open and applies a changed history retention on the next', async () => {
