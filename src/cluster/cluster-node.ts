@@ -17,6 +17,7 @@ import type { JetStreamStore } from '../store/jetstream/index.ts';
 import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
 import { DoppelError } from '../errors.ts';
 import { ClusterFeed } from './cluster-feed.ts';
+import { NatsCommandRelay } from './command-relay.ts';
 import { Leases } from './leases.ts';
 import { ShardRouter } from './router.ts';
 import { shardOf } from './shards.ts';
@@ -46,6 +47,8 @@ export interface ClusterTwins {
 export class ClusterNode implements TwinRouter {
   readonly store: JetStreamStore;
   readonly feed: ClusterFeed;
+  /** Commands' device sessions and waiters across nodes. */
+  readonly relay: NatsCommandRelay;
   readonly id: string;
   readonly replicas: number;
   readonly #logger: Logger;
@@ -68,6 +71,7 @@ export class ClusterNode implements TwinRouter {
     this.replicas = o.config.clusterReplicas;
     this.#logger = o.logger;
     this.feed = new ClusterFeed(o.onListenerError);
+    this.relay = new NatsCommandRelay(this.id, NAMESPACE);
     this.store = createJetStreamStore({
       servers: natsUrls(o.config.cluster), replicas: o.config.clusterReplicas, namespace: NAMESPACE,
       historyRetention: o.config.historyRetention, timeoutMs: REQUEST_TIMEOUT_MS, name: o.config.nodeId,
@@ -130,6 +134,7 @@ export class ClusterNode implements TwinRouter {
       await follower.start();
       const watch = new CredentialWatch(c.credentials, (id) => this.#credentials?.forget(id), (err) => this.#logger.warn('watching credentials failed; resuming', { err: String(err) }));
       await watch.start();
+      this.relay.connect(c.nc);
       this.#follower = follower;
       this.#watch = watch;
       this.#registry = registry;
@@ -199,6 +204,7 @@ export class ClusterNode implements TwinRouter {
   async #stopFollowing(): Promise<void> {
     this.#router?.stop();
     this.#router = null;
+    this.relay.stop();
     this.#watch?.stop();
     this.#watch = null;
     await this.#follower?.stop();
