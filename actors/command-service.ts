@@ -4,8 +4,10 @@
  * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
  * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read,
  * and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`; ended commands
- * older than the retention are pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
- * of every status change after its commit.
+ * older than the retention are pruned in the same commits. In-memory listeners (long polls,
+ * device sessions, app streams) hear of every status change after its commit. In cluster mode
+ * every step runs on the twin's owner (`route`) and `relay` reaches sessions and listeners on
+ * the other nodes (command-routing.ts).
  */
 import { DoppelError, fail } from '../src/errors.ts';
 import type { StoreOp, TwinStore } from '../src/store/types.ts';
@@ -17,11 +19,8 @@ import { ExpiryTimers } from './command-expiry.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 import type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
 
-export type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
-
 /** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
 export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
-
 
 export interface CommandServiceDeps {
   store: TwinStore;
@@ -51,12 +50,14 @@ export class CommandService {
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
     // Reading a twin's commands expires the due ones and re-arms its timer.
     this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
-    deps.relay?.onChange((command) => { this.#tell(command.twin, command); });
+    deps.relay?.onChange((command) => {
+      // Should this node own the twin later, its open index must not miss this command.
+      if (!isEnded(command.status)) this.#openIndex.track(command.twin, [command]);
+      this.#tell(command.twin, command);
+    });
   }
 
-  #route<T>(op: CommandOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> {
-    return this.#deps.route === undefined ? local() : this.#deps.route(op, id, args, local);
-  }
+  #route<T>(op: CommandOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> { return this.#deps.route?.(op, id, args, local) ?? local(); }
 
   /** Stops the expiry timers (server shutdown). */
   stop(): void { this.#expiry.stop(); }
@@ -194,17 +195,9 @@ export class CommandService {
       heard = c;
       if (isEnded(c.status)) wake();
     });
-    let latest: Command;
-    try {
-      latest = await this.get(id, cid);
-    } catch (err) {
-      stop();
-      throw err;
-    }
-    const pick = () => {
-      const h = heard as Command | null;
-      if (h !== null && !isEnded(latest.status) && (isEnded(h.status) || h.updatedAt > latest.updatedAt)) latest = h;
-    };
+    let latest = await this.get(id, cid).catch((err: unknown) => { stop(); throw err; });
+    // The newer of the read and what was heard (an ended one wins).
+    const pick = () => { const h = heard as Command | null; if (h !== null && !isEnded(latest.status) && (isEnded(h.status) || h.updatedAt > latest.updatedAt)) latest = h; };
     pick();
     if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) { stop(); return latest; }
     // Woken at expiresAt too: reading the command then expires it.

@@ -122,7 +122,7 @@ export class ClusterNode implements TwinRouter {
       await registry.join(0);
       const self = { id: this.id, instance: this.#instance };
       const leases = await Leases.open(c, NAMESPACE, this.replicas, self, {
-        gained: () => {},
+        gained: (shard) => { void this.#adoptCommands(shard); },
         lost: (shard) => { this.#twins?.dropWhere((id) => shardOf(id) === shard); },
       });
       const router = new ShardRouter(c.nc, leases, (node) => `dpl.${NAMESPACE}.node.${node}`);
@@ -146,6 +146,21 @@ export class ClusterNode implements TwinRouter {
       await this.#stopFollowing();
       await this.store.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * A gained shard's command expiry timers lived on its previous owner: reading each of its
+   * twins' commands here expires the due ones and arms this node's timers (one twin at a time).
+   */
+  async #adoptCommands(shard: number): Promise<void> {
+    try {
+      for (const id of await this.store.commandTwins()) {
+        if (shardOf(id) !== shard || this.#closed || this.#twins === null) continue;
+        await this.#twins.invoke('command.list', [id]).catch(() => undefined);
+      }
+    } catch (err) {
+      this.#logger.warn('reading the commands of a gained shard failed; they expire on their next read', { shard, err: String(err instanceof Error ? err.message : err) });
     }
   }
 
