@@ -82,7 +82,7 @@ export class CommandService {
     return () => { detach(); absent?.(); };
   }
 
-  /** The store keeps commands (LevelDB and memory stores; not yet JetStream). */
+  /** The store keeps commands (LevelDB, memory and JetStream stores). */
   get available(): boolean {
     return this.#deps.store.readCommands !== undefined;
   }
