@@ -70,6 +70,6 @@ describe('CommandService', () => {
     await service.invoke('a', { name: 'x' }, 5000);
     detach();
     expect(got).toEqual(['x']);
-    expect(service.hasLiveSession('a')).toBe(false);
+    expect(await service.hasLiveSession('a')).toBe(false);
   });
 });

@@ -4,8 +4,10 @@
  * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
  * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read,
  * and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`; ended commands
- * older than the retention are pruned in the same commits. In-memory listeners (long polls, device sessions, app streams) hear
- * of every status change after its commit.
+ * older than the retention are pruned in the same commits. In-memory listeners (long polls,
+ * device sessions, app streams) hear of every status change after its commit. In cluster mode
+ * every step runs on the twin's owner (`route`) and `relay` reaches sessions and listeners on
+ * the other nodes (command-routing.ts).
  */
 import { DoppelError, fail } from '../src/errors.ts';
 import type { StoreOp, TwinStore } from '../src/store/types.ts';
@@ -15,16 +17,17 @@ import {
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
 import { ExpiryTimers } from './command-expiry.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
+import type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
 
 /** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
 export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
 
-/** A live device session that can take a command now (WebSocket device session, CoAP observation). */
-export type DeviceSink = (order: CommandOrder) => void;
-
 export interface CommandServiceDeps {
   store: TwinStore;
   serialize: Serialize;
+  /** Cluster mode: routes each step to the twin's owner, so first-answer-wins and expiry happen in one place. */
+  route?: CommandRoute;
+  relay?: CommandRelay;
   now: () => Date;
   /** Open (queued or delivered) commands a twin may have at once. */
   maxOpenPerTwin?: number;
@@ -47,7 +50,14 @@ export class CommandService {
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
     // Reading a twin's commands expires the due ones and re-arms its timer.
     this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
+    deps.relay?.onChange((command) => {
+      // Should this node own the twin later, its open index must not miss this command.
+      if (!isEnded(command.status)) this.#openIndex.track(command.twin, [command]);
+      this.#tell(command.twin, command);
+    });
   }
+
+  #route<T>(op: CommandOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> { return this.#deps.route?.(op, id, args, local) ?? local(); }
 
   /** Stops the expiry timers (server shutdown). */
   stop(): void { this.#expiry.stop(); }
@@ -67,16 +77,20 @@ export class CommandService {
 
   /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
   attachSink(id: string, sink: DeviceSink): () => void {
-    return addTo(this.#sinks, id, sink);
+    const detach = addTo(this.#sinks, id, sink);
+    const absent = this.#deps.relay?.present(id, sink);
+    return () => { detach(); absent?.(); };
   }
 
-  /** The store keeps commands (LevelDB and memory stores; not yet JetStream). */
+  /** The store keeps commands (LevelDB, memory and JetStream stores). */
   get available(): boolean {
     return this.#deps.store.readCommands !== undefined;
   }
 
-  hasLiveSession(id: string): boolean {
-    return (this.#sinks.get(id)?.size ?? 0) > 0;
+  /** A live device session here, or (cluster mode) on another node. */
+  async hasLiveSession(id: string): Promise<boolean> {
+    if ((this.#sinks.get(id)?.size ?? 0) > 0) return true;
+    return (await this.#deps.relay?.elsewhere(id)) ?? false;
   }
 
   /**
@@ -84,7 +98,7 @@ export class CommandService {
    * command instead (`created: false`): a retried invocation is not run twice.
    */
   invoke(id: string, init: NewCommand, expiresInMs?: number): Promise<{ command: Command; created: boolean }> {
-    return this.#deps.serialize(id, async () => {
+    return this.#route('command.invoke', id, [id, init, expiresInMs], () => this.#deps.serialize(id, async () => {
       const now = this.#deps.now();
       const commands = await this.#read(id, now);
       if (init.clientToken !== undefined) {
@@ -95,7 +109,7 @@ export class CommandService {
       if (commands.filter((c) => !isEnded(c.status)).length >= max) {
         throw fail('too_large', `Twin "${id}" already has ${max} open commands: wait for answers or cancel some`, { limit: max });
       }
-      if (expiresInMs !== undefined && !this.hasLiveSession(id)) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
+      if (expiresInMs !== undefined && !(await this.hasLiveSession(id))) throw fail('device_offline', `Device "${id}" has no live session to take a direct command`);
       const command = planCommand(id, init, newCommandId(now.getTime()), now, expiresInMs);
       await this.#commit(id, [command]);
       this.#openIndex.track(id, [command]);
@@ -104,8 +118,9 @@ export class CommandService {
       for (const sink of this.#sinks.get(id) ?? []) {
         try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
       }
+      this.#deps.relay?.push(id, order);
       return { command, created: true };
-    });
+    }));
   }
 
   /**
@@ -116,7 +131,8 @@ export class CommandService {
   async openOrdersIfAny(id: string): Promise<CommandOrder[]> {
     if (!this.available) return [];
     try {
-      return (await this.#openIndex.mayHaveOpen(id)) ? await this.deliverOpen(id) : [];
+      // On the owner: its open index knows which twins may have open commands.
+      return await this.#route('command.openOrders', id, [id], async () => ((await this.#openIndex.mayHaveOpen(id)) ? this.deliverOpen(id) : []));
     } catch {
       // The reply it rides on reports a write already committed: it must not fail for commands,
       // which stay open and reach the device on its next contact.
@@ -126,15 +142,15 @@ export class CommandService {
 
   /** Newest first, optionally of one status. */
   list(id: string, status?: CommandStatus): Promise<Command[]> {
-    return this.#deps.serialize(id, async () => {
+    return this.#route('command.list', id, [id, status], () => this.#deps.serialize(id, async () => {
       const commands = await this.#read(id, this.#deps.now());
       return commands.filter((c) => status === undefined || c.status === status).sort(newestFirst);
-    });
+    }));
   }
 
   /** The device's own listing: what it is shown is thereby delivered. */
   listForDevice(id: string, status?: CommandStatus): Promise<Command[]> {
-    return this.#deps.serialize(id, async () => {
+    return this.#route('command.listForDevice', id, [id, status], () => this.#deps.serialize(id, async () => {
       const now = this.#deps.now();
       const commands = await this.#read(id, now);
       const shown = commands.filter((c) => status === undefined || c.status === status);
@@ -142,26 +158,27 @@ export class CommandService {
       await this.#commit(id, delivered);
       const byId = new Map(delivered.map((c) => [c.id, c]));
       return shown.map((c) => byId.get(c.id) ?? c).sort(newestFirst);
-    });
+    }));
   }
 
   /** The open commands as orders for a device session, marked delivered. */
   deliverOpen(id: string): Promise<CommandOrder[]> {
-    return this.#deps.serialize(id, async () => {
+    return this.#route('command.deliverOpen', id, [id], () => this.#deps.serialize(id, async () => {
       const now = this.#deps.now();
       const open = (await this.#read(id, now)).filter((c) => !isEnded(c.status));
       await this.#commit(id, open.map((c) => deliverCommand(c, now)).filter((c) => c !== null));
       return open.map(orderOf);
-    });
+    }));
   }
 
   /** Marks one command delivered (a session sent it). Quietly does nothing once it has ended or gone. */
   markDelivered(id: string, cid: string): Promise<void> {
-    return this.#change(id, cid, (c, now) => deliverCommand(c, now)).then(() => undefined, () => undefined);
+    return this.#route('command.markDelivered', id, [id, cid], () => this.#change(id, cid, (c, now) => deliverCommand(c, now)))
+      .then(() => undefined, () => undefined);
   }
 
   get(id: string, cid: string): Promise<Command> {
-    return this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid));
+    return this.#route('command.get', id, [id, cid], () => this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid)));
   }
 
   /**
@@ -169,15 +186,20 @@ export class CommandService {
    * `signal` aborts (the client went away, the server is draining).
    */
   async waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
-    let latest = await this.get(id, cid);
-    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) return latest;
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => { wake = resolve; });
+    let heard: Command | null = null;
+    // Listening before the read: a change relayed from the owner may overtake the read's reply.
     const stop = this.listen(id, (c) => {
       if (c.id !== cid) return;
-      latest = c;
+      heard = c;
       if (isEnded(c.status)) wake();
     });
+    let latest = await this.get(id, cid).catch((err: unknown) => { stop(); throw err; });
+    // The newer of the read and what was heard (an ended one wins).
+    const pick = () => { const h = heard as Command | null; if (h !== null && !isEnded(latest.status) && (isEnded(h.status) || h.updatedAt > latest.updatedAt)) latest = h; };
+    pick();
+    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) { stop(); return latest; }
     // Woken at expiresAt too: reading the command then expires it.
     const untilExpiry = latest.expiresAt === undefined ? Infinity : Date.parse(latest.expiresAt) - this.#deps.now().getTime() + 1;
     let timedOut = false;
@@ -192,23 +214,24 @@ export class CommandService {
       signal?.removeEventListener('abort', wake);
       stop();
     }
+    pick();
     // After an abort (a drain refuses new work) the last known state is the answer.
     const aborted = (signal as AbortSignal | undefined)?.aborted ?? false;
     return timedOut && !aborted && !isEnded(latest.status) ? this.get(id, cid) : latest;
   }
 
   cancel(id: string, cid: string): Promise<Command> {
-    return this.#change(id, cid, (c, now) => cancelCommand(c, now));
+    return this.#route('command.cancel', id, [id, cid], () => this.#change(id, cid, (c, now) => cancelCommand(c, now)));
   }
 
   /** The device's answer; the first wins, a later one is `command_ended`. */
   answer(id: string, cid: string, answer: { status: CommandOutcome; result?: unknown }): Promise<Command> {
-    return this.#change(id, cid, (c, now) => answerCommand(c, answer, now));
+    return this.#route('command.answer', id, [id, cid, answer], () => this.#change(id, cid, (c, now) => answerCommand(c, answer, now)));
   }
 
   /** A direct command nobody answered in time: ends `expired` unless it ended meanwhile. */
   timeOut(id: string, cid: string): Promise<Command> {
-    return this.#change(id, cid, (c, now) => (isEnded(c.status) ? null : timeOutCommand(c, now)));
+    return this.#route('command.timeOut', id, [id, cid], () => this.#change(id, cid, (c, now) => (isEnded(c.status) ? null : timeOutCommand(c, now))));
   }
 
   #change(id: string, cid: string, rule: (c: Command, now: Date) => Command | null): Promise<Command> {
@@ -246,12 +269,18 @@ export class CommandService {
     if (changed.length === 0 && more.length === 0) return;
     await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more]);
     for (const command of changed) {
-      for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
-        try {
-          listener(command);
-        } catch {
-          // One failing listener (a closed session) must not fail the committed change for others.
-        }
+      this.#tell(id, command);
+      this.#deps.relay?.changed(command);
+    }
+  }
+
+  /** Hands a committed change to this node's listeners. */
+  #tell(id: string, command: Command): void {
+    for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
+      try {
+        listener(command);
+      } catch {
+        // One failing listener (a closed session) must not fail the committed change for others.
       }
     }
   }

@@ -9,6 +9,8 @@ import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '..
 import type { TwinStore } from '../src/store/types.ts';
 import type { ChangeFeed, Listener } from './change-feed.ts';
 import { CommandService } from './command-service.ts';
+import { runCommandOp } from './command-routing.ts';
+import type { CommandOp, CommandRelay } from './command-routing.ts';
 import { EventBus } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
@@ -35,7 +37,7 @@ export interface TwinServiceOptions {
 }
 
 /** The requests a cluster node forwards to a twin's owner (their arguments travel as CBOR). */
-export type RoutedOp = 'create' | 'get' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken';
+export type RoutedOp = 'create' | 'get' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken' | CommandOp;
 
 /**
  * The cluster seam: which node runs a twin's requests. Without a router every twin is local.
@@ -44,6 +46,8 @@ export type RoutedOp = 'create' | 'get' | 'touch' | 'patch' | 'remove' | 'issueD
 export interface TwinRouter {
   owns(id: string): boolean;
   route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T>;
+  /** Commands' device sessions and waiters on other nodes (src/cluster/command-relay.ts). */
+  readonly relay?: CommandRelay;
 }
 
 export type { WriteContext };
@@ -89,6 +93,8 @@ export class TwinService {
     this.commands = new CommandService({
       store: opts.store, now: this.#now,
       serialize: (id, fn) => this.#ask(id, async (a) => { await a.get(); return fn(); }),
+      ...(this.#router === undefined ? {} : { route: (op, id, args, local) => this.#routed(op, id, args, local) }),
+      ...(this.#router?.relay === undefined ? {} : { relay: this.#router.relay }),
     });
   }
 
@@ -120,6 +126,7 @@ export class TwinService {
       case 'patch': return this.patch(id, a, b);
       case 'remove': return this.remove(id, a);
       case 'issueDeviceToken': return this.issueDeviceToken(id);
+      default: return runCommandOp(this.commands, op, args);
     }
   }
 

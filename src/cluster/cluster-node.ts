@@ -17,6 +17,7 @@ import type { JetStreamStore } from '../store/jetstream/index.ts';
 import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
 import { DoppelError } from '../errors.ts';
 import { ClusterFeed } from './cluster-feed.ts';
+import { NatsCommandRelay } from './command-relay.ts';
 import { Leases } from './leases.ts';
 import { ShardRouter } from './router.ts';
 import { shardOf } from './shards.ts';
@@ -46,6 +47,8 @@ export interface ClusterTwins {
 export class ClusterNode implements TwinRouter {
   readonly store: JetStreamStore;
   readonly feed: ClusterFeed;
+  /** Commands' device sessions and waiters across nodes. */
+  readonly relay: NatsCommandRelay;
   readonly id: string;
   readonly replicas: number;
   readonly #logger: Logger;
@@ -68,6 +71,7 @@ export class ClusterNode implements TwinRouter {
     this.replicas = o.config.clusterReplicas;
     this.#logger = o.logger;
     this.feed = new ClusterFeed(o.onListenerError);
+    this.relay = new NatsCommandRelay(this.id, NAMESPACE);
     this.store = createJetStreamStore({
       servers: natsUrls(o.config.cluster), replicas: o.config.clusterReplicas, namespace: NAMESPACE,
       historyRetention: o.config.historyRetention, timeoutMs: REQUEST_TIMEOUT_MS, name: o.config.nodeId,
@@ -118,7 +122,7 @@ export class ClusterNode implements TwinRouter {
       await registry.join(0);
       const self = { id: this.id, instance: this.#instance };
       const leases = await Leases.open(c, NAMESPACE, this.replicas, self, {
-        gained: () => {},
+        gained: (shard) => { void this.#adoptCommands(shard); },
         lost: (shard) => { this.#twins?.dropWhere((id) => shardOf(id) === shard); },
       });
       const router = new ShardRouter(c.nc, leases, (node) => `dpl.${NAMESPACE}.node.${node}`);
@@ -130,6 +134,7 @@ export class ClusterNode implements TwinRouter {
       await follower.start();
       const watch = new CredentialWatch(c.credentials, (id) => this.#credentials?.forget(id), (err) => this.#logger.warn('watching credentials failed; resuming', { err: String(err) }));
       await watch.start();
+      this.relay.connect(c.nc);
       this.#follower = follower;
       this.#watch = watch;
       this.#registry = registry;
@@ -141,6 +146,21 @@ export class ClusterNode implements TwinRouter {
       await this.#stopFollowing();
       await this.store.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * A gained shard's command expiry timers lived on its previous owner: reading each of its
+   * twins' commands here expires the due ones and arms this node's timers (one twin at a time).
+   */
+  async #adoptCommands(shard: number): Promise<void> {
+    try {
+      for (const id of await this.store.commandTwins()) {
+        if (shardOf(id) !== shard || this.#closed || this.#twins === null) continue;
+        await this.#twins.invoke('command.list', [id]).catch(() => undefined);
+      }
+    } catch (err) {
+      this.#logger.warn('reading the commands of a gained shard failed; they expire on their next read', { shard, err: String(err instanceof Error ? err.message : err) });
     }
   }
 
@@ -199,6 +219,7 @@ export class ClusterNode implements TwinRouter {
   async #stopFollowing(): Promise<void> {
     this.#router?.stop();
     this.#router = null;
+    this.relay.stop();
     this.#watch?.stop();
     this.#watch = null;
     await this.#follower?.stop();

@@ -12,6 +12,7 @@ import { DoppelError, isDoppelError } from '../errors.ts';
 import type { ErrorCode, ErrorDetails } from '../errors.ts';
 import { decodeValue, encodeValue } from '../store/codec.ts';
 import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
+import { COMMAND_OPS } from '../../actors/command-routing.ts';
 import { shardOf } from './shards.ts';
 import type { Leases } from './leases.ts';
 
@@ -22,7 +23,7 @@ const RETRY_PAUSE_MS = 100;
 interface Forwarded { op: RoutedOp; args: unknown[] }
 type Reply = { ok: unknown } | { error: { code: ErrorCode; message: string; details?: ErrorDetails; retryAfter?: number } } | { notOwner: true };
 
-const ROUTED = new Set<RoutedOp>(['create', 'get', 'touch', 'patch', 'remove', 'issueDeviceToken']);
+const ROUTED = new Set<RoutedOp>(['create', 'get', 'touch', 'patch', 'remove', 'issueDeviceToken', ...COMMAND_OPS]);
 
 export class ShardRouter implements TwinRouter {
   readonly #nc: NatsConnection;

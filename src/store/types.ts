@@ -73,7 +73,7 @@ export interface TwinStore {
   oldestPending(): Promise<{ twin: string; since: string } | undefined>;
 
   /**
-   * Optional (LevelDB and memory stores; not yet JetStream): every command of twin `id`, in id
+   * Optional (LevelDB, memory and JetStream stores): every command of twin `id`, in id
    * order (creation order). `deleteTwinOps` deletes them with the twin.
    */
   readCommands?(id: string): Promise<Command[]>;

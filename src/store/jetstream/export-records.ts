@@ -8,7 +8,7 @@
  * subject), but a write landing during the export may be in it for one twin and not another.
  */
 import { encodeValue } from '../codec.ts';
-import { credentialKey, FORMAT_KEY, FORMAT_VERSION, historyKey, pendingKey, twinKey } from '../keys.ts';
+import { commandKey, credentialKey, FORMAT_KEY, FORMAT_VERSION, historyKey, pendingKey, twinKey } from '../keys.ts';
 import type { StoredCredential } from '../types.ts';
 import type { CredentialBucket } from './credentials.ts';
 import { foldHistory } from './record.ts';
@@ -22,6 +22,7 @@ export async function exportRecords(ids: string[], stream: TwinStream, credentia
     if (last === undefined) continue;
     if (last.state !== null) out.push({ key: twinKey(id), value: encodeValue(last.state) });
     if (last.pending !== null) out.push({ key: pendingKey(last.pending, id), value: encodeValue({}) });
+    for (const command of last.commands ?? []) out.push({ key: commandKey(id, command.id), value: encodeValue(command) });
     for (const event of foldHistory(records)) out.push({ key: historyKey(id, event.version), value: encodeValue(event) });
   }
   for (const kind of ['key', 'device'] as const satisfies StoredCredential['kind'][]) {

@@ -33,7 +33,7 @@ describeStoreContract('JetStream store', async () => {
   const namespace = `suite${process.pid}_${made++}`;
   const store = createJetStreamStore({ servers: nats.urls, namespace, timeoutMs: 5_000 });
   return { store, cleanup: () => dropNamespace(namespace) };
-}, { commands: false });
+});
 
 describe('JetStream store setup', () => {
   it('creates its stream on first open and applies a changed history retention on the next', async () => {
@@ -52,6 +52,20 @@ describe('JetStream store setup', () => {
       expect(await maxPerSubject()).toBe(historyRetention + RECORD_SLACK);
     }
     await dropNamespace('setup');
+  });
+
+  it('refuses a commit whose twin record would exceed the server\'s max_payload as too_large, writing nothing', async () => {
+    const store = createJetStreamStore({ servers: nats.urls, namespace: 'payload', timeoutMs: 5_000 });
+    await store.open();
+    try {
+      const big = 'x'.repeat(store.connected.nc.info!.max_payload);
+      const command = { id: '1', twin: 'a', name: 'big', payload: big, status: 'queued' as const, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+      await expect(store.commit([{ type: 'putCommand', command }])).rejects.toMatchObject({ code: 'too_large' });
+      expect(await store.readCommands('a')).toEqual([]);
+    } finally {
+      await store.close();
+      await dropNamespace('payload');
+    }
   });
 
   it('refuses options that make no sense as invalid_request', () => {

@@ -7,12 +7,15 @@
  *   The sequence a store last read of a twin is the fence for its next append.
  * - Credential ops go to a KV bucket (credentials.ts): puts before the twin records, deletes
  *   after, so a twin never names a credential that is not stored yet.
+ * - Command records ride in their twin's record too (its head keeps the twin's commands), so a
+ *   command's change is fenced and ordered exactly like a twin change.
  * - Listing and the pending index come from the node-local index (twin-index.ts) behind a read
  *   barrier.
  *
  * Atomic per twin, not across twins or with credentials: see docs/design/cluster.md.
  */
 import { DoppelError, fail } from '../../errors.ts';
+import type { Command } from '../../twin/commands.ts';
 import { isTwinId } from '../../twin/ids.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
 import { checkHistoryQuery, keyWriteOf } from '../keys.ts';
@@ -209,8 +212,19 @@ export class JetStreamStore implements TwinStore {
 
   async deleteTwinOps(id: string): Promise<StoreOp[]> {
     const ops: StoreOp[] = [{ type: 'deleteTwin', id }];
+    for (const c of await this.readCommands(id)) ops.push({ type: 'deleteCommand', twin: id, id: c.id });
     for (const e of await this.#history(id)) ops.push({ type: 'deleteEvent', twin: id, version: e.version });
     return ops;
+  }
+
+  async readCommands(id: string): Promise<Command[]> {
+    const { stream } = this.#usable();
+    if (!isTwinId(id)) return [];
+    return (await stream.head(id)).head.commands ?? [];
+  }
+
+  async commandTwins(): Promise<string[]> {
+    return (await this.#barrier()).index.commandTwins();
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -58,9 +58,22 @@ describe('the index headers of a record', () => {
 
   it('carry whether the twin exists, its pending entry and a reset, and read back as such', () => {
     const live = planRecord(EMPTY_HEAD, [{ type: 'putTwin', twin: sampleTwin('a') }, { type: 'putPending', twin: 'a', since: at }])!;
-    expect(indexEntryOf(read(indexHeadersOf(live)))).toEqual({ exists: true, pending: at, reset: false });
+    expect(indexEntryOf(read(indexHeadersOf(live)))).toEqual({ exists: true, pending: at, reset: false, commands: false });
     const tomb = planRecord({ ...EMPTY_HEAD, state: sampleTwin('a') }, [{ type: 'deleteTwin', id: 'a' }])!;
-    expect(indexEntryOf(read(indexHeadersOf(tomb)))).toEqual({ exists: false, pending: null, reset: true });
+    expect(indexEntryOf(read(indexHeadersOf(tomb)))).toEqual({ exists: false, pending: null, reset: true, commands: false });
+  });
+});
+
+describe('command records in the twin record', () => {
+  const command = { id: '1', twin: 'a', name: 'reboot', payload: null, status: 'queued' as const, createdAt: at, updatedAt: at };
+
+  it('keeps them in the head in id order, flags them in the index headers, and empties to a reset', () => {
+    const first = planRecord(EMPTY_HEAD, [{ type: 'putCommand', command: { ...command, id: '2' } }, { type: 'putCommand', command }])!;
+    expect(first.commands?.map((c) => c.id)).toEqual(['1', '2']);
+    expect(indexEntryOf((name) => new Map(indexHeadersOf(first)).get(name) ?? '').commands).toBe(true);
+    const second = planRecord(headOf(first), [{ type: 'deleteCommand', twin: 'a', id: '1' }])!;
+    expect(second.commands?.map((c) => c.id)).toEqual(['2']);
+    expect(planRecord(headOf(second), [{ type: 'deleteCommand', twin: 'a', id: '2' }])).toMatchObject({ reset: true });
   });
 });
 

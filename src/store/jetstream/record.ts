@@ -5,6 +5,7 @@
  * has no multi-message atomic publish), and the subject's last message alone is the current state.
  * Pure: no I/O.
  */
+import type { Command } from '../../twin/commands.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
 import type { StoreOp } from '../types.ts';
 
@@ -20,6 +21,11 @@ export interface TwinHead {
   floor: number;
   /** The highest event version stored since the subject was last reset. */
   top: number;
+  /**
+   * The twin's command records (open and recently ended), in id order; absent when none. Kept in
+   * the head so a command's change is one CAS-fenced record, like a twin change (docs/design/cluster.md).
+   */
+  commands?: Command[];
 }
 
 export interface TwinRecord extends TwinHead {
@@ -42,13 +48,15 @@ export function twinOfOp(op: StoreOp): string | undefined {
     case 'putEvent': return op.event.twin;
     case 'deleteEvent':
     case 'putPending':
-    case 'deletePending': return op.twin;
+    case 'deletePending':
+    case 'deleteCommand': return op.twin;
+    case 'putCommand': return op.command.twin;
     default: return undefined;
   }
 }
 
 /** Nothing left of the twin: no snapshot, no pending entry, no visible history. */
-export const isEmptyHead = (head: TwinHead): boolean => head.state === null && head.pending === null && head.floor >= head.top;
+export const isEmptyHead = (head: TwinHead): boolean => head.state === null && head.pending === null && head.floor >= head.top && (head.commands?.length ?? 0) === 0;
 
 /**
  * The record that applies `ops` (in order, as LevelDB applies a batch) on top of `head`, or null
@@ -59,6 +67,7 @@ export const isEmptyHead = (head: TwinHead): boolean => head.state === null && h
 export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord | null {
   const next: TwinHead = { ...head };
   const events = new Map<number, ChangeEvent>();
+  const commands = new Map((head.commands ?? []).map((c) => [c.id, c]));
   for (const op of ops) {
     switch (op.type) {
       case 'putTwin': next.state = op.twin; break;
@@ -73,8 +82,12 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
         break;
       case 'putPending': next.pending = op.since; break;
       case 'deletePending': if (next.pending === op.since) next.pending = null; break;
+      case 'putCommand': commands.set(op.command.id, op.command); break;
+      case 'deleteCommand': commands.delete(op.id); break;
     }
   }
+  delete next.commands;
+  if (commands.size > 0) next.commands = [...commands.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (isEmptyHead(next)) {
     if (isEmptyHead(head)) return null;
     return { ...EMPTY_HEAD, events: [], reset: true };
@@ -83,7 +96,10 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
 }
 
 /** The head a record leaves behind. */
-export const headOf = (record: TwinRecord): TwinHead => ({ state: record.state, pending: record.pending, floor: record.floor, top: record.top });
+export const headOf = (record: TwinRecord): TwinHead => ({
+  state: record.state, pending: record.pending, floor: record.floor, top: record.top,
+  ...(record.commands === undefined || record.commands.length === 0 ? {} : { commands: record.commands }),
+});
 
 /**
  * A twin's visible history from its records in stream order: events of the last life of the
@@ -104,20 +120,21 @@ export function foldHistory(records: Iterable<TwinRecord>): ChangeEvent[] {
  * What each node's index needs of a record, sent as message headers too, so the index follows
  * the stream with a headers-only consumer and never downloads snapshots.
  */
-export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean }
+export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean; commands: boolean }
 
-export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset' } as const;
+export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset', commands: 'Dpl-Commands' } as const;
 
 export function indexHeadersOf(record: TwinRecord): [string, string][] {
   const out: [string, string][] = [[INDEX_HEADERS.exists, record.state === null ? '0' : '1']];
   if (record.pending !== null) out.push([INDEX_HEADERS.pending, record.pending]);
   if (record.reset) out.push([INDEX_HEADERS.reset, '1']);
+  if ((record.commands?.length ?? 0) > 0) out.push([INDEX_HEADERS.commands, '1']);
   return out;
 }
 
 /** The index entry of a record from its headers (`get` answers '' for an absent header). */
 export function indexEntryOf(get: (name: string) => string): IndexEntry {
   const pending = get(INDEX_HEADERS.pending);
-  return { exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1' };
+  return { exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1', commands: get(INDEX_HEADERS.commands) === '1' };
 }
 

@@ -32,6 +32,8 @@ export class TwinIndex {
   /** `${since}!${id}` → entry: ISO timestamps sort by time, ids never hold `!`. */
   readonly #pending = new BTree<string, { twin: string; since: string }>();
   readonly #pendingOf = new Map<string, string>();
+  /** Ids whose latest record holds command records. */
+  readonly #commands = new Set<string>();
   #applied = 0;
   #waiters: Waiter[] = [];
   #messages: ConsumerMessages | null = null;
@@ -60,6 +62,8 @@ export class TwinIndex {
   #apply(id: string, seq: number, record: IndexEntry): void {
     if (!record.exists) this.#twins.delete(id);
     else this.#twins.set(id, true);
+    if (record.commands) this.#commands.add(id);
+    else this.#commands.delete(id);
     if (record.reset) this.#subjects.delete(id);
     else this.#subjects.add(id);
     const was = this.#pendingOf.get(id);
@@ -101,6 +105,9 @@ export class TwinIndex {
 
   /** Every id whose subject holds anything, in order. */
   subjects(): string[] { return [...this.#subjects].sort(); }
+
+  /** Ids of twins holding command records, in order. */
+  commandTwins(): string[] { return [...this.#commands].sort(); }
 
   get pendingCount(): number { return this.#pending.size; }
 

@@ -8,7 +8,7 @@
  */
 import { ClosedConnectionError, headers } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
-import { DoppelError } from '../../errors.ts';
+import { DoppelError, fail } from '../../errors.ts';
 import { decodeValue, encodeValue } from '../codec.ts';
 import type { Connected } from './connection.ts';
 import { unavailable, WRONG_LAST_SEQUENCE } from './connection.ts';
@@ -64,6 +64,12 @@ export class TwinStream {
    */
   async append(id: string, record: TwinRecord, bytes: Uint8Array, expected: number): Promise<number> {
     const subject = twinSubject(this.#c.names, id);
+    // A record over the server's max_payload would be refused on every retry: say so at once. It
+    // carries the snapshot and the twin's commands (up to 100 open, 32 KiB payloads each).
+    const max = this.#c.nc.info?.max_payload;
+    if (max !== undefined && bytes.length > max) {
+      throw fail('too_large', `Twin "${id}" with its commands would be a ${bytes.length}-byte record: the NATS server takes at most ${max} bytes per message`, { limit: max, actual: bytes.length });
+    }
     const h = headers();
     for (const [name, value] of indexHeadersOf(record)) h.set(name, value);
     const msgID = `${subject}@${expected}#${await digestOf(bytes)}`;
