@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNats } from '../../test/support/nats.ts';
-import type { NatsCluster } from '../../test/support/nats.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import type { Command, CommandOrder } from '../twin/commands.ts';
 import { NatsCommandRelay } from './command-relay.ts';
