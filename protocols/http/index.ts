@@ -22,6 +22,8 @@ import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import type { JobService } from '../../actors/job-service.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -46,6 +48,8 @@ export interface HttpDeps {
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
+  /** Fleet jobs (`/v1/jobs` answers unavailable without it). */
+  jobs?: JobService;
   /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
   readTextFile: ReadTextFile;
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
@@ -105,6 +109,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   });
   commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
   commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
+  jobRoutes(app, table, { jobs: deps.jobs, maxBodyBytes: deps.maxBodyBytes });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);
