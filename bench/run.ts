@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes]`: starts
+ * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,commands]`: starts
  * the real server (LevelDB in a temp dir) and the baselines one at a time, drives them with cheap
  * load generators (raw dgram for CoAP, raw sockets for HTTP), and reports throughput, latency
  * percentiles and server CPU per operation, as ratios to baselines measured in the same run. Each
@@ -20,6 +20,7 @@ import { convergenceLoop } from './loop-bench.ts';
 import { scale } from './scale.ts';
 import { fanout, fmtFanout } from './ws-bench.ts';
 import { durability } from './durability.ts';
+import { commandsBench } from './commands-bench.ts';
 import { isolation } from './isolation.ts';
 import { serverCommand } from './server-command.ts';
 import type { ServerRuntime } from './server-command.ts';
@@ -202,6 +203,12 @@ const scenarios: Record<string, Scenario> = {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  },
+  async commands(log) {
+    log('## Commands and fleet jobs\n');
+    const jobTwins = quick ? 2000 : 10_000;
+    log(`Direct commands to 16 devices (WebSocket device sessions, then CoAP observers of their commands), ${quick ? 200 : 2000} per cell; then a fleet job (a desired patch) over ${jobTwins.toLocaleString('en')} twins while 100 devices send CoAP reports at 500/s. Default --sync (fsync on).\n`);
+    await commandsBench({ commands: quick ? 200 : 2000, jobTwins, reportRate: 500, devices: 100, log });
   },
   async runtimes(log) {
     log('## Node and Deno side by side\n');
