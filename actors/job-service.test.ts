@@ -32,7 +32,7 @@ async function setup() {
 
 describe('JobService', () => {
   it('commits each twin\'s change and its done-mark in one batch', async () => {
-    const { jobs, commits, ended } = await setup();
+    const { store, jobs, commits, ended } = await setup();
     const job = await jobs.start({ filter: 'exists(id)', prefix: '', desired: { fw: '2' } });
     expect(await ended(job.id)).toMatchObject({ status: 'completed', matched: 3, done: 3 });
     for (const twin of ['a', 'b', 'c']) {
@@ -40,6 +40,8 @@ describe('JobService', () => {
       expect(batch, twin).toBeDefined();
       expect(batch).toContainEqual({ type: 'putJobMark', job: job.id, twin });
     }
+    // Ended: its marks have served and are gone.
+    expect(await store.jobMarks!(job.id)).toEqual([]);
   });
 
   it('resumed after a crash between a change and the cursor, skips the twin already changed', async () => {

@@ -45,6 +45,8 @@ export interface JobServiceDeps {
 }
 
 const VERSION_RETRIES = 5;
+/** Done-marks deleted per commit once a job ended. */
+const MARK_BATCH = 500;
 
 export class JobService {
   readonly #deps: JobServiceDeps;
@@ -114,6 +116,7 @@ export class JobService {
     const latest = await this.get(id);
     if (latest.status !== 'running') return latest;
     const cancelled = endJob(latest, 'cancelled', this.#now());
+    await this.#dropMarks(id);
     await this.#store().commit([{ type: 'putJob', job: cancelled }]);
     return cancelled;
   }
@@ -150,8 +153,21 @@ export class JobService {
 
   async #end(job: Job, status: 'completed' | 'cancelled'): Promise<Job> {
     const ended = endJob(job, status, this.#now());
+    await this.#dropMarks(job.id);
     await this.#deps.store.commit([{ type: 'putJob', job: ended }]);
     return ended;
+  }
+
+  /**
+   * An ending job's done-marks have served: deleted in batches, before the record says it ended.
+   * Safe, because every twin it applied to lies at or before its stored cursor by then (the cursor
+   * is committed after each whole batch), so a crash meanwhile resumes past them all.
+   */
+  async #dropMarks(job: string): Promise<void> {
+    const twins = await this.#deps.store.jobMarks?.(job) ?? [];
+    for (let i = 0; i < twins.length; i += MARK_BATCH) {
+      await this.#deps.store.commit(twins.slice(i, i + MARK_BATCH).map((twin): StoreOp => ({ type: 'deleteJobMark', job, twin })));
+    }
   }
 
   /** One twin: `done` once its change (with the mark) committed, or already marked before. */

@@ -11,7 +11,7 @@ import type { Job } from '../job/types.ts';
 import { decodeValue } from './codec.ts';
 import {
   checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
-  versionOfHistoryKey, jobKey, JOBS_RANGE, jobMarkKey,
+  versionOfHistoryKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
 import { reasonOf } from './store-errors.ts';
@@ -69,6 +69,12 @@ export class LevelReads {
   async hasJobMark(job: string, twin: string): Promise<boolean> {
     const db = this.#db();
     return (await read(() => db.get(jobMarkKey(job, twin)))) !== undefined;
+  }
+
+  async jobMarks(job: string): Promise<string[]> {
+    const db = this.#db();
+    const keys = await read(() => db.keys(jobMarkRange(job)).all());
+    return keys.map((key) => key.slice(key.lastIndexOf('!') + 1));
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -154,6 +154,7 @@ class LevelStore implements TwinStore {
   getJob(id: string): Promise<Job | undefined> { return this.#reads.getJob(id); }
   listJobs(): Promise<Job[]> { return this.#reads.listJobs(); }
   hasJobMark(job: string, twin: string): Promise<boolean> { return this.#reads.hasJobMark(job, twin); }
+  jobMarks(job: string): Promise<string[]> { return this.#reads.jobMarks(job); }
 
   listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
     return this.#reads.listTwins(opts);

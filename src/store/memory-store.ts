@@ -9,7 +9,7 @@ import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
 import type { Job } from '../job/types.ts';
 import {
-  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
@@ -118,6 +118,11 @@ class MemoryStore implements TwinStore {
   async hasJobMark(job: string, twin: string): Promise<boolean> {
     this.#check();
     return this.#get<object>(jobMarkKey(job, twin)) !== undefined;
+  }
+
+  async jobMarks(job: string): Promise<string[]> {
+    this.#check();
+    return this.#keysIn(jobMarkRange(job)).map((key) => key.slice(key.lastIndexOf('!') + 1));
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -91,6 +91,8 @@ export interface TwinStore {
   listJobs?(): Promise<Job[]>;
   /** Optional, with `getJob`: whether job `job` has marked twin `twin` done. */
   hasJobMark?(job: string, twin: string): Promise<boolean>;
+  /** Optional, with `getJob`: the twins job `job` has marked (a key-only scan, to delete them once it ended). */
+  jobMarks?(job: string): Promise<string[]>;
 
   /**
    * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read
