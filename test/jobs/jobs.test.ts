@@ -34,6 +34,10 @@ describe('fleet jobs', () => {
     const { items } = await expectJson<{ items: JobJson[] }>(await call('GET', '/v1/jobs'), 200);
     expect(items.map((j) => j.id)).toContain(started.id);
     await expectProblem(await call('DELETE', `/v1/jobs/${started.id}`), 409, 'job_ended');
+    const metrics = await (await t.call('GET', '/metrics', { token: null })).text();
+    expect(Number(/^doppel_job_twins_total\{outcome="done"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(50);
+    expect(Number(/^doppel_job_twins_total\{outcome="skipped"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(100);
+    expect(metrics).toMatch(/^doppel_jobs_running \d+$/m);
   }, 120_000);
 
   it('counts a twin that refuses the patch as failed and goes on', async () => {
