@@ -3,7 +3,6 @@
  * Fleet jobs (one desired patch, or one queued command, applied to every twin a filter selects):
  * the stored record, its public view and the pure rules of its progress. No I/O.
  */
-import { randomUUID } from 'node:crypto';
 
 export type JobStatus = 'running' | 'completed' | 'cancelled';
 
@@ -43,7 +42,7 @@ export function isJobId(id: unknown): id is string {
 }
 
 export function newJobId(): string {
-  return `j-${randomUUID()}`;
+  return `j-${crypto.randomUUID()}`;
 }
 
 /** The clientToken every change a job makes carries: how history and command dedupe know it. */
