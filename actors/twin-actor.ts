@@ -37,6 +37,11 @@ export interface WriteContext {
   ifVersion?: number;
   /** The write comes from the device itself (marks it seen). */
   deviceContact?: boolean;
+  /**
+   * More ops committed in the same atomic batch as the change, or alone when the patch changes
+   * nothing (a fleet job's done-mark: the change and the mark land together or not at all).
+   */
+  alsoCommit?: StoreOp[];
 }
 
 export class TwinActor implements Actor {
@@ -82,8 +87,8 @@ export class TwinActor implements Actor {
     return out;
   }
 
-  async #apply(change: { state: TwinState; event: ChangeEvent }): Promise<void> {
-    await this.#commit(changeOps(this.#state ?? null, change, this.#deps.historyRetention));
+  async #apply(change: { state: TwinState; event: ChangeEvent }, also: StoreOp[] = []): Promise<void> {
+    await this.#commit([...changeOps(this.#state ?? null, change, this.#deps.historyRetention), ...also]);
     this.#state = change.state;
     this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
   }
@@ -109,8 +114,11 @@ export class TwinActor implements Actor {
     patch = withClearedSections(patch, state);
     const plan = planPatch(state, patch, ctx.ifVersion === undefined ? c : { ...c, ifVersion: ctx.ifVersion });
     if (ctx.deviceContact === true) this.#seen(ctx.via);
-    if (plan === null) return { state, event: null };
-    await this.#apply(plan);
+    if (plan === null) {
+      if (ctx.alsoCommit !== undefined && ctx.alsoCommit.length > 0) await this.#commit(ctx.alsoCommit);
+      return { state, event: null };
+    }
+    await this.#apply(plan, ctx.alsoCommit);
     return plan;
   }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,cluster]`: starts
+ * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,cluster,commands]`: starts
  * the real server (LevelDB in a temp dir) and the baselines one at a time, drives them with cheap
  * load generators (raw dgram for CoAP, raw sockets for HTTP), and reports throughput, latency
  * percentiles and server CPU per operation, as ratios to baselines measured in the same run. Each
@@ -20,6 +20,7 @@ import { convergenceLoop } from './loop-bench.ts';
 import { scale } from './scale.ts';
 import { fanout, fmtFanout } from './ws-bench.ts';
 import { durability } from './durability.ts';
+import { commandsBench } from './commands-bench.ts';
 import { isolation } from './isolation.ts';
 import { clusterBench } from './cluster.ts';
 import { serverCommand } from './server-command.ts';
@@ -207,6 +208,12 @@ const scenarios: Record<string, Scenario> = {
   async cluster(log) {
     log('## Cluster mode (3 nats-servers R3, 3 Doppel nodes, loopback) against one LevelDB node\n');
     await clusterBench({ twins: quick ? 300 : 3000, seconds: SECONDS, kills: quick ? 2 : 10, log });
+  },
+  async commands(log) {
+    log('## Commands and fleet jobs\n');
+    const jobTwins = quick ? 2000 : 10_000;
+    log(`Direct commands to 16 devices (WebSocket device sessions, then CoAP observers of their commands), ${quick ? 200 : 2000} per cell; then a fleet job (a desired patch) over ${jobTwins.toLocaleString('en')} twins while 100 devices send CoAP reports at 500/s. Default --sync (fsync on).\n`);
+    await commandsBench({ commands: quick ? 200 : 2000, jobTwins, reportRate: 500, devices: 100, log });
   },
   async runtimes(log) {
     log('## Node and Deno side by side\n');

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   already_exists: { http: 409, coap: '4.09', title: 'Already exists', doc: 'Create of an id that exists.' },
   device_offline: { http: 409, coap: '4.09', title: 'Device offline', doc: 'A direct command needs a live device session (WebSocket device session or CoAP observation of its commands); there is none.' },
   command_ended: { http: 409, coap: '4.09', title: 'Command ended', doc: 'The command already ended (succeeded, failed, expired or cancelled): the first answer wins.' },
+  job_ended: { http: 409, coap: '4.09', title: 'Job ended', doc: 'The fleet job already ended (completed or cancelled).' },
   version_conflict: { http: 412, coap: '4.12', title: 'Version conflict', doc: 'The expected version differs from the current one; nothing changed.' },
   too_large: { http: 413, coap: '4.13', title: 'Too large', doc: 'Over a size limit (document or request body).' },
   too_deep: { http: 413, coap: '4.13', title: 'Too deep', doc: 'Over the nesting depth limit.' },

@@ -5,6 +5,7 @@
  * stop accepting, finish in-flight writes, close LevelDB.
  */
 import { TwinService } from '../actors/index.ts';
+import { JobService } from '../actors/job-service.ts';
 import { createApp } from '../protocols/http/index.ts';
 import { createCoapEndpoint } from '../protocols/coap/index.ts';
 import { createWsEndpoint } from '../protocols/ws/index.ts';
@@ -119,6 +120,14 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   });
   metrics.gauge({ name: 'doppel_mailbox_pending', help: 'Messages queued or running across all twin actors', collect: () => twins.stats.pending });
 
+  const jobTwins = metrics.counter({ name: 'doppel_job_twins_total', help: 'Twins fleet jobs handled, by outcome (done, failed: matched; skipped: did not match)', labelNames: ['outcome'] });
+  for (const outcome of ['done', 'failed', 'skipped']) jobTwins.inc({ outcome }, 0);
+  const jobs = new JobService({
+    twins, store, onTwin: (outcome) => jobTwins.inc({ outcome }),
+    onError: (job, err) => logger.error('fleet job stopped; it resumes at the next start', { job, err }),
+  });
+  metrics.gauge({ name: 'doppel_jobs_running', help: 'Fleet jobs running in this process', collect: () => jobs.running });
+
   const streams = createStreamQuota({ maxTotal: config.maxStreams, maxPerCredential: config.maxStreamsPerCredential });
   metrics.gauge({ name: 'doppel_streams_open', help: 'Long-lived streams open (WebSocket connections and event streams)', collect: () => streams.open });
 
@@ -126,7 +135,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
     readTextFile: (path) => runtime.readTextFile(path),
-    twins, credentials, metrics, logger, streams, store,
+    twins, credentials, metrics, logger, streams, store, jobs,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
     isReady: () => ready && (cluster?.ready ?? true),
     ...(cluster === null ? {} : { cluster }),
@@ -165,6 +174,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   // the background: startup does not wait for a million keys.
   twins.countOutOfSync().catch((err: unknown) => logger.error('counting twins out of sync failed', { err }));
   refreshOldest();
+  jobs.resume().catch((err: unknown) => logger.error('resuming fleet jobs failed', { err }));
   const stopOldest = runtime.every(5000, refreshOldest);
   // Registered once every listener is bound, so a failed start leaves no loop-delay timer behind.
   const stopProcessMetrics = registerProcessMetrics(metrics, {
@@ -191,6 +201,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       stopProcessMetrics();
       for (const hook of shutdownHooks) hook();
       websocket.close();
+      // Each job finishes its batch in flight and stays running in the store, to resume at the next start.
+      await jobs.stop();
       const httpClosed = http.close(config.shutdownSeconds * 1000);
       await twins.drain();
       // After the drain, so CoAP writes in flight still get their reply.

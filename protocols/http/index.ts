@@ -24,6 +24,8 @@ import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { clusterRoutes } from './routes/cluster.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import type { JobService } from '../../actors/job-service.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -48,6 +50,8 @@ export interface HttpDeps {
   streams?: StreamQuota;
   /** Registers a hook run when the server starts draining (open event streams end); returns its remover. */
   onShutdown?: (hook: () => void) => () => void;
+  /** Fleet jobs (`/v1/jobs` answers unavailable without it). */
+  jobs?: JobService;
   /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
   readTextFile: ReadTextFile;
   /** Cluster mode: `GET /v1/cluster` (the route exists only when given). */
@@ -109,6 +113,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   });
   commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
   commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
+  jobRoutes(app, table, { jobs: deps.jobs, maxBodyBytes: deps.maxBodyBytes });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   if (deps.cluster !== undefined) clusterRoutes(app, table, { cluster: deps.cluster });

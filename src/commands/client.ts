@@ -3,6 +3,7 @@
  * `doppel keys …`). Each is a group of actions (group.ts) over one HTTP client (http-client.ts).
  */
 import { commandsCommand } from './device-commands.ts';
+import { jobsCommand } from './jobs.ts';
 import { keysCommand } from './keys.ts';
 import { tokenCommand } from './token.ts';
 import { twinsCommand } from './twins.ts';
@@ -13,4 +14,5 @@ export const clientCommands: Readonly<Record<string, Command>> = {
   token: tokenCommand,
   keys: keysCommand,
   commands: commandsCommand,
+  jobs: jobsCommand,
 };

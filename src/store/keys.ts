@@ -11,6 +11,8 @@
  *   out-of-sync count and the age of the oldest pending delta without reading any twin
  * - `x!{twin}!{command id}` — a command to the device; ids sort by creation time, so each twin's
  *   commands are one range in creation order
+ * - `j!{job id}` — a fleet job (src/job/types.ts); `k!{job id}!{twin}` — the job's done-mark on a
+ *   twin, committed in the same batch as the job's change, so a resumed job never applies twice
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -21,6 +23,7 @@ import { fail } from '../errors.ts';
 import type { StoreOp, StoredCredential } from './types.ts';
 import { isTwinId } from '../twin/ids.ts';
 import { isCommandId } from '../twin/commands.ts';
+import { isJobId } from '../job/types.ts';
 
 export const FORMAT_KEY = 'm!format';
 /** Bump when the layout or value encoding changes incompatibly (and teach `open` to migrate). 2: the pending index. */
@@ -30,6 +33,8 @@ const TWIN = 't!';
 const HISTORY = 'h!';
 const PENDING = 'p!';
 const COMMAND = 'x!';
+const JOB = 'j!';
+const JOB_MARK = 'k!';
 /** Per credential kind, the prefix of its range. */
 const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
@@ -74,6 +79,22 @@ export function commandKey(twin: string, id: string): string {
 /** Every command of a twin (ids never contain `!`, so `a`'s range ends before `a.b`'s). */
 export function commandRange(twin: string): KeyRange {
   return { gte: `${COMMAND}${twin}!`, lt: `${COMMAND}${twin}!${END}` };
+}
+
+export function jobKey(id: string): string {
+  return JOB + id;
+}
+
+/** Every job record. */
+export const JOBS_RANGE: KeyRange = { gte: JOB, lt: 'j"' };
+
+export function jobMarkKey(job: string, twin: string): string {
+  return `${JOB_MARK}${job}!${twin}`;
+}
+
+/** Every done-mark of one job. */
+export function jobMarkRange(job: string): KeyRange {
+  return { gte: `${JOB_MARK}${job}!`, lt: `${JOB_MARK}${job}!${END}` };
 }
 
 /** Every command record of every twin. */
@@ -157,6 +178,12 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'put', key: commandKey(checkTwinId(op.command.twin), checkCommandId(op.command.id)), value: op.command };
     case 'deleteCommand':
       return { type: 'del', key: commandKey(checkTwinId(op.twin), checkCommandId(op.id)) };
+    case 'putJob':
+      return { type: 'put', key: jobKey(checkJobId(op.job.id)), value: op.job };
+    case 'putJobMark':
+      return { type: 'put', key: jobMarkKey(checkJobId(op.job), checkTwinId(op.twin)), value: {} };
+    case 'deleteJobMark':
+      return { type: 'del', key: jobMarkKey(checkJobId(op.job), checkTwinId(op.twin)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -169,6 +196,11 @@ function checkTwinId(id: unknown): string {
 
 function checkCommandId(id: unknown): string {
   if (!isCommandId(id)) throw fail('internal', `Cannot store command id "${String(id)}": not a valid id`);
+  return id;
+}
+
+function checkJobId(id: unknown): string {
+  if (!isJobId(id)) throw fail('internal', `Cannot store job id "${String(id)}": not a valid id`);
   return id;
 }
 

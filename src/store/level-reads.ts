@@ -7,10 +7,11 @@
 import { DoppelError, isDoppelError } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
+import type { Job } from '../job/types.ts';
 import { decodeValue } from './codec.ts';
 import {
   checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
-  versionOfHistoryKey,
+  versionOfHistoryKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
 import { reasonOf } from './store-errors.ts';
@@ -51,6 +52,29 @@ export class LevelReads {
     const db = this.#db();
     const values = await read(() => db.values(commandRange(id)).all());
     return values.map((raw) => decodeValue<Command>(raw));
+  }
+
+  async getJob(id: string): Promise<Job | undefined> {
+    const db = this.#db();
+    const raw = await read(() => db.get(jobKey(id)));
+    return raw === undefined ? undefined : decodeValue<Job>(raw);
+  }
+
+  async listJobs(): Promise<Job[]> {
+    const db = this.#db();
+    const values = await read(() => db.values(JOBS_RANGE).all());
+    return values.map((raw) => decodeValue<Job>(raw));
+  }
+
+  async hasJobMark(job: string, twin: string): Promise<boolean> {
+    const db = this.#db();
+    return (await read(() => db.get(jobMarkKey(job, twin)))) !== undefined;
+  }
+
+  async jobMarks(job: string): Promise<string[]> {
+    const db = this.#db();
+    const keys = await read(() => db.keys(jobMarkRange(job)).all());
+    return keys.map((key) => key.slice(key.lastIndexOf('!') + 1));
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

@@ -9,6 +9,7 @@
 import { DoppelError, fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
+import type { Job } from '../job/types.ts';
 import { GroupCommitWriter } from './group-commit.ts';
 import type { EncodedCommit } from './group-commit.ts';
 import { snapshotRecords } from './level-backup.ts';
@@ -149,6 +150,11 @@ class LevelStore implements TwinStore {
   readCommands(id: string): Promise<Command[]> {
     return this.#reads.readCommands(id);
   }
+
+  getJob(id: string): Promise<Job | undefined> { return this.#reads.getJob(id); }
+  listJobs(): Promise<Job[]> { return this.#reads.listJobs(); }
+  hasJobMark(job: string, twin: string): Promise<boolean> { return this.#reads.hasJobMark(job, twin); }
+  jobMarks(job: string): Promise<string[]> { return this.#reads.jobMarks(job); }
 
   listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
     return this.#reads.listTwins(opts);

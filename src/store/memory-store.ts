@@ -7,8 +7,9 @@
 import { fail } from '../errors.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
+import type { Job } from '../job/types.ts';
 import {
-  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey,
+  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
@@ -102,6 +103,26 @@ class MemoryStore implements TwinStore {
   async readCommands(id: string): Promise<Command[]> {
     this.#check();
     return this.#keysIn(commandRange(id)).map((key) => this.#get<Command>(key) as Command);
+  }
+
+  async getJob(id: string): Promise<Job | undefined> {
+    this.#check();
+    return this.#get<Job>(jobKey(id));
+  }
+
+  async listJobs(): Promise<Job[]> {
+    this.#check();
+    return this.#keysIn(JOBS_RANGE).map((key) => this.#get<Job>(key) as Job);
+  }
+
+  async hasJobMark(job: string, twin: string): Promise<boolean> {
+    this.#check();
+    return this.#get<object>(jobMarkKey(job, twin)) !== undefined;
+  }
+
+  async jobMarks(job: string): Promise<string[]> {
+    this.#check();
+    return this.#keysIn(jobMarkRange(job)).map((key) => key.slice(key.lastIndexOf('!') + 1));
   }
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {

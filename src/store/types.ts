@@ -6,6 +6,7 @@
  */
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
+import type { Job } from '../job/types.ts';
 
 export type Scope = 'twins:read' | 'twins:write' | 'keys:admin';
 
@@ -30,7 +31,11 @@ export type StoreOp =
   | { type: 'deletePending'; twin: string; since: string }
   /** A command to a device (src/twin/commands.ts), kept under its twin. */
   | { type: 'putCommand'; command: Command }
-  | { type: 'deleteCommand'; twin: string; id: string };
+  | { type: 'deleteCommand'; twin: string; id: string }
+  /** A fleet job (src/job/types.ts), and its done-mark on one twin (committed with its change). */
+  | { type: 'putJob'; job: Job }
+  | { type: 'putJobMark'; job: string; twin: string }
+  | { type: 'deleteJobMark'; job: string; twin: string };
 
 /** Numbers a store reports after each physical batch (for /metrics). */
 /** One physical batch written (or failed: its commits were all rejected with `unavailable`). */
@@ -79,6 +84,15 @@ export interface TwinStore {
   readCommands?(id: string): Promise<Command[]>;
   /** Optional, with `readCommands`: the ids of every twin holding command records (a key-only scan). */
   commandTwins?(): Promise<string[]>;
+
+  /** Optional (LevelDB and memory stores): one fleet job. */
+  getJob?(id: string): Promise<Job | undefined>;
+  /** Optional, with `getJob`: every fleet job, in id order. */
+  listJobs?(): Promise<Job[]>;
+  /** Optional, with `getJob`: whether job `job` has marked twin `twin` done. */
+  hasJobMark?(job: string, twin: string): Promise<boolean>;
+  /** Optional, with `getJob`: the twins job `job` has marked (a key-only scan, to delete them once it ended). */
+  jobMarks?(job: string): Promise<string[]>;
 
   /**
    * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read

@@ -32,6 +32,7 @@ const CONTRACT_ROUTES = [
   'post /v1/keys', 'get /v1/keys', 'delete /v1/keys/{id}',
   'post /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands/{cid}',
   'delete /v1/twins/{id}/commands/{cid}', 'post /v1/twins/{id}/commands/{cid}/result',
+  'post /v1/jobs', 'get /v1/jobs', 'get /v1/jobs/{id}', 'delete /v1/jobs/{id}',
   'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json', 'get /docs',
 ];
 

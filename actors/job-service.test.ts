@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createCredentials, createRateLimiter } from '../src/auth/index.ts';
+import { planJob } from '../src/job/types.ts';
+import { createMemoryStore } from '../src/store/memory-store.ts';
+import type { StoreOp, TwinStore } from '../src/store/types.ts';
+import { DEFAULT_LIMITS } from '../src/twin/types.ts';
+import { JobService } from './job-service.ts';
+import { TwinService } from './twins.ts';
+
+async function setup() {
+  const store = createMemoryStore();
+  await store.open();
+  const commits: StoreOp[][] = [];
+  const commit = store.commit.bind(store);
+  const recording: TwinStore = store;
+  recording.commit = (ops: StoreOp[]) => { commits.push(ops); return commit(ops); };
+  const credentials = await createCredentials({ store, adminToken: 'admin-token-0123456789abcdef', limiter: createRateLimiter(), limits: { device: { rate: 1e6, burst: 1e6 }, key: { rate: 1e6, burst: 1e6 } } });
+  const twins = new TwinService({
+    store: recording, credentials, limits: DEFAULT_LIMITS, historyRetention: 1000, livenessMs: 60_000, maxResident: 1000, idleMs: 300_000, maxPendingPerTwin: 10_000,
+  });
+  for (const id of ['a', 'b', 'c']) await twins.create(id, { desired: {} }, { via: 'http' });
+  const jobs = new JobService({ twins, store: recording, pacing: { pauseMs: 0 } });
+  const ended = async (id: string) => {
+    for (;;) {
+      const job = await jobs.get(id);
+      if (job.status !== 'running') return job;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  return { store, twins, jobs, commits, ended };
+}
+
+describe('JobService', () => {
+  it('commits each twin\'s change and its done-mark in one batch', async () => {
+    const { store, jobs, commits, ended } = await setup();
+    const job = await jobs.start({ filter: 'exists(id)', prefix: '', desired: { fw: '2' } });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed', matched: 3, done: 3 });
+    for (const twin of ['a', 'b', 'c']) {
+      const batch = commits.find((ops) => ops.some((op) => op.type === 'putEvent' && op.event.twin === twin && op.event.clientToken === `job:${job.id}`));
+      expect(batch, twin).toBeDefined();
+      expect(batch).toContainEqual({ type: 'putJobMark', job: job.id, twin });
+    }
+    // Ended: its marks have served and are gone.
+    expect(await store.jobMarks!(job.id)).toEqual([]);
+  });
+
+  it('resumed after a crash between a change and the cursor, skips the twin already changed', async () => {
+    const { store, twins, jobs, ended } = await setup();
+    // As a crash leaves it: the job stored before its first batch, twin b already changed with its mark…
+    const job = planJob('j-00000000-0000-4000-8000-000000000001', { filter: 'exists(id)', prefix: '', desired: { fw: '2' } }, new Date());
+    await store.commit([{ type: 'putJob', job }]);
+    await twins.patch('b', { desired: { fw: '2' } }, { via: 'system', clientToken: `job:${job.id}`, alsoCommit: [{ type: 'putJobMark', job: job.id, twin: 'b' }] });
+    // …and changed again by someone else before the job resumes.
+    await twins.patch('b', { desired: { fw: '9' } }, { via: 'http' });
+    await jobs.resume();
+    expect(await ended(job.id)).toMatchObject({ status: 'completed', matched: 3, done: 3, failed: 0 });
+    expect((await twins.get('a')).desired).toEqual({ fw: '2' });
+    expect((await twins.get('b')).desired).toEqual({ fw: '9' });
+    const tokens = (await store.readHistory('b', { after: 0, limit: 100 })).map((e) => e.clientToken ?? null);
+    expect(tokens.filter((t) => t === `job:${job.id}`)).toHaveLength(1);
+  });
+
+  it('cancels: the record ends cancelled and a second cancel is job_ended', async () => {
+    const { jobs } = await setup();
+    const job = await jobs.start({ filter: 'exists(id)', prefix: '', desired: { x: 1 } });
+    const cancelled = await jobs.cancel(job.id);
+    expect(cancelled.status).toBe('cancelled');
+    await expect(jobs.cancel(job.id)).rejects.toMatchObject({ code: 'job_ended' });
+  });
+});
