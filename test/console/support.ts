@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { projectRoot } from '../../bench/server-command.ts';
 
@@ -29,12 +28,7 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+export { launchChromium } from '../support/browser.ts';
 
 export interface WatchedPage { page: Page; requests: string[]; problems: string[] }
 

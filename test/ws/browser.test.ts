@@ -5,10 +5,10 @@
  * show the new value.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { launchChromium } from '../support/browser.ts';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { ADMIN, startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
@@ -46,10 +46,7 @@ beforeAll(async () => {
   const wsUrl = `${t.url.replace(/^http/, 'ws')}/v1/ws?access_token=${encodeURIComponent(ADMIN)}`;
   pages = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(page(wsUrl)); });
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
