@@ -11,6 +11,8 @@
  *   out-of-sync count and the age of the oldest pending delta without reading any twin
  * - `x!{twin}!{command id}` — a command to the device; ids sort by creation time, so each twin's
  *   commands are one range in creation order
+ * - `n!{id}` — an outbound connector's definition
+ * - `o!{connector}!{seq, 16 digits}` — a connector's outbox: its backlog is one range, in seq order
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -30,6 +32,9 @@ const TWIN = 't!';
 const HISTORY = 'h!';
 const PENDING = 'p!';
 const COMMAND = 'x!';
+const CONNECTOR = 'n!';
+const OUTBOX = 'o!';
+const SEQ_DIGITS = 16;
 /** Per credential kind, the prefix of its range. */
 const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
@@ -82,6 +87,22 @@ export const COMMANDS_RANGE: KeyRange = { gte: COMMAND, lt: 'x"' };
 /** The twin id of a `commandKey`. */
 export function twinOfCommandKey(key: string): string {
   return key.slice(COMMAND.length, key.lastIndexOf('!'));
+}
+
+export function connectorKey(id: string): string {
+  return CONNECTOR + id;
+}
+
+/** Every connector definition. */
+export const CONNECTORS_RANGE: KeyRange = { gte: CONNECTOR, lt: 'n"' };
+
+export function outboxKey(connector: string, seq: number): string {
+  return `${OUTBOX}${connector}!${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+/** A connector's outbox, in seq order (connector ids never contain `!`). */
+export function outboxRange(connector: string): KeyRange {
+  return { gte: `${OUTBOX}${connector}!`, lt: `${OUTBOX}${connector}!${END}` };
 }
 
 /** The whole pending index, oldest first. */
@@ -157,6 +178,14 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'put', key: commandKey(checkTwinId(op.command.twin), checkCommandId(op.command.id)), value: op.command };
     case 'deleteCommand':
       return { type: 'del', key: commandKey(checkTwinId(op.twin), checkCommandId(op.id)) };
+    case 'putConnector':
+      return { type: 'put', key: connectorKey(checkConnectorId(op.connector.id)), value: op.connector };
+    case 'deleteConnector':
+      return { type: 'del', key: connectorKey(checkConnectorId(op.id)) };
+    case 'putOutbox':
+      return { type: 'put', key: outboxKey(checkConnectorId(op.entry.connector), checkSeq(op.entry.seq)), value: op.entry };
+    case 'deleteOutbox':
+      return { type: 'del', key: outboxKey(checkConnectorId(op.connector), checkSeq(op.seq)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -165,6 +194,16 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
 function checkTwinId(id: unknown): string {
   if (!isTwinId(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
   return id;
+}
+
+function checkConnectorId(id: unknown): string {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw fail('internal', `Cannot store connector id "${String(id)}": not a valid id`);
+  return id;
+}
+
+function checkSeq(seq: unknown): number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw fail('internal', `Cannot store outbox seq "${String(seq)}": not a safe non-negative integer`);
+  return seq;
 }
 
 function checkCommandId(id: unknown): string {
