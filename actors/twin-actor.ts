@@ -12,6 +12,7 @@ import {
 } from '../src/twin/index.ts';
 import type { ChangeContext, DeviceContact } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
+import type { OutboxPlanner } from '../src/connector/service.ts';
 import type { Actor } from './registry.ts';
 import { Mailbox } from './mailbox.ts';
 import type { ChangeFeed, Listener } from './change-feed.ts';
@@ -28,6 +29,8 @@ export interface TwinActorDeps {
   onPendingChange?: (change: number) => void;
   /** After each load of the twin from the store (its activation), with the seconds it took. */
   onLoad?: (seconds: number) => void;
+  /** Outbound connectors: their outbox entries join the change's own commit (src/connector). */
+  outbox?: OutboxPlanner;
 }
 
 /** Options of a write, from the edge that received it. */
@@ -83,7 +86,10 @@ export class TwinActor implements Actor {
   }
 
   async #apply(change: { state: TwinState; event: ChangeEvent }): Promise<void> {
-    await this.#commit(changeOps(this.#state ?? null, change, this.#deps.historyRetention));
+    const ops = changeOps(this.#state ?? null, change, this.#deps.historyRetention);
+    const outbox = this.#deps.outbox?.changeOps(change.state, change.event);
+    await this.#commit(outbox === undefined || outbox.length === 0 ? ops : [...ops, ...outbox]);
+    if (outbox !== undefined && outbox.length > 0) this.#deps.outbox!.committed(outbox);
     this.#state = change.state;
     this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
   }
@@ -117,7 +123,9 @@ export class TwinActor implements Actor {
   async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
     const plan = planRemoval(state, ifVersion);
-    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops]);
+    const outbox = this.#deps.outbox?.deletedOps(state, this.#deps.now().toISOString()) ?? [];
+    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops, ...outbox]);
+    if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
     this.#state = null;
     this.#lastSeen = null;
     this.#deps.feed.publish({ type: 'deleted', twin: this.id });

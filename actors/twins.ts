@@ -12,7 +12,7 @@ import { CommandService } from './command-service.ts';
 import { EventBus } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
-import type { WriteContext } from './twin-actor.ts';
+import type { TwinActorDeps, WriteContext } from './twin-actor.ts';
 
 export interface TwinServiceOptions {
   store: TwinStore;
@@ -30,6 +30,8 @@ export interface TwinServiceOptions {
   onListenerError?: (err: unknown) => void;
   /** After each activation that read the store, with the seconds the read, decode and compaction took. */
   onActivation?: (seconds: number) => void;
+  /** Outbound connectors' outbox planner (src/connector), joined to every change's commit. */
+  outbox?: TwinActorDeps['outbox'];
 }
 
 export type { WriteContext };
@@ -63,6 +65,7 @@ export class TwinService {
         else this.#outOfSync += change;
       },
       onLoad: opts.onActivation,
+      outbox: opts.outbox,
     };
     this.#registry = new ActorRegistry<TwinActor>({
       create: (id) => new TwinActor(id, deps),

@@ -22,6 +22,8 @@ import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
 import { backupRoutes } from './routes/backup.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { connectorRoutes } from './routes/connectors.ts';
+import type { ConnectorService } from '../../src/connector/service.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -48,6 +50,8 @@ export interface HttpDeps {
   onShutdown?: (hook: () => void) => () => void;
   /** Reads the reference UI's files from node_modules (the runtime adapter's `readTextFile`). */
   readTextFile: ReadTextFile;
+  /** Outbound connectors (`/v1/connectors` exists only when given). */
+  connectors?: ConnectorService;
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
   home?: string;
 }
@@ -106,6 +110,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   commandRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes, onShutdown: deps.onShutdown ?? (() => () => {}) });
   commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
+  if (deps.connectors !== undefined) connectorRoutes(app, table, { connectors: deps.connectors, maxBodyBytes: deps.maxBodyBytes });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   consoleRoutes(app, table);
   opsRoutes(app, table, { metrics: deps.metrics, metricsAuth: deps.metricsAuth, credentials: deps.credentials, isReady: deps.isReady });

@@ -24,7 +24,8 @@ const Common = {
 };
 
 export const ConnectorDefinition = z.discriminatedUnion('kind', [
-  z.strictObject({ ...Common, kind: z.literal('webhook'), url: z.string().max(2048), secret: z.string().min(16, 'must be at least 16 characters').max(256) }),
+  z.strictObject({ ...Common, kind: z.literal('webhook'), url: z.string().max(2048), secret: z.string().min(16, 'must be at least 16 characters').max(256),
+    timeoutSeconds: z.number().int().min(1).max(60).optional() }),
   z.strictObject({ ...Common, kind: z.literal('nats'), url: z.string().max(2048), subject: Subject }),
   z.strictObject({ ...Common, kind: z.literal('mqtt'), url: z.string().max(2048), topic: Topic }),
 ]);
@@ -53,7 +54,10 @@ export function toStoredConnector(def: ConnectorDefinition, createdAt: string): 
     id: def.id, kind: def.kind, prefix: def.prefix ?? null, filter: def.filter ?? null, events,
     maxAgeSeconds: def.maxAgeSeconds ?? 86400, url: def.url, createdAt,
   };
-  if (def.kind === 'webhook') out.secret = def.secret;
+  if (def.kind === 'webhook') {
+    out.secret = def.secret;
+    if (def.timeoutSeconds !== undefined) out.timeoutSeconds = def.timeoutSeconds;
+  }
   if (def.kind === 'nats') out.subject = def.subject;
   if (def.kind === 'mqtt') out.topic = def.topic;
   return out;
@@ -81,6 +85,7 @@ export function publicDefinition(c: StoredConnector): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: c.id, kind: c.kind, url: url.toString(), prefix: c.prefix, filter: c.filter, events: c.events, maxAgeSeconds: c.maxAgeSeconds, createdAt: c.createdAt,
   };
+  if (c.timeoutSeconds !== undefined) out.timeoutSeconds = c.timeoutSeconds;
   if (c.subject !== undefined) out.subject = c.subject;
   if (c.topic !== undefined) out.topic = c.topic;
   return out;

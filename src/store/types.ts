@@ -53,6 +53,8 @@ export interface StoredConnector {
   maxAgeSeconds: number;
   url: string;
   secret?: string;
+  /** Webhook: seconds one POST may take (default 10). */
+  timeoutSeconds?: number;
   subject?: string;
   topic?: string;
   createdAt: string;

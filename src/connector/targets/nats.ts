@@ -1,0 +1,57 @@
+/**
+ * @module
+ * NATS target: publishes each event to `<subject>.<twin id>`. A twin id may contain `.`, which
+ * NATS reads as a token separator, so the id is encoded as one token: `%` → `%25`, `.` → `%2E`
+ * (`%` never occurs in ids; decoding is `decodeURIComponent`). When a JetStream stream captures
+ * the subject, the publish waits for the stream's ack; otherwise a core publish plus a flush
+ * (the server has it) acknowledges.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { OutboxEntry } from '../../store/types.ts';
+import { DeliveryError, withTimeout } from './target.ts';
+import type { Target } from './target.ts';
+
+const TIMEOUT_MS = 10_000;
+
+export function natsToken(twin: string): string {
+  return twin.replaceAll('%', '%25').replaceAll('.', '%2E');
+}
+
+export function natsTarget(opts: { url: string; subject: string }): Target {
+  let connection: Promise<NatsConnection> | null = null;
+  const connected = (): Promise<NatsConnection> => {
+    connection ??= connect({ servers: opts.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5000 })
+      .catch((err: unknown) => { connection = null; throw err; });
+    return connection;
+  };
+  return {
+    async send(entry: OutboxEntry, body: string, signal: AbortSignal): Promise<void> {
+      const subject = `${opts.subject}.${natsToken(entry.twin)}`;
+      try {
+        const nc = await withTimeout(connected(), TIMEOUT_MS, 'NATS connect', signal);
+        try {
+          await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
+        } catch (err) {
+          // No stream captures the subject: nobody answers a JetStream publish. Core publish then.
+          if (!isNoResponders(err)) throw err;
+          nc.publish(subject, body);
+          await withTimeout(nc.flush(), TIMEOUT_MS, 'NATS flush', signal);
+        }
+      } catch (err) {
+        throw err instanceof DeliveryError ? err : new DeliveryError(`NATS publish failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+    async close(): Promise<void> {
+      const pending = connection;
+      connection = null;
+      if (pending !== null) await pending.then((nc) => nc.close(), () => undefined);
+    },
+  };
+}
+
+function isNoResponders(err: unknown): boolean {
+  const text = `${err instanceof Error ? `${err.name} ${err.message}` : String(err)} ${String((err as { code?: unknown }).code ?? '')}`;
+  return /no responders|503|NoResponders/i.test(text);
+}
