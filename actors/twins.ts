@@ -75,7 +75,8 @@ export class TwinService {
     });
     this.commands = new CommandService({
       store: opts.store, now: this.#now,
-      serialize: (id, fn) => this.#ask(id, async (a) => { await a.get(); return fn(); }),
+      serialize: (id, fn) => this.#ask(id, async (a) => fn(await a.get())),
+      ...(opts.outbox === undefined ? {} : { outbox: opts.outbox }),
     });
   }
 

@@ -25,6 +25,11 @@ describe('selectConnectors', () => {
     expect(selectConnectors(selectors, event({ type: 'deleted' }))).toEqual(['deletions-only']);
   });
 
+  it('does not match a filtering connector when the twin is not at hand', () => {
+    const selectors = [connector({ id: 'plain', events: ['command'] }), connector({ id: 'negated', events: ['command'], filter: 'not exists(tags.x)' })].map(toSelector);
+    expect(selectConnectors(selectors, event({ type: 'command', twin: () => null }))).toEqual(['plain']);
+  });
+
   it('does not build the twin view when no connector filters', () => {
     let built = 0;
     const selectors = [connector({ id: 'a' }), connector({ id: 'b', prefix: 'x' })].map(toSelector);

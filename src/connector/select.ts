@@ -27,17 +27,21 @@ export interface OutgoingEvent {
   eventId: string;
   at: string;
   event: object;
-  twin: () => object;
+  /** null when the twin is not at hand: filtering connectors then do not match. */
+  twin: () => object | null;
 }
 
 /** The ids of the connectors `e` goes to, in the given order. */
 export function selectConnectors(selectors: readonly Selector[], e: OutgoingEvent): string[] {
   const out: string[] = [];
-  let twin: object | undefined;
+  let twin: object | null | undefined;
   for (const s of selectors) {
     if (!s.events.has(e.type)) continue;
     if (s.prefix !== null && !e.twinId.startsWith(s.prefix)) continue;
-    if (s.filter !== null && !s.filter.test(twin ??= e.twin())) continue;
+    if (s.filter !== null) {
+      if (twin === undefined) twin = e.twin();
+      if (twin === null || !s.filter.test(twin)) continue;
+    }
     out.push(s.id);
   }
   return out;

@@ -10,6 +10,7 @@ import type { MetricsRegistry } from '../metrics/index.ts';
 import type { StoreOp, StoredConnector, TwinStore } from '../store/types.ts';
 import { toPublicTwin } from '../twin/index.ts';
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
+import type { Command } from '../twin/commands.ts';
 import { publicDefinition, toStoredConnector } from './definition.ts';
 import type { ConnectorDefinition } from './definition.ts';
 import { outboxOps, toSelector } from './select.ts';
@@ -26,6 +27,8 @@ export interface OutboxPlanner {
   changeOps(state: TwinState, event: ChangeEvent): StoreOp[];
   /** Outbox ops for the deletion of the twin in `state`. */
   deletedOps(state: TwinState, at: string): StoreOp[];
+  /** Outbox ops for a command's status change; `twin` (for filters) when known. */
+  commandOps(command: Command, twin: TwinState | undefined): StoreOp[];
   /** Those ops are committed: their workers may deliver now. */
   committed(ops: readonly StoreOp[]): void;
 }
@@ -81,6 +84,14 @@ export class ConnectorService implements OutboxPlanner {
     if (this.#selectors.length === 0) return NONE;
     const event = { twin: state.id, version: state.version, at };
     return this.#ops({ type: 'deleted', twinId: state.id, eventId: `${state.id}:${state.version}:deleted`, at, event, twin: () => toPublicTwin(state, NO_CONNECTION) });
+  }
+
+  commandOps(command: Command, twin: TwinState | undefined): StoreOp[] {
+    if (this.#selectors.length === 0) return NONE;
+    return this.#ops({
+      type: 'command', twinId: command.twin, eventId: `${command.twin}:cmd:${command.id}:${command.status}`, at: command.updatedAt, event: command,
+      twin: () => (twin === undefined ? null : toPublicTwin(twin, NO_CONNECTION)),
+    });
   }
 
   committed(ops: readonly StoreOp[]): void {
