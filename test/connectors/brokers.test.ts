@@ -10,7 +10,7 @@ import { connectAsync } from 'mqtt';
 import { eventually } from '../support/eventually.ts';
 import { startMosquitto } from '../support/mosquitto.ts';
 import type { Mosquitto } from '../support/mosquitto.ts';
-import { startNats } from '../support/nats.ts';
+import { freePort, startNats } from '../support/nats.ts';
 import type { NatsCluster } from '../support/nats.ts';
 import { startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
@@ -85,4 +85,13 @@ describe('NATS and MQTT connectors', () => {
       await client.endAsync(true);
     }
   }, 120_000);
+
+  it('deletes a connector whose broker never answered without waiting for it', async () => {
+    const deadUrl = `mqtt://127.0.0.1:${await freePort()}`;
+    expect((await t.call('POST', '/v1/connectors', { body: { id: 'dead-mqtt', kind: 'mqtt', url: deadUrl, topic: 'x', prefix: 'dead-' } })).status).toBe(201);
+    expect((await t.call('POST', '/v1/twins', { body: { id: 'dead-1' } })).status).toBe(201);
+    await eventually(async () => { const s = await (await t.call('GET', '/v1/connectors/dead-mqtt')).json() as { state: string }; return s.state === 'failing' ? true : undefined; }, 'failing', 30_000);
+    expect((await t.call('DELETE', '/v1/connectors/dead-mqtt')).status).toBe(204);
+    expect((await t.call('GET', '/v1/connectors/dead-mqtt')).status).toBe(404);
+  }, 60_000);
 });

@@ -3,7 +3,6 @@
  * MQTT target: publishes each event with QoS 1 to `<topic>/<twin id>` (twin ids hold no `/`, `+`
  * or `#`, so they are one plain topic level) and counts it delivered on the broker's PUBACK.
  */
-import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { OutboxEntry } from '../../store/types.ts';
 import { DeliveryError, withTimeout } from './target.ts';
@@ -13,9 +12,13 @@ const TIMEOUT_MS = 10_000;
 
 export function mqttTarget(opts: { url: string; topic: string; clientId: string }): Target {
   let client: Promise<MqttClient> | null = null;
+  let closed = false;
   const connected = (): Promise<MqttClient> => {
-    client ??= connectAsync(opts.url, { clientId: opts.clientId, reconnectPeriod: 1000, connectTimeout: 5000, clean: true })
-      .catch((err: unknown) => { client = null; throw err; });
+    // Loaded on first use: a server without MQTT connectors never loads the client library. The
+    // client keeps retrying a broker that is down; a later close ends it whenever it connects.
+    client ??= import('mqtt')
+      .then(({ connectAsync }) => connectAsync(opts.url, { clientId: opts.clientId, reconnectPeriod: 1000, connectTimeout: 5000, clean: true }))
+      .then((c) => { if (closed) void c.endAsync(true); return c; }, (err: unknown) => { client = null; throw err; });
     return client;
   };
   return {
@@ -29,9 +32,11 @@ export function mqttTarget(opts: { url: string; topic: string; clientId: string 
       }
     },
     async close(): Promise<void> {
+      closed = true;
       const pending = client;
       client = null;
-      if (pending !== null) await pending.then((c) => c.endAsync(true), () => undefined);
+      // Never waits for a broker that is down: a pending connection is ended when it settles.
+      if (pending !== null) await withTimeout(pending.then((c) => c.endAsync(true)), 2000, 'MQTT close').catch(() => undefined);
     },
   };
 }

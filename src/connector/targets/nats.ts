@@ -46,7 +46,7 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
     async close(): Promise<void> {
       const pending = connection;
       connection = null;
-      if (pending !== null) await pending.then((nc) => nc.close(), () => undefined);
+      if (pending !== null) await withTimeout(pending.then((nc) => nc.close()), 2000, 'NATS close').catch(() => undefined);
     },
   };
 }
