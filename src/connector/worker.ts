@@ -5,6 +5,7 @@
  * delivers each twin's entries in order, removes what the target acknowledged, and backs off per
  * twin on failure: a failed event blocks its twin's later events, never other twins'.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { OutboxEntry, StoreOp, StoredConnector, TwinStore } from '../store/types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
@@ -57,6 +58,8 @@ export class ConnectorWorker {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
+    // Every delivery in flight (up to CONCURRENCY) listens for the stop signal.
+    setMaxListeners(CONCURRENCY * 4, this.#abort.signal);
   }
 
   start(): void {

@@ -4,7 +4,8 @@
  * NATS reads as a token separator, so the id is encoded as one token: `%` → `%25`, `.` → `%2E`
  * (`%` never occurs in ids; decoding is `decodeURIComponent`). When a JetStream stream captures
  * the subject, the publish waits for the stream's ack; otherwise a core publish plus a flush
- * (the server has it) acknowledges.
+ * (the server has it) acknowledges; after such a miss, plain publishes for 10 s before JetStream
+ * is asked again, so a subject without a stream does not pay two round trips per event.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -14,6 +15,8 @@ import { DeliveryError, withTimeout } from './target.ts';
 import type { Target } from './target.ts';
 
 const TIMEOUT_MS = 10_000;
+/** After JetStream said no stream captures the subject, publish plainly for this long before asking again. */
+const CORE_ONLY_MS = 10_000;
 
 export function natsToken(twin: string): string {
   return twin.replaceAll('%', '%25').replaceAll('.', '%2E');
@@ -26,19 +29,24 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
       .catch((err: unknown) => { connection = null; throw err; });
     return connection;
   };
+  let coreUntil = 0;
   return {
     async send(entry: OutboxEntry, body: string, signal: AbortSignal): Promise<void> {
       const subject = `${opts.subject}.${natsToken(entry.twin)}`;
       try {
         const nc = await withTimeout(connected(), TIMEOUT_MS, 'NATS connect', signal);
-        try {
-          await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
-        } catch (err) {
-          // No stream captures the subject: nobody answers a JetStream publish. Core publish then.
-          if (!isNoResponders(err)) throw err;
-          nc.publish(subject, body);
-          await withTimeout(nc.flush(), TIMEOUT_MS, 'NATS flush', signal);
+        if (Date.now() >= coreUntil) {
+          try {
+            await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
+            return;
+          } catch (err) {
+            // No stream captures the subject (nobody answers), or no JetStream at all: core publish.
+            if (!isNoStream(err)) throw err;
+            coreUntil = Date.now() + CORE_ONLY_MS;
+          }
         }
+        nc.publish(subject, body);
+        await withTimeout(nc.flush(), TIMEOUT_MS, 'NATS flush', signal);
       } catch (err) {
         throw err instanceof DeliveryError ? err : new DeliveryError(`NATS publish failed: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -51,7 +59,7 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
   };
 }
 
-function isNoResponders(err: unknown): boolean {
+function isNoStream(err: unknown): boolean {
   const text = `${err instanceof Error ? `${err.name} ${err.message}` : String(err)} ${String((err as { code?: unknown }).code ?? '')}`;
-  return /no responders|503|NoResponders/i.test(text);
+  return /no responders|503|NoResponders|jetstream is not enabled/i.test(text);
 }
