@@ -59,6 +59,26 @@ describe('NATS and MQTT connectors', () => {
     }
   }, 60_000);
 
+  it('publishes plainly, acknowledged by the server, when only plain subscribers listen on the subject', async () => {
+    const nc = await connect({ servers: nats.urls[0] });
+    try {
+      const seen: string[] = [];
+      const sub = nc.subscribe('plain.>', { callback: (_err, msg) => { seen.push(msg.subject); } });
+      await nc.flush();
+      expect((await t.call('POST', '/v1/connectors', { body: { id: 'to-nats-plain', kind: 'nats', url: nats.urls[0], subject: 'plain', prefix: 'np-' } })).status).toBe(201);
+      await writes('np-1', 2);
+      const s = await eventually(async () => {
+        const v = await (await t.call('GET', '/v1/connectors/to-nats-plain')).json() as { delivered: number; failed: number };
+        return v.delivered === 2 ? v : undefined;
+      }, 'two delivered', 20_000);
+      expect(s.failed).toBe(0);
+      expect(seen).toEqual(['plain.np-1', 'plain.np-1']);
+      sub.unsubscribe();
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
+
   it('publishes with QoS 1 to <topic>/<twin id> and resumes in order after the broker was down', async () => {
     const client = await connectAsync(mosquitto.url, { clientId: 'test-sub', clean: false, reconnectPeriod: 200 });
     const seen: { topic: string; body: Body }[] = [];

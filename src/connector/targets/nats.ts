@@ -3,20 +3,19 @@
  * NATS target: publishes each event to `<subject>.<twin id>`. A twin id may contain `.`, which
  * NATS reads as a token separator, so the id is encoded as one token: `%` → `%25`, `.` → `%2E`
  * (`%` never occurs in ids; decoding is `decodeURIComponent`). When a JetStream stream captures
- * the subject, the publish waits for the stream's ack; otherwise a core publish plus a flush
- * (the server has it) acknowledges; after such a miss, plain publishes for 10 s before JetStream
- * is asked again, so a subject without a stream does not pay two round trips per event.
+ * `<subject>.>` (asked of JetStream, the answer kept 10 s), the publish waits for the stream's ack;
+ * otherwise a core publish plus a flush (the server has it) acknowledges.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { OutboxEntry } from '../../store/types.ts';
 import { DeliveryError, withTimeout } from './target.ts';
 import type { Target } from './target.ts';
 
 const TIMEOUT_MS = 10_000;
-/** After JetStream said no stream captures the subject, publish plainly for this long before asking again. */
-const CORE_ONLY_MS = 10_000;
+/** How long the answer to "does a stream capture `<subject>.>`?" is trusted before asking again. */
+const STREAM_CHECK_MS = 10_000;
 
 export function natsToken(twin: string): string {
   return twin.replaceAll('%', '%25').replaceAll('.', '%2E');
@@ -29,21 +28,21 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
       .catch((err: unknown) => { connection = null; throw err; });
     return connection;
   };
-  let coreUntil = 0;
+  let streamCheck: { at: number; captured: Promise<boolean> } | null = null;
+  const captured = (nc: NatsConnection): Promise<boolean> => {
+    if (streamCheck === null || Date.now() - streamCheck.at > STREAM_CHECK_MS) streamCheck = { at: Date.now(), captured: capturedByStream(nc, opts.subject) };
+    return streamCheck.captured;
+  };
   return {
     async send(entry: OutboxEntry, body: string, signal: AbortSignal): Promise<void> {
       const subject = `${opts.subject}.${natsToken(entry.twin)}`;
       try {
         const nc = await withTimeout(connected(), TIMEOUT_MS, 'NATS connect', signal);
-        if (Date.now() >= coreUntil) {
-          try {
-            await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
-            return;
-          } catch (err) {
-            // No stream captures the subject (nobody answers), or no JetStream at all: core publish.
-            if (!isNoStream(err)) throw err;
-            coreUntil = Date.now() + CORE_ONLY_MS;
-          }
+        // Asked, not tried: a JetStream publish to a subject that only plain subscribers listen on
+        // would wait for an ack that never comes.
+        if (await captured(nc)) {
+          await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
+          return;
         }
         nc.publish(subject, body);
         await withTimeout(nc.flush(), TIMEOUT_MS, 'NATS flush', signal);
@@ -59,7 +58,13 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
   };
 }
 
-function isNoStream(err: unknown): boolean {
-  const text = `${err instanceof Error ? `${err.name} ${err.message}` : String(err)} ${String((err as { code?: unknown }).code ?? '')}`;
-  return /no responders|503|NoResponders|jetstream is not enabled/i.test(text);
+/** Whether a JetStream stream captures any subject under `subject.`; false without JetStream. */
+async function capturedByStream(nc: NatsConnection, subject: string): Promise<boolean> {
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    for await (const name of jsm.streams.names(`${subject}.>`)) if (name !== '') return true;
+    return false;
+  } catch {
+    return false;
+  }
 }
