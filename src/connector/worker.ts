@@ -58,8 +58,9 @@ export class ConnectorWorker {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
-    // Every delivery in flight (up to CONCURRENCY) listens for the stop signal.
-    setMaxListeners(CONCURRENCY * 4, this.#abort.signal);
+    // Every delivery in flight (up to CONCURRENCY) listens for the stop signal. Only a warning
+    // threshold: a runtime whose node:events cannot set it on an AbortSignal loses nothing.
+    try { setMaxListeners(CONCURRENCY * 4, this.#abort.signal); } catch { /* warning threshold only */ }
   }
 
   start(): void {
