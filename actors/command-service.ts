@@ -11,6 +11,8 @@
  */
 import { DoppelError, fail } from '../src/errors.ts';
 import type { StoreOp, TwinStore } from '../src/store/types.ts';
+import type { TwinState } from '../src/twin/types.ts';
+import type { OutboxPlanner } from '../src/connector/service.ts';
 import {
   answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
 } from '../src/twin/commands.ts';
@@ -19,8 +21,8 @@ import { ExpiryTimers } from './command-expiry.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 import type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
 
-/** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`). */
-export type Serialize = <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+/** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`), with the twin when known. */
+export type Serialize = <T>(id: string, fn: (twin?: TwinState) => Promise<T>) => Promise<T>;
 
 export interface CommandServiceDeps {
   store: TwinStore;
@@ -31,6 +33,8 @@ export interface CommandServiceDeps {
   now: () => Date;
   /** Open (queued or delivered) commands a twin may have at once. */
   maxOpenPerTwin?: number;
+  /** Outbound connectors: each status change's outbox entries join its commit (src/connector). */
+  outbox?: OutboxPlanner;
 }
 
 export const DEFAULT_MAX_OPEN_PER_TWIN = 100;
@@ -45,8 +49,20 @@ export class CommandService {
   /** Long polls and direct invocations waiting for a command to end (a gauge). */
   #waiting = 0;
 
+  /** The twin of each mailbox turn in progress, for connector filters (a mailbox runs one turn at a time). */
+  readonly #twins = new Map<string, TwinState>();
+
   constructor(deps: CommandServiceDeps) {
-    this.#deps = deps;
+    const outer = deps.serialize;
+    const serialize: Serialize = (id, fn) => outer(id, async (twin) => {
+      if (twin !== undefined) this.#twins.set(id, twin);
+      try {
+        return await fn(twin);
+      } finally {
+        this.#twins.delete(id);
+      }
+    });
+    this.#deps = { ...deps, serialize };
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
     // Reading a twin's commands expires the due ones and re-arms its timer.
     this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
@@ -267,7 +283,9 @@ export class CommandService {
 
   async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
     if (changed.length === 0 && more.length === 0) return;
-    await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more]);
+    const outbox = this.#deps.outbox === undefined ? [] : changed.flatMap((c) => this.#deps.outbox!.commandOps(c, this.#twins.get(id)));
+    await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more, ...outbox]);
+    if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
     for (const command of changed) {
       this.#tell(id, command);
       this.#deps.relay?.changed(command);

@@ -12,9 +12,13 @@ import {
 } from '../src/twin/index.ts';
 import type { ChangeContext, DeviceContact } from '../src/twin/index.ts';
 import type { ChangeEvent, Connection, DocumentLimits, TwinState, Via } from '../src/twin/types.ts';
+import type { OutboxPlanner } from '../src/connector/service.ts';
 import type { Actor } from './registry.ts';
 import { Mailbox } from './mailbox.ts';
 import type { ChangeFeed, Listener } from './change-feed.ts';
+
+/** No extra ops: shared, so a plain change allocates nothing for them. */
+const NO_OPS: readonly StoreOp[] = Object.freeze([]);
 
 export interface TwinActorDeps {
   store: TwinStore;
@@ -28,6 +32,8 @@ export interface TwinActorDeps {
   onPendingChange?: (change: number) => void;
   /** After each load of the twin from the store (its activation), with the seconds it took. */
   onLoad?: (seconds: number) => void;
+  /** Outbound connectors: their outbox entries join the change's own commit (src/connector). */
+  outbox?: OutboxPlanner;
 }
 
 /** Options of a write, from the edge that received it. */
@@ -87,8 +93,13 @@ export class TwinActor implements Actor {
     return out;
   }
 
-  async #apply(change: { state: TwinState; event: ChangeEvent }, also: StoreOp[] = []): Promise<void> {
-    await this.#commit([...changeOps(this.#state ?? null, change, this.#deps.historyRetention), ...also]);
+  async #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
+    const ops = changeOps(this.#state ?? null, change, this.#deps.historyRetention);
+    // Connectors' outbox entries join the change's own commit: delivered if and only if it lands.
+    const outbox = this.#deps.outbox?.changeOps(change.state, change.event);
+    const hasOutbox = outbox !== undefined && outbox.length > 0;
+    await this.#commit(also.length === 0 && !hasOutbox ? ops : [...ops, ...also, ...(hasOutbox ? outbox : NO_OPS)]);
+    if (hasOutbox) this.#deps.outbox!.committed(outbox);
     this.#state = change.state;
     this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
   }
@@ -125,7 +136,9 @@ export class TwinActor implements Actor {
   async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
     const plan = planRemoval(state, ifVersion);
-    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops]);
+    const outbox = this.#deps.outbox?.deletedOps(state, this.#deps.now().toISOString()) ?? [];
+    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops, ...outbox]);
+    if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
     this.#state = null;
     this.#lastSeen = null;
     this.#deps.feed.publish({ type: 'deleted', twin: this.id });

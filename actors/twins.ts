@@ -14,7 +14,7 @@ import type { CommandOp, CommandRelay } from './command-routing.ts';
 import { EventBus } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
-import type { WriteContext } from './twin-actor.ts';
+import type { TwinActorDeps, WriteContext } from './twin-actor.ts';
 
 export interface TwinServiceOptions {
   store: TwinStore;
@@ -32,6 +32,8 @@ export interface TwinServiceOptions {
   onListenerError?: (err: unknown) => void;
   /** After each activation that read the store, with the seconds the read, decode and compaction took. */
   onActivation?: (seconds: number) => void;
+  /** Outbound connectors' outbox planner (src/connector), joined to every change's commit. */
+  outbox?: TwinActorDeps['outbox'];
   /** Cluster mode: runs each twin request on the node owning the twin (src/cluster/router.ts). */
   router?: TwinRouter;
 }
@@ -83,6 +85,7 @@ export class TwinService {
         else this.#outOfSync += change;
       },
       onLoad: opts.onActivation,
+      outbox: opts.outbox,
     };
     this.#registry = new ActorRegistry<TwinActor>({
       create: (id) => new TwinActor(id, deps),
@@ -92,9 +95,10 @@ export class TwinService {
     });
     this.commands = new CommandService({
       store: opts.store, now: this.#now,
-      serialize: (id, fn) => this.#ask(id, async (a) => { await a.get(); return fn(); }),
+      serialize: (id, fn) => this.#ask(id, async (a) => fn(await a.get())),
       ...(this.#router === undefined ? {} : { route: (op, id, args, local) => this.#routed(op, id, args, local) }),
       ...(this.#router?.relay === undefined ? {} : { relay: this.#router.relay }),
+      ...(opts.outbox === undefined ? {} : { outbox: opts.outbox }),
     });
   }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,cluster,commands]`: starts
+ * `npm run bench [-- --quick] [--only coap,http,ws,loop,scale,durability,isolation,runtimes,cluster,commands,connectors]`: starts
  * the real server (LevelDB in a temp dir) and the baselines one at a time, drives them with cheap
  * load generators (raw dgram for CoAP, raw sockets for HTTP), and reports throughput, latency
  * percentiles and server CPU per operation, as ratios to baselines measured in the same run. Each
@@ -19,6 +19,7 @@ import { soak } from './coap-soak.ts';
 import { convergenceLoop } from './loop-bench.ts';
 import { scale } from './scale.ts';
 import { fanout, fmtFanout } from './ws-bench.ts';
+import { connectorsBench } from './connectors.ts';
 import { durability } from './durability.ts';
 import { commandsBench } from './commands-bench.ts';
 import { isolation } from './isolation.ts';
@@ -190,6 +191,10 @@ const scenarios: Record<string, Scenario> = {
   async durability(log) {
     log('## Durability cost (CoAP updates with and without fsync)\n');
     await durability({ twins: quick ? 200 : 1000, seconds: SECONDS, runs: quick ? 1 : 3, log });
+  },
+  async connectors(log) {
+    log('## Outbound connectors (webhook, NATS) under CoAP report load\n');
+    await connectorsBench({ twins: quick ? 200 : 1000, seconds: quick ? 2 : 5, log });
   },
   async isolation(log) {
     log('## Flood isolation (one device floods, another reports at 50/s)\n');

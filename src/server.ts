@@ -15,6 +15,7 @@ import { bindFailure, storeOpenFailure } from './startup-failure.ts';
 import { maskConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+import { ConnectorService } from './connector/service.ts';
 import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
 import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
@@ -91,8 +92,10 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     name: 'doppel_actors_activation_seconds', help: 'Time to load a twin into its actor on activation: store read, decode, compaction (no queueing, no protocol)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
   });
+  const connectors = new ConnectorService({ store, logger, metrics });
+  await connectors.load().catch(async (err: unknown) => { await undoStart(); throw err; });
   const twins = new TwinService({
-    store, credentials,
+    store, credentials, outbox: connectors,
     limits: { desiredBytes: config.desiredBytes, reportedBytes: config.reportedBytes, tagsBytes: config.tagsBytes, maxDepth: config.maxDepth, maxKeyLength: config.maxKeyLength },
     historyRetention: config.historyRetention,
     livenessMs: config.livenessSeconds * 1000,
@@ -135,7 +138,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   const shutdownHooks = new Set<() => void>();
   const { app } = createApp({
     readTextFile: (path) => runtime.readTextFile(path),
-    twins, credentials, metrics, logger, streams, store, jobs,
+    twins, credentials, metrics, logger, streams, store, jobs, connectors,
     maxBodyBytes: config.maxBodyBytes, metricsAuth: config.metricsAuth,
     isReady: () => ready && (cluster?.ready ?? true),
     ...(cluster === null ? {} : { cluster }),
@@ -181,6 +184,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     usage: runtime.processUsage, startSampler: runtime.startMetricsSampler, startTimeSeconds: Date.now() / 1000 - performance.now() / 1000,
   });
   const stopSweep = runtime.every(Math.min(30_000, Math.max(1000, (config.idleSeconds * 1000) / 4)), () => { twins.sweep(); });
+  connectors.start();
   ready = true;
   const scheme = tls === undefined ? 'http' : 'https';
   const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -207,6 +211,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       await twins.drain();
       // After the drain, so CoAP writes in flight still get their reply.
       await coap.close();
+      await connectors.close();
       await (cluster === null ? store.close() : cluster.close());
       await httpClosed;
       logger.info('stopped');

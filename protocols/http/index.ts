@@ -26,6 +26,8 @@ import { commandRoutes } from './routes/commands.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import type { JobService } from '../../actors/job-service.ts';
+import { connectorRoutes } from './routes/connectors.ts';
+import type { ConnectorService } from '../../src/connector/service.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -56,6 +58,8 @@ export interface HttpDeps {
   readTextFile: ReadTextFile;
   /** Cluster mode: `GET /v1/cluster` (the route exists only when given). */
   cluster?: { view(): Promise<ClusterView> };
+  /** Outbound connectors (`/v1/connectors` exists only when given). */
+  connectors?: ConnectorService;
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
   home?: string;
 }
@@ -115,6 +119,7 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   commandMetrics(deps.twins.commands as TwinService['commands'] | undefined, deps.metrics);
   jobRoutes(app, table, { jobs: deps.jobs, maxBodyBytes: deps.maxBodyBytes });
   keyRoutes(app, table, { credentials: deps.credentials, maxBodyBytes: deps.maxBodyBytes, now });
+  if (deps.connectors !== undefined) connectorRoutes(app, table, { connectors: deps.connectors, maxBodyBytes: deps.maxBodyBytes });
   if (deps.store !== undefined) backupRoutes(app, table, { store: deps.store, now });
   if (deps.cluster !== undefined) clusterRoutes(app, table, { cluster: deps.cluster });
   consoleRoutes(app, table);

@@ -6,6 +6,7 @@
 import { backupCommand, restoreCommand } from './backup.ts';
 import { clientCommands } from './client.ts';
 import { configCommand } from './config.ts';
+import { connectorsCommand } from './connectors.ts';
 import { exportCommand, importCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import type { Command } from './types.ts';
@@ -21,5 +22,6 @@ export const commands: Readonly<Record<string, Command>> = {
   export: exportCommand,
   import: importCommand,
   ...clientCommands,
+  connectors: connectorsCommand,
   version: versionCommand,
 };

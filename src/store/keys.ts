@@ -13,6 +13,8 @@
  *   commands are one range in creation order
  * - `j!{job id}` — a fleet job (src/job/types.ts); `k!{job id}!{twin}` — the job's done-mark on a
  *   twin, committed in the same batch as the job's change, so a resumed job never applies twice
+ * - `n!{id}` — an outbound connector's definition
+ * - `o!{connector}!{seq, 16 digits}` — a connector's outbox: its backlog is one range, in seq order
  * - `m!format` — layout version, so an older Doppel refuses a store it cannot read
  *
  * Twin ids only contain `A-Z a-z 0-9 . _ : -`, all above `!` (0x21), so the separator sorts below
@@ -35,6 +37,9 @@ const PENDING = 'p!';
 const COMMAND = 'x!';
 const JOB = 'j!';
 const JOB_MARK = 'k!';
+const CONNECTOR = 'n!';
+const OUTBOX = 'o!';
+const SEQ_DIGITS = 16;
 /** Per credential kind, the prefix of its range. */
 const CREDENTIAL: Readonly<Record<StoredCredential['kind'], string>> = { key: 'c!k!', device: 'c!d!' };
 /**
@@ -103,6 +108,22 @@ export const COMMANDS_RANGE: KeyRange = { gte: COMMAND, lt: 'x"' };
 /** The twin id of a `commandKey`. */
 export function twinOfCommandKey(key: string): string {
   return key.slice(COMMAND.length, key.lastIndexOf('!'));
+}
+
+export function connectorKey(id: string): string {
+  return CONNECTOR + id;
+}
+
+/** Every connector definition. */
+export const CONNECTORS_RANGE: KeyRange = { gte: CONNECTOR, lt: 'n"' };
+
+export function outboxKey(connector: string, seq: number): string {
+  return `${OUTBOX}${connector}!${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+/** A connector's outbox, in seq order (connector ids never contain `!`). */
+export function outboxRange(connector: string): KeyRange {
+  return { gte: `${OUTBOX}${connector}!`, lt: `${OUTBOX}${connector}!${END}` };
 }
 
 /** The whole pending index, oldest first. */
@@ -184,6 +205,14 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'put', key: jobMarkKey(checkJobId(op.job), checkTwinId(op.twin)), value: {} };
     case 'deleteJobMark':
       return { type: 'del', key: jobMarkKey(checkJobId(op.job), checkTwinId(op.twin)) };
+    case 'putConnector':
+      return { type: 'put', key: connectorKey(checkConnectorId(op.connector.id)), value: op.connector };
+    case 'deleteConnector':
+      return { type: 'del', key: connectorKey(checkConnectorId(op.id)) };
+    case 'putOutbox':
+      return { type: 'put', key: outboxKey(checkConnectorId(op.entry.connector), checkSeq(op.entry.seq)), value: op.entry };
+    case 'deleteOutbox':
+      return { type: 'del', key: outboxKey(checkConnectorId(op.connector), checkSeq(op.seq)) };
     default:
       throw fail('internal', `Unknown store op "${(op as { type: unknown }).type}"`);
   }
@@ -192,6 +221,16 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
 function checkTwinId(id: unknown): string {
   if (!isTwinId(id)) throw fail('internal', `Cannot store twin id "${String(id)}": not a valid id`);
   return id;
+}
+
+function checkConnectorId(id: unknown): string {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw fail('internal', `Cannot store connector id "${String(id)}": not a valid id`);
+  return id;
+}
+
+function checkSeq(seq: unknown): number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw fail('internal', `Cannot store outbox seq "${String(seq)}": not a safe non-negative integer`);
+  return seq;
 }
 
 function checkCommandId(id: unknown): string {

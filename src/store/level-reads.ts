@@ -10,12 +10,12 @@ import type { Command } from '../twin/commands.ts';
 import type { Job } from '../job/types.ts';
 import { decodeValue } from './codec.ts';
 import {
-  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
+  checkHistoryQuery, CONNECTORS_RANGE, outboxRange, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
   versionOfHistoryKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
 import { reasonOf } from './store-errors.ts';
-import type { CredentialOf, StoreOp, StoredCredential } from './types.ts';
+import type { CredentialOf, OutboxEntry, StoreOp, StoredConnector, StoredCredential } from './types.ts';
 
 export class LevelReads {
   readonly #db: () => LevelDb;
@@ -115,6 +115,24 @@ export class LevelReads {
     // device (200,000 devices cost seconds when they shared a range).
     const values = await read(() => db.values(credentialRange(kind)).all());
     return values.map((raw) => decodeValue<CredentialOf<K>>(raw));
+  }
+
+  async listConnectors(): Promise<StoredConnector[]> {
+    const db = this.#db();
+    const values = await read(() => db.values(CONNECTORS_RANGE).all());
+    return values.map((raw) => decodeValue<StoredConnector>(raw));
+  }
+
+  async readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
+    const db = this.#db();
+    const values = await read(() => db.values({ ...outboxRange(connector), limit }).all());
+    return values.map((raw) => decodeValue<OutboxEntry>(raw));
+  }
+
+  async lastOutboxSeq(connector: string): Promise<number> {
+    const db = this.#db();
+    const [raw] = await read(() => db.values({ ...outboxRange(connector), limit: 1, reverse: true }).all());
+    return raw === undefined ? -1 : decodeValue<OutboxEntry>(raw).seq;
   }
 
   async countPending(): Promise<number> {

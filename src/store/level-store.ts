@@ -19,7 +19,7 @@ import { LevelReads } from './level-reads.ts';
 import { encodeOps, writeBatchOf } from './level-write.ts';
 import type { LevelOp } from './level-write.ts';
 import { closedError, reasonOf } from './store-errors.ts';
-import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
+import type { BatchStats, CredentialOf, OutboxEntry, StoreOp, StoredConnector, StoredCredential, TwinStore } from './types.ts';
 
 export { restoreStore } from './level-backup.ts';
 
@@ -155,6 +155,18 @@ class LevelStore implements TwinStore {
   listJobs(): Promise<Job[]> { return this.#reads.listJobs(); }
   hasJobMark(job: string, twin: string): Promise<boolean> { return this.#reads.hasJobMark(job, twin); }
   jobMarks(job: string): Promise<string[]> { return this.#reads.jobMarks(job); }
+
+  listConnectors(): Promise<StoredConnector[]> {
+    return this.#reads.listConnectors();
+  }
+
+  readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
+    return this.#reads.readOutbox(connector, limit);
+  }
+
+  lastOutboxSeq(connector: string): Promise<number> {
+    return this.#reads.lastOutboxSeq(connector);
+  }
 
   listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
     return this.#reads.listTwins(opts);

@@ -9,12 +9,12 @@ import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
 import type { Job } from '../job/types.ts';
 import {
-  checkHistoryQuery, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
+  checkHistoryQuery, CONNECTORS_RANGE, outboxRange, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
 import { encodeValue } from './codec.ts';
-import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from './types.ts';
+import type { BatchStats, CredentialOf, OutboxEntry, StoreOp, StoredConnector, StoredCredential, TwinStore } from './types.ts';
 
 type State = 'new' | 'open' | 'closing' | 'closed';
 
@@ -157,6 +157,23 @@ class MemoryStore implements TwinStore {
     // Encoded up front: the snapshot is the moment of the call, as with a LevelDB iterator.
     const snapshot = this.#keys.map((key) => ({ key, value: encodeValue(this.#values.get(key)) }));
     yield* snapshot;
+  }
+
+  async listConnectors(): Promise<StoredConnector[]> {
+    this.#check();
+    return this.#keysIn(CONNECTORS_RANGE).map((key) => this.#get<StoredConnector>(key) as StoredConnector);
+  }
+
+  async readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
+    this.#check();
+    return this.#keysIn(outboxRange(connector), limit).map((key) => this.#get<OutboxEntry>(key) as OutboxEntry);
+  }
+
+  async lastOutboxSeq(connector: string): Promise<number> {
+    this.#check();
+    const keys = this.#keysIn(outboxRange(connector));
+    const last = keys[keys.length - 1];
+    return last === undefined ? -1 : (this.#get<OutboxEntry>(last) as OutboxEntry).seq;
   }
 
   async countPending(): Promise<number> {

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeCommandContract } from './store-suite/commands-suite.ts';
 import { describeCommitContract } from './store-suite/commit-suite.ts';
+import { describeConnectorContract } from './store-suite/connectors-suite.ts';
 import { describeCredentialContract } from './store-suite/credentials-suite.ts';
 import { describeHistoryContract } from './store-suite/history-suite.ts';
 import { describeLifecycleContract } from './store-suite/lifecycle-suite.ts';
@@ -46,6 +47,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory, opt
     describeCommitContract(subject);
     describeLifecycleContract(subject);
     if (opts.commands !== false) describeCommandContract(subject);
+    describeConnectorContract(subject);
   });
 
   describe(`${name} before open()`, () => {

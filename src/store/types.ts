@@ -35,7 +35,48 @@ export type StoreOp =
   /** A fleet job (src/job/types.ts), and its done-mark on one twin (committed with its change). */
   | { type: 'putJob'; job: Job }
   | { type: 'putJobMark'; job: string; twin: string }
-  | { type: 'deleteJobMark'; job: string; twin: string };
+  | { type: 'deleteJobMark'; job: string; twin: string }
+  /** An outbound connector's definition, and its durable outbox (src/connector). */
+  | { type: 'putConnector'; connector: StoredConnector }
+  | { type: 'deleteConnector'; id: string }
+  | { type: 'putOutbox'; entry: OutboxEntry }
+  | { type: 'deleteOutbox'; connector: string; seq: number };
+
+/** What a connector forwards: twin changes, deletions, command status changes. */
+export type ConnectorEventType = 'change' | 'deleted' | 'command';
+
+/**
+ * An outbound connector as stored. `secret` (webhook) is kept as given, not hashed: it keys the
+ * HMAC of every delivery, so it must be recoverable; the API never returns it.
+ */
+export interface StoredConnector {
+  id: string;
+  kind: 'webhook' | 'nats' | 'mqtt';
+  prefix: string | null;
+  filter: string | null;
+  events: ConnectorEventType[];
+  maxAgeSeconds: number;
+  url: string;
+  secret?: string;
+  /** Webhook: seconds one POST may take (default 10). */
+  timeoutSeconds?: number;
+  subject?: string;
+  topic?: string;
+  createdAt: string;
+}
+
+/** One event waiting for a connector's target to acknowledge it; `seq` orders a connector's backlog. */
+export interface OutboxEntry {
+  connector: string;
+  seq: number;
+  twin: string;
+  type: ConnectorEventType;
+  /** `<twin>:<version>`, or `<twin>:cmd:<cid>:<status>` for commands. */
+  eventId: string;
+  /** When the event was written (ISO). */
+  at: string;
+  event: object;
+}
 
 /** Numbers a store reports after each physical batch (for /metrics). */
 /** One physical batch written (or failed: its commits were all rejected with `unavailable`). */
@@ -82,6 +123,13 @@ export interface TwinStore {
    * order (creation order). `deleteTwinOps` deletes them with the twin.
    */
   readCommands?(id: string): Promise<Command[]>;
+  /** Optional (LevelDB and memory stores): every connector definition, in id order. */
+  listConnectors?(): Promise<StoredConnector[]>;
+  /** Optional, with `listConnectors`: the first `limit` outbox entries of a connector, in seq order. */
+  readOutbox?(connector: string, limit: number): Promise<OutboxEntry[]>;
+  /** Optional, with `listConnectors`: the highest seq in a connector's outbox (-1 when empty). */
+  lastOutboxSeq?(connector: string): Promise<number>;
+
   /** Optional, with `readCommands`: the ids of every twin holding command records (a key-only scan). */
   commandTwins?(): Promise<string[]>;
 

@@ -9,6 +9,7 @@ import { createApp } from '../../protocols/http/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import type { Credentials } from '../../src/auth/index.ts';
+import type { ConnectorService } from '../../src/connector/service.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRegistry } from '../../src/metrics/index.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
@@ -33,6 +34,7 @@ const CONTRACT_ROUTES = [
   'post /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands', 'get /v1/twins/{id}/commands/{cid}',
   'delete /v1/twins/{id}/commands/{cid}', 'post /v1/twins/{id}/commands/{cid}/result',
   'post /v1/jobs', 'get /v1/jobs', 'get /v1/jobs/{id}', 'delete /v1/jobs/{id}',
+  'post /v1/connectors', 'get /v1/connectors', 'get /v1/connectors/{id}', 'delete /v1/connectors/{id}',
   'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json', 'get /docs',
 ];
 
@@ -79,6 +81,7 @@ describe('GET /openapi.json', () => {
     const stub = createApp({
       twins: {} as TwinService, credentials: {} as Credentials, metrics: createRegistry(), logger: silentLogger,
       maxBodyBytes: 1024, metricsAuth: false, isReady: () => true, store: {} as TwinStore, readTextFile: async () => undefined,
+      connectors: {} as ConnectorService,
     });
     const served = [...new Set(stub.app.routes.filter((r) => r.method !== 'ALL')
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`))].sort();
