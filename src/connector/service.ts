@@ -103,7 +103,7 @@ export class ConnectorService implements OutboxPlanner {
   }
 
   async add(def: ConnectorDefinition): Promise<Record<string, unknown>> {
-    if (this.#store.listConnectors === undefined) throw fail('unavailable', 'This store does not keep connectors');
+    if (this.#store.listConnectors === undefined) throw fail('unavailable', 'Connectors are not available with this store yet (cluster mode): use the LevelDB store');
     if (this.#running.has(def.id) || this.#adding.has(def.id)) throw fail('already_exists', `Connector "${def.id}" already exists`);
     const stored = toStoredConnector(def, this.#now().toISOString());
     this.#adding.add(def.id);
