@@ -11,7 +11,7 @@ import { ADMIN, startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
 import { connect } from '../ws/helpers.ts';
 import type { Client, Msg } from '../ws/helpers.ts';
-import { ensureConsoleBuilt, launchChromium, signIn, watchedPage } from './support.ts';
+import { ensureConsoleBuilt, launchChromium, signIn, watchedPage, json } from './support.ts';
 import type { WatchedPage } from './support.ts';
 
 const WAIT = { timeout: 15_000 };
@@ -20,11 +20,6 @@ let browser: Browser;
 let w: WatchedPage;
 let page: Page;
 let device: Client | undefined;
-
-async function json<T>(res: Response, status: number): Promise<T> {
-  expect(res.status, await res.clone().text()).toBe(status);
-  return await res.json() as T;
-}
 
 beforeAll(async () => {
   await ensureConsoleBuilt();

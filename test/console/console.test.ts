@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, startTestServer } from '../support/server.ts';
 import type { TestServer } from '../support/server.ts';
-import { ensureConsoleBuilt, launchChromium, signIn, watchedPage } from './support.ts';
+import { ensureConsoleBuilt, launchChromium, signIn, watchedPage, json } from './support.ts';
 import type { WatchedPage } from './support.ts';
 
 const WAIT = { timeout: 15_000 };
@@ -18,11 +18,6 @@ let browser: Browser;
 let w: WatchedPage;
 let page: Page;
 let device: string;
-
-async function json<T>(res: Response, status: number): Promise<T> {
-  expect(res.status, await res.clone().text()).toBe(status);
-  return await res.json() as T;
-}
 
 beforeAll(async () => {
   await ensureConsoleBuilt();

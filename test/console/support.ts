@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { projectRoot } from '../../bench/server-command.ts';
 
 export const CONSOLE_DIR = join(projectRoot, 'dist', 'console');
@@ -49,4 +50,10 @@ export async function signIn(page: Page, baseUrl: string, token: string): Promis
   await page.goto(`${baseUrl}/console`);
   await page.getByLabel('Token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** The body of a response that must have `status` (the body is shown when it has not). */
+export async function json<T>(res: Response, status: number): Promise<T> {
+  expect(res.status, await res.clone().text()).toBe(status);
+  return await res.json() as T;
 }
