@@ -39,7 +39,7 @@ export interface TwinServiceOptions {
 }
 
 /** The requests a cluster node forwards to a twin's owner (their arguments travel as CBOR). */
-export type RoutedOp = 'create' | 'get' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken' | CommandOp;
+export type RoutedOp = 'create' | 'get' | 'read' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken' | CommandOp;
 
 /**
  * The cluster seam: which node runs a twin's requests. Without a router every twin is local.
@@ -66,6 +66,8 @@ export class TwinService {
   readonly #now: () => Date;
   readonly #livenessMs: number;
   readonly #router: TwinRouter | undefined;
+  /** Cluster mode: the owner's connection of each state read from another node (see `get`). */
+  readonly #ownerConnection = new WeakMap<TwinState, Connection>();
   /** Twins out of sync: unknown until `countOutOfSync` has read the pending index once. */
   #outOfSync: number | null = null;
   #pendingChange = 0;
@@ -126,6 +128,7 @@ export class TwinService {
     switch (op) {
       case 'create': return this.create(id, a, b);
       case 'get': return this.get(id);
+      case 'read': return this.#read(id);
       case 'touch': return this.touch(id, a);
       case 'patch': return this.patch(id, a, b);
       case 'remove': return this.remove(id, a);
@@ -145,7 +148,20 @@ export class TwinService {
     return this.#routed('create', id, [id, init, ctx], () => this.#ask(id, (a) => a.create(init, ctx)));
   }
 
-  get(id: string): Promise<TwinState> { return this.#routed('get', id, [id], () => this.#ask(id, (a) => a.get())); }
+  get(id: string): Promise<TwinState> {
+    if (this.#router === undefined || this.#router.owns(id)) return this.#ask(id, (a) => a.get());
+    // Owned elsewhere: only the owner knows the device's sessions and latest contact, so the state
+    // comes back with the owner's connection, which `connection(state)` then answers.
+    return this.#router.route('read', id, [id], () => this.#read(id)).then(({ state, connection }) => {
+      this.#ownerConnection.set(state, connection);
+      return state;
+    });
+  }
+
+  async #read(id: string): Promise<{ state: TwinState; connection: Connection }> {
+    const state = await this.#ask(id, (a) => a.get());
+    return { state, connection: this.connection(state) };
+  }
 
   /** A read by the device itself: also marks it seen. */
   touch(id: string, via: Via): Promise<TwinState> { return this.#routed('touch', id, [id, via], () => this.#ask(id, (a) => a.touch(via))); }
@@ -202,11 +218,26 @@ export class TwinService {
    */
   attachDevice(id: string, via: Via): Promise<() => void> {
     if (this.#router === undefined || this.#router.owns(id)) return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
-    // Owned elsewhere: the session is not held open there; the contact marks the device seen.
-    return this.touch(id, via).then(() => () => {});
+    return this.touch(id, via).then(() => this.#keepSeen(id, via));
+  }
+
+  /**
+   * A session held here for a twin owned elsewhere: the owner hears of it only through contacts,
+   * so the session touches the twin every third of the liveness window while it is open (a
+   * routed, in-memory touch on the owner; no store write), keeping it online there even if one
+   * touch is late or lost, and once more on close. Returns the detach function.
+   */
+  #keepSeen(id: string, via: Via): () => void {
+    const touch = (): void => { this.touch(id, via).catch(() => undefined); };
+    const timer = setInterval(touch, Math.max(1, Math.floor(this.#livenessMs / 3)));
+    timer.unref?.();
+    let done = false;
+    return () => { if (!done) { done = true; clearInterval(timer); touch(); } };
   }
 
   connection(state: TwinState): Connection {
+    const fromOwner = this.#ownerConnection.get(state);
+    if (fromOwner !== undefined) return fromOwner;
     const actor = this.#registry.peek(state.id);
     return actor !== undefined ? actor.connection() : storedConnection(state, this.#now().getTime(), this.#livenessMs);
   }

@@ -23,7 +23,7 @@ const RETRY_PAUSE_MS = 100;
 interface Forwarded { op: RoutedOp; args: unknown[] }
 type Reply = { ok: unknown } | { error: { code: ErrorCode; message: string; details?: ErrorDetails; retryAfter?: number } } | { notOwner: true };
 
-const ROUTED = new Set<RoutedOp>(['create', 'get', 'touch', 'patch', 'remove', 'issueDeviceToken', ...COMMAND_OPS]);
+const ROUTED = new Set<RoutedOp>(['create', 'get', 'read', 'touch', 'patch', 'remove', 'issueDeviceToken', ...COMMAND_OPS]);
 
 export class ShardRouter implements TwinRouter {
   readonly #nc: NatsConnection;

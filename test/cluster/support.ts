@@ -13,9 +13,9 @@ export interface DoppelNode {
   call(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
-export async function startNode(nats: NatsCluster, id: string, replicas: number): Promise<DoppelNode & { stop(): Promise<void> }> {
+export async function startNode(nats: NatsCluster, id: string, replicas: number, flags: string[] = []): Promise<DoppelNode & { stop(): Promise<void> }> {
   const dir = await tempDir('doppel-cluster-');
-  const child = await startChildServer(dir.path, ['--cluster', nats.urls.join(','), '--node-id', id, '--cluster-replicas', String(replicas)]);
+  const child = await startChildServer(dir.path, ['--cluster', nats.urls.join(','), '--node-id', id, '--cluster-replicas', String(replicas), ...flags]);
   const node = {
     id, child, url: child.url,
     call: (method: string, path: string, body?: unknown) => fetch(`${child.url}${path}`, {
