@@ -110,7 +110,10 @@ export class TwinService {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#registry.ask(id, fn).catch((err: unknown) => {
+    const asked = this.#registry.ask(id, fn);
+    // Only the JetStream store fences, and only cluster mode has it: a single node skips the check.
+    if (this.#router === undefined) return asked;
+    return asked.catch((err: unknown) => {
       // Another node wrote the twin (it owns it now): this copy is stale, the next request reloads.
       if ((err as { details?: { reason?: unknown } } | null)?.details?.reason === 'fenced') this.#registry.drop(id);
       throw err;
@@ -164,9 +167,14 @@ export class TwinService {
   }
 
   /** A read by the device itself: also marks it seen. */
-  touch(id: string, via: Via): Promise<TwinState> { return this.#routed('touch', id, [id, via], () => this.#ask(id, (a) => a.touch(via))); }
+  touch(id: string, via: Via): Promise<TwinState> {
+    // The hot paths (device reads and reports) build no routing arguments on a single node.
+    if (this.#router === undefined) return this.#ask(id, (a) => a.touch(via));
+    return this.#routed('touch', id, [id, via], () => this.#ask(id, (a) => a.touch(via)));
+  }
 
   patch(id: string, patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<PatchResult> {
+    if (this.#router === undefined) return this.#ask(id, (a) => a.patch(patch, ctx));
     return this.#routed('patch', id, [id, patch, ctx], () => this.#ask(id, (a) => a.patch(patch, ctx)));
   }
 

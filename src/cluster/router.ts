@@ -14,6 +14,7 @@ import { decodeValue, encodeValue } from '../store/codec.ts';
 import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
 import { COMMAND_OPS } from '../../actors/command-routing.ts';
 import { shardOf } from './shards.ts';
+import { assertNoForbiddenKeys } from '../twin/limits.ts';
 import type { Leases } from './leases.ts';
 
 /** How long a request waits for its twin's shard to get an owner, or for the owner to answer. */
@@ -42,6 +43,8 @@ export class ShardRouter implements TwinRouter {
 
   async route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T> {
     const shard = shardOf(id);
+    // Refused here, before CBOR: decoding on the owner would rename `__proto__` instead of refusing it.
+    if (!this.#leases.holds(shard)) assertNoForbiddenKeys(args, 'the request');
     const deadline = Date.now() + ROUTE_DEADLINE_MS;
     for (;;) {
       if (this.#leases.holds(shard)) return local();
@@ -90,7 +93,7 @@ export class ShardRouter implements TwinRouter {
             if (isDoppelError(e) && e.public) return { error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }), ...(e.retryAfter === undefined ? {} : { retryAfter: e.retryAfter }) } };
             return { error: { code: 'internal', message: 'Internal error on the owning node' } };
           }
-        })().then((reply) => { msg.respond(encodeValue(reply)); }, () => undefined);
+        })().then((reply) => { msg.respond(encodeValue(reply)); }).catch(() => undefined); // a reply lost to a closing connection: the caller retries
       },
     });
   }

@@ -6,6 +6,7 @@
  * No I/O here; `actors/command-service.ts` orders these steps per twin and stores the results.
  */
 import { fail } from '../errors.ts';
+import { assertNoForbiddenKeys } from './limits.ts';
 
 export type CommandStatus = 'queued' | 'delivered' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
 export type CommandOutcome = 'succeeded' | 'failed';
@@ -57,8 +58,9 @@ export function newCommandId(nowMs: number, random: () => number = Math.random):
   return nowMs.toString(36).padStart(9, '0') + sequence.toString(36).padStart(3, '0') + rand;
 }
 
-/** Throws `too_large` unless `value` serializes to at most 32 KiB of JSON. */
+/** Throws `too_large` unless `value` serializes to at most 32 KiB of JSON; `invalid_document` for a reserved key. */
 export function checkCommandJson(value: unknown, what: 'payload' | 'result'): void {
+  assertNoForbiddenKeys(value, `the command's ${what}`);
   const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').byteLength;
   if (bytes > MAX_COMMAND_JSON_BYTES) {
     throw fail('too_large', `Command ${what} is ${bytes} bytes of JSON: at most ${MAX_COMMAND_JSON_BYTES} allowed`, { limit: MAX_COMMAND_JSON_BYTES, actual: bytes });

@@ -10,7 +10,7 @@ export { deepEqual, isEmptyObject, isPlainObject, jsonByteLength } from './json.
 export { applyMergePatch } from './merge-patch.ts';
 export { computeDelta } from './delta.ts';
 export { metadataFor, updateMetadata } from './metadata.ts';
-export { assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
+export { assertNoForbiddenKeys, assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
 export { planCreate, planPatch, withClearedSections } from './document.ts';
 export { changeOps, expiredVersions, planDeviceCredential, planRemoval } from './lifecycle.ts';
 export { connectionOf, storedConnection, storedContact } from './connection.ts';

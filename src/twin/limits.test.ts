@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DoppelError } from '../errors.ts';
-import { assertPatchSize, assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
+import { assertNoForbiddenKeys, assertPatchSize, assertSectionSize, FORBIDDEN_KEYS, validateSection } from './limits.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 import type { DocumentLimits, JsonObject } from './types.ts';
 
@@ -183,5 +183,21 @@ describe('assertPatchSize()', () => {
     // What remains once the present deletions are set aside is measured: {"o":{},"x":"yyyyyyyyy"} = 24.
     expect(thrown(() => assertPatchSize({ aaaa: null, o: { bbbb: null }, x: 'y'.repeat(9) }, target, 'desired', small)).details)
       .toEqual({ section: 'desired', bytes: 24, limit: 20 });
+  });
+});
+
+describe('assertNoForbiddenKeys', () => {
+  it('refuses a reserved key at any depth, inside arrays too, and accepts everything else', () => {
+    for (const key of FORBIDDEN_KEYS) {
+      const nested = JSON.parse(`{"a":[1,{"b":{"${key}":{"x":1}}}]}`) as unknown;
+      expect(() => assertNoForbiddenKeys(nested, 'the payload')).toThrow(expect.objectContaining({ code: 'invalid_document' }));
+    }
+    for (const ok of [null, 1, 'x', [], {}, { a: [{ b: 'constructor' }] }, { proto: 1, __proto_: 2 }]) expect(() => assertNoForbiddenKeys(ok, 'x')).not.toThrow();
+  });
+
+  it('walks 100,000 levels of nesting without overflowing the stack', () => {
+    let deep: unknown = { __proto__x: 1 };
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => assertNoForbiddenKeys(deep, 'x')).not.toThrow();
   });
 });

@@ -185,3 +185,23 @@ function kindOf(v: unknown): string {
   const tag = Object.prototype.toString.call(v).slice(8, -1);
   return tag === 'Object' ? 'non-plain object' : tag;
 }
+
+/**
+ * Throws `invalid_document` when any object inside `value` has an own key `__proto__`,
+ * `constructor` or `prototype`. For values that are not twin sections (command payloads and
+ * results, requests forwarded between cluster nodes): CBOR decoding would otherwise rename
+ * `__proto__` silently (cbor-x's safe keys), accepting on one path what another refuses.
+ * Iterative, so no nesting depth can overflow the stack.
+ */
+export function assertNoForbiddenKeys(value: unknown, what: string): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) { for (const item of v) stack.push(item); continue; }
+    for (const key of Object.keys(v)) {
+      if (FORBIDDEN_KEYS.has(key)) throw fail('invalid_document', `Forbidden key "${key}" in ${what}: __proto__, constructor and prototype are reserved`);
+      stack.push((v as Record<string, unknown>)[key]);
+    }
+  }
+}
