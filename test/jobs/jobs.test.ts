@@ -81,6 +81,10 @@ describe('fleet jobs', () => {
     await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', desired: { a: 1 }, command: { name: 'x', ttlSeconds: 5 } }), 400, 'invalid_request');
     await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', command: { name: 'bad name!', ttlSeconds: 5 } }), 400, 'invalid_request');
     await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', command: { name: 'x' } }), 400, 'invalid_request');
+    // A patch that no twin could take is refused once, up front, with the code a twin PATCH gets.
+    await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', desired: [1] }), 400, 'invalid_document');
+    await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', desired: JSON.parse('{"a":{"__proto__":{"x":1}}}') }), 400, 'invalid_document');
+    await expectProblem(await call('POST', '/v1/jobs', { filter: 'exists(id)', command: { name: 'x', ttlSeconds: 5, payload: JSON.parse('{"__proto__":1}') } }), 400, 'invalid_document');
     await expectProblem(await call('GET', '/v1/jobs/j-00000000-0000-0000-0000-000000000000'), 404, 'not_found');
     expect((await expectJson<{ items: JobJson[] }>(await call('GET', '/v1/jobs'), 200)).items.length).toBe(before);
   });

@@ -10,6 +10,8 @@ import { DoppelError } from '../../../src/errors.ts';
 import { publicJob } from '../../../src/job/types.ts';
 import type { JobAction } from '../../../src/job/types.ts';
 import { MAX_TTL_SECONDS } from '../../../src/twin/commands.ts';
+import { assertNoForbiddenKeys, isPlainObject } from '../../../src/twin/index.ts';
+import type { JsonObject } from '../../../src/twin/types.ts';
 import type { JobService } from '../../../actors/job-service.ts';
 import { parseWith, readJson } from '../body.ts';
 import { register } from '../route.ts';
@@ -21,7 +23,8 @@ const TAG = 'Jobs';
 const JobBody = z.object({
   filter: z.string().min(1).describe('Which twins: the filter language of `GET /v1/twins?filter=`, evaluated on each twin when the job reaches it'),
   prefix: z.string().max(128).regex(/^[A-Za-z0-9._:-]*$/, 'must be a twin id prefix').optional().describe('Only twins whose id starts with this (default: all the credential reaches)'),
-  desired: z.record(z.string(), z.unknown()).optional().describe('A desired merge patch (RFC 7396) applied to each matching twin'),
+  // Passed through untouched (zod's record would silently drop `__proto__`); checked below like a twin PATCH.
+  desired: z.unknown().meta({ type: 'object', additionalProperties: true, description: 'A desired merge patch (RFC 7396) applied to each matching twin' }).optional(),
   command: z.object({
     name: z.string(), payload: z.unknown().optional(),
     ttlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS).describe('The queued command waits this long for its device'),
@@ -75,8 +78,13 @@ export function jobRoutes(app: Hono<Env>, table: RouteTable, deps: JobRouteDeps)
     authorize(principal, 'twins:write');
     const body = parseWith(JobBody, await readJson(c.req.raw, deps.maxBodyBytes), 'job');
     const prefix = jobPrefix(principal, body.prefix);
+    if (body.desired !== undefined) {
+      // Refused once, here, rather than once per matching twin.
+      if (!isPlainObject(body.desired)) throw new DoppelError('invalid_document', '"desired" must be an object');
+      assertNoForbiddenKeys(body.desired, '"desired"');
+    }
     const action: JobAction = body.desired !== undefined
-      ? { desired: body.desired }
+      ? { desired: body.desired as JsonObject }
       : { command: { name: body.command!.name, ttlSeconds: body.command!.ttlSeconds, ...(body.command!.payload === undefined ? {} : { payload: body.command!.payload }) } };
     const job = await jobs.start({ filter: body.filter, prefix, ...action });
     c.header('location', `/v1/jobs/${job.id}`);
