@@ -29,11 +29,43 @@ export interface CommandResourceDeps {
   maxBodyBytes: number;
 }
 
-/** Observations of `/t/{id}/commands` by `address:port|token`, for deregistration (RFC 7641 §3.6). */
+/** How many command observations the server holds, in all and on one twin. */
+export interface CommandObserverLimits { maxTotal: number; maxPerTwin: number }
+
+/**
+ * Observations of `/t/{id}/commands` by `address:port|token`, for deregistration (RFC 7641 §3.6),
+ * within the same caps as the twin observations (`--coap-max-observers`, `--coap-max-observers-per-twin`):
+ * one device registering from ever new ports cannot take the server's memory.
+ */
 export class CommandObservers {
   readonly #byEndpoint = new Map<string, Observation>();
+  readonly #perTwin = new Map<string, number>();
+  readonly #limits: CommandObserverLimits;
+  /** Relations held or being registered (reserved before the awaits, so concurrent ones cannot overshoot). */
+  #reserved = 0;
+
+  constructor(limits: CommandObserverLimits = { maxTotal: Number.POSITIVE_INFINITY, maxPerTwin: Number.POSITIVE_INFINITY }) {
+    this.#limits = limits;
+  }
 
   get size(): number { return this.#byEndpoint.size; }
+
+  /** Room for one more relation on `id`, with its release; null when full (the caller answers a plain GET). */
+  reserve(id: string): (() => void) | null {
+    const onTwin = this.#perTwin.get(id) ?? 0;
+    if (this.#reserved >= this.#limits.maxTotal || onTwin >= this.#limits.maxPerTwin) return null;
+    this.#reserved++;
+    this.#perTwin.set(id, onTwin + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#reserved--;
+      const left = (this.#perTwin.get(id) ?? 1) - 1;
+      if (left <= 0) this.#perTwin.delete(id);
+      else this.#perTwin.set(id, left);
+    };
+  }
 
   hold(key: string, observation: Observation): () => void {
     this.#byEndpoint.get(key)?.end();
@@ -79,15 +111,17 @@ export async function commandResource(ex: CoapExchange, deps: CommandResourceDep
     ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(open, format) });
     return;
   }
-  if (r.observe !== 0) {
+  // RFC 7641 §4.1: a server that cannot add an observer answers the registration as a plain GET.
+  const room = r.observe === 0 ? observers.reserve(id) : null;
+  if (room === null) {
     const orders = await deps.twins.commands.deliverOpen(id);
     ex.respond({ code: '2.05', contentFormat: format, payload: encodeBody(orders, format) });
     return;
   }
-  await observe(ex, deps, observers, key, id, format);
+  await observe(ex, deps, observers, key, id, format, room);
 }
 
-async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: CommandObservers, key: string, id: string, format: ReturnType<typeof replyFormat>): Promise<void> {
+async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: CommandObservers, key: string, id: string, format: ReturnType<typeof replyFormat>, room: () => void): Promise<void> {
   const { commands } = deps.twins;
   let observation: Observation | null = null;
   /** A command added before the relation was answered: notify once it is. */
@@ -113,10 +147,11 @@ async function observe(ex: CoapExchange, deps: CommandResourceDeps, observers: C
   } catch (err) {
     detachSink();
     stream.close();
+    room();
     throw err;
   }
   const release = observers.hold(key, observation);
-  observation.onEnd(() => { detachSink(); stream.close(); release(); });
+  observation.onEnd(() => { detachSink(); stream.close(); release(); room(); });
   if (missed) notifyOpen();
 }
 

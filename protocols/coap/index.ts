@@ -86,7 +86,7 @@ export function createCoapEndpoint(opts: CoapEdgeOptions): CoapEdge {
     ? createNodeCoapTransport({ ...engine, cacheSize: Math.min(opts.cacheSize, 65_536) })
     : createDgramTransport({ ...engine, cacheBytes: opts.cacheSize }));
   let closing = false;
-  const commandObservers = new CommandObservers();
+  const commandObservers = new CommandObservers({ maxTotal: opts.maxObservers, maxPerTwin: opts.maxObserversPerTwin });
   const handler = createResourceHandler({
     twins: opts.twins, credentials: opts.credentials, observers, commandObservers, maxBodyBytes: opts.maxBodyBytes,
     isClosing: () => closing,

@@ -44,6 +44,25 @@ describe('commands over CoAP', () => {
     expect((await c.request({ method: 'POST', path: `/t/cc-1/commands/${cmd.id}`, query: [`token=${token}`], format: 50, payload: '{"status":"done"}' })).code).toBe('4.00');
   });
 
+  it('holds at most --coap-max-observers-per-twin command observations on a twin; past it, registrations are plain GETs', async () => {
+    // RFC 7641 §4.1: a server unable to add an observer answers the registration without Observe.
+    const capped = await startCoapServer(['--coap-max-observers-per-twin', '2']);
+    const raw = await RawClient.open(capped.port);
+    try {
+      const token = await createTwin(capped, 'cc-cap');
+      const register = (n: number) => raw.request({ path: '/t/cc-cap/commands', query: [`token=${token}`], observe: 0, token: Buffer.from([0xca, n]) });
+      const answers = [await register(1), await register(2), await register(3)];
+      expect(answers.map((a) => a.code)).toEqual(['2.05', '2.05', '2.05']);
+      expect(answers.map((a) => option(a, 'Observe') !== undefined)).toEqual([true, true, false]);
+      // Ending one frees its room: deregistration (Observe: 1) of the first, then a new one is observed.
+      await raw.request({ path: '/t/cc-cap/commands', query: [`token=${token}`], observe: 1, token: Buffer.from([0xca, 1]) });
+      expect(option(await register(4), 'Observe')).toBeDefined();
+    } finally {
+      await raw.close();
+      await capped.stop();
+    }
+  });
+
   it('an observation of the commands ends with 4.04 when the twin is deleted', async () => {
     const token = await createTwin(t, 'cc-8');
     const c = await client();
