@@ -108,6 +108,9 @@ export class ConnectorService implements OutboxPlanner {
     const stored = toStoredConnector(def, this.#now().toISOString());
     this.#adding.add(def.id);
     try {
+      // A change planned just before an earlier connector of this id was removed may have landed
+      // after its outbox was emptied: such strays must never reach the new target.
+      await this.#purgeOutbox(def.id);
       await this.#store.commit([{ type: 'putConnector', connector: stored }]);
       await this.#adopt(stored);
     } finally {
@@ -138,6 +141,11 @@ export class ConnectorService implements OutboxPlanner {
     this.#selectors = this.#selectors.filter((s) => s.id !== id);
     await r.worker.stop();
     await this.#store.commit([{ type: 'deleteConnector', id }]);
+    await this.#purgeOutbox(id);
+  }
+
+  /** Deletes every outbox entry of connector `id`, a thousand at a time. */
+  async #purgeOutbox(id: string): Promise<void> {
     for (let batch = await this.#store.readOutbox!(id, 1000); batch.length > 0; batch = await this.#store.readOutbox!(id, 1000)) {
       await this.#store.commit(batch.map((e) => ({ type: 'deleteOutbox', connector: id, seq: e.seq })));
     }
