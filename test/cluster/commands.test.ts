@@ -6,17 +6,13 @@
  * session and its result read from a third node; a kill -9 of the owner after a 202 loses nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect as natsConnect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { startNats } from '../../bench/nats-servers.ts';
 import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import type { TestServer } from '../support/server.ts';
 import { connect } from '../ws/helpers.ts';
 import type { Client, Msg } from '../ws/helpers.ts';
-import { shardOf } from '../../src/cluster/shards.ts';
-import { startNode } from './support.ts';
+import { json, leaseHolder, startNode, waitForSpreadShards } from './support.ts';
 import type { DoppelNode } from './support.ts';
 
 type Node = DoppelNode & { stop(): Promise<void> };
@@ -29,14 +25,7 @@ const clients: Client[] = [];
 beforeAll(async () => {
   nats = await startNats(3);
   for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats, id, 3));
-  // Until the shards are spread over the three nodes: owners then stay put while the tests run.
-  await eventually(async () => {
-    const held = await Promise.all(nodes.map(async (n) => {
-      const text = await (await n.call('GET', '/metrics')).text();
-      return Number(text.split('\n').find((l) => l.startsWith('doppel_cluster_shards_held '))?.split(' ')[1] ?? 0);
-    }));
-    return held.every((h) => h > 0) && held.reduce((a, b) => a + b, 0) === 32 ? true : undefined;
-  }, 'the shards to be spread over the three nodes', 60_000);
+  await waitForSpreadShards(nodes); // owners then stay put while the tests run
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -44,22 +33,10 @@ afterAll(async () => {
   await nats?.stop();
 }, 60_000);
 
-async function json<T>(res: Response, status: number): Promise<T> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
-
-/** The node holding the lease of the twin's shard, read from the lease bucket. */
+/** The node holding the lease of the twin's shard. */
 async function ownerOf(twin: string): Promise<Node> {
-  const nc = await natsConnect({ servers: nats.urls.filter((_, i) => nats.nodes[i]!.alive), timeout: 2_000 });
-  try {
-    const kv = await new Kvm(jetstream(nc)).open('dpl_doppel_leases');
-    const holder = (JSON.parse((await kv.get(`s.${shardOf(twin)}`))!.string()) as { holder: string }).holder;
-    return nodes.find((n) => n.id === holder)!;
-  } finally {
-    await nc.close();
-  }
+  const holder = await leaseHolder(nats, twin);
+  return nodes.find((n) => n.id === holder)!;
 }
 
 /** Creates the twin and names its owner, a session node and a caller: three different nodes. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const protocols = fileURLToPath(new URL('../protocols/', import.meta.url));
+const protocols = fileURLToPath(new URL('../../protocols/', import.meta.url));
 const sources = (readdirSync(protocols, { recursive: true }) as string[])
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .map((f) => ({ file: f, text: readFileSync(join(protocols, f), 'utf8') }));
