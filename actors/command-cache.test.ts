@@ -105,6 +105,16 @@ describe('CommandService command cache', () => {
     expect(counted.reads('a')).toBe(3);
   });
 
+  it('expires a held command once its expiresAt passes, though steps before it skip the scan', async () => {
+    const { command } = await twins.commands.invoke('a', { name: 'x', ttlSeconds: 60 });
+    clock += 59_999;
+    expect((await twins.commands.get('a', command.id)).status).toBe('queued');
+    clock += 1;
+    expect((await twins.commands.get('a', command.id)).status).toBe('expired');
+    expect((await inner.readCommands!('a'))[0]!.status).toBe('expired');
+    expect(counted.reads('a')).toBe(1);
+  });
+
   it('prunes ended commands past their retention from memory and the store', async () => {
     await everyStep();
     clock += 24 * 3600_000;

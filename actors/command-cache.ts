@@ -9,6 +9,7 @@
  * copy go with the actor.
  */
 import type { StoreOp } from '../src/store/types.ts';
+import { COMMAND_RETENTION_MS, isEnded } from '../src/twin/commands.ts';
 import type { Command } from '../src/twin/commands.ts';
 import type { TwinState } from '../src/twin/types.ts';
 
@@ -20,6 +21,8 @@ interface Entry {
   generation: string | undefined;
   /** By command id, in creation order (the store's order); commands are frozen, shared with callers. */
   commands: Map<string, Command>;
+  /** No held command can expire or be pruned before this (ms): steps skip the scan until then. */
+  dueAt: number;
 }
 
 export class CommandCache {
@@ -48,6 +51,18 @@ export class CommandCache {
     if (turn?.scope !== undefined) this.committed(turn.scope, ops);
   }
 
+  /** Whether the held commands need the expiry and retention scan at `nowMs` (always, when not held). */
+  due(turn: Turn | undefined, nowMs: number): boolean {
+    const entry = turn?.scope === undefined ? undefined : this.#entries.get(turn.scope);
+    return entry === undefined || nowMs >= entry.dueAt;
+  }
+
+  /** Recomputes the due time after a scan pruned and expired what was due. */
+  settle(turn: Turn | undefined): void {
+    const entry = turn?.scope === undefined ? undefined : this.#entries.get(turn.scope);
+    if (entry !== undefined) entry.dueAt = soonestDue(entry.commands.values());
+  }
+
   /** The twin's commands held for this activation, in creation order; undefined when not loaded. */
   get(scope: object, generation: string | undefined): Command[] | undefined {
     const entry = this.#entries.get(scope);
@@ -57,7 +72,7 @@ export class CommandCache {
 
   /** Holds the twin's commands as just read from the store. */
   load(scope: object, generation: string | undefined, stored: Command[]): void {
-    this.#entries.set(scope, { generation, commands: new Map(stored.map((c) => [c.id, Object.freeze(c)])) });
+    this.#entries.set(scope, { generation, commands: new Map(stored.map((c) => [c.id, Object.freeze(c)])), dueAt: -Infinity });
   }
 
   /** Applies a committed batch's command records (other ops are not the cache's concern). */
@@ -65,7 +80,10 @@ export class CommandCache {
     const entry = this.#entries.get(scope);
     if (entry === undefined) return;
     for (const op of ops) {
-      if (op.type === 'putCommand') entry.commands.set(op.command.id, Object.freeze(op.command));
+      if (op.type === 'putCommand') {
+        entry.commands.set(op.command.id, Object.freeze(op.command));
+        entry.dueAt = Math.min(entry.dueAt, dueOf(op.command));
+      }
       else if (op.type === 'deleteCommand') entry.commands.delete(op.id);
     }
   }
@@ -74,4 +92,16 @@ export class CommandCache {
   drop(scope: object): void {
     this.#entries.delete(scope);
   }
+}
+
+/** When `command` may next change by time alone: its expiry while open, its pruning once ended. */
+function dueOf(command: Command): number {
+  if (isEnded(command.status)) return Date.parse(command.updatedAt) + COMMAND_RETENTION_MS;
+  return command.expiresAt === undefined ? Infinity : Date.parse(command.expiresAt);
+}
+
+function soonestDue(commands: Iterable<Command>): number {
+  let soonest = Infinity;
+  for (const c of commands) soonest = Math.min(soonest, dueOf(c));
+  return soonest;
 }

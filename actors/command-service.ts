@@ -22,6 +22,7 @@ import { CommandCache } from './command-cache.ts';
 import type { Turn } from './command-cache.ts';
 import { CommandListeners } from './command-listeners.ts';
 import { ExpiryTimers } from './command-expiry.ts';
+import { waitForEnd } from './command-wait.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 import type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
 
@@ -198,40 +199,11 @@ export class CommandService {
    * The command once it has ended, or as it is after `waitMs` (long poll), or as it is when
    * `signal` aborts (the client went away, the server is draining).
    */
-  async waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => { wake = resolve; });
-    let heard: Command | null = null;
-    // Listening before the read: a change relayed from the owner may overtake the read's reply.
-    const stop = this.listen(id, (c) => {
-      if (c.id !== cid) return;
-      heard = c;
-      if (isEnded(c.status)) wake();
-    });
-    let latest = await this.get(id, cid).catch((err: unknown) => { stop(); throw err; });
-    // The newer of the read and what was heard (an ended one wins).
-    const pick = () => { const h = heard as Command | null; if (h !== null && !isEnded(latest.status) && (isEnded(h.status) || h.updatedAt > latest.updatedAt)) latest = h; };
-    pick();
-    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) { stop(); return latest; }
-    // Woken at expiresAt too: reading the command then expires it.
-    const untilExpiry = latest.expiresAt === undefined ? Infinity : Date.parse(latest.expiresAt) - this.#deps.now().getTime() + 1;
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; wake(); }, Math.max(0, Math.min(waitMs, untilExpiry)));
-    signal?.addEventListener('abort', wake, { once: true });
-    this.#waiting++;
-    try {
-      await woken;
-    } finally {
-      this.#waiting--;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', wake);
-      stop();
-    }
-    pick();
-    // After an abort (a drain refuses new work) the last known state is the answer.
-    const aborted = (signal as AbortSignal | undefined)?.aborted ?? false;
-    return timedOut && !aborted && !isEnded(latest.status) ? this.get(id, cid) : latest;
+  waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
+    const deps = { listen: this.listen.bind(this), get: this.get.bind(this), now: this.#deps.now, waiting: (n: number) => { this.#waiting += n; } };
+    return waitForEnd(deps, id, cid, waitMs, signal);
   }
+
 
   cancel(id: string, cid: string): Promise<Command> {
     return this.#route('command.cancel', id, [id, cid], () => this.#change(id, cid, (c, now) => cancelCommand(c, now)));
@@ -266,16 +238,23 @@ export class CommandService {
   async #read(id: string, now: Date): Promise<Command[]> {
     const store = this.#deps.store;
     if (store.readCommands === undefined) throw new DoppelError('unavailable', 'Commands are not available with this store yet: use the LevelDB store');
-    const stored = await this.#cache.read(this.#turns.get(id), () => store.readCommands!(id));
+    const turn = this.#turns.get(id);
+    const held = await this.#cache.read(turn, () => store.readCommands!(id));
+    // Nothing held can expire or be pruned before the cache's due time: the scan waits till then.
+    const commands = this.#cache.due(turn, now.getTime()) ? await this.#expireAndPrune(id, held, now) : held;
+    this.#openIndex.track(id, commands);
+    this.#expiry.schedule(id, commands);
+    return commands;
+  }
+
+  async #expireAndPrune(id: string, stored: Command[], now: Date): Promise<Command[]> {
     const kept = stored.filter((c) => !isPrunable(c, now));
     const expired = kept.map((c) => expireIfDue(c, now)).filter((c) => c !== null);
     const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
     if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
     const byId = new Map(expired.map((c) => [c.id, c]));
-    const commands = kept.map((c) => byId.get(c.id) ?? c);
-    this.#openIndex.track(id, commands);
-    this.#expiry.schedule(id, commands);
-    return commands;
+    this.#cache.settle(this.#turns.get(id));
+    return kept.map((c) => byId.get(c.id) ?? c);
   }
 
   async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
