@@ -2,9 +2,10 @@
  * Commands to devices: the ordered, durable side. Every step runs inside the twin's actor mailbox
  * (through `serialize`, which also checks the twin exists), applies a pure rule from
  * src/twin/commands.ts and commits the changed records before anyone hears of them, so an
- * acknowledged command survives a crash. Expiry is applied whenever a twin's commands are read,
- * and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`; ended commands
- * older than the retention are pruned in the same commits. In-memory listeners (long polls,
+ * acknowledged command survives a crash. A twin's commands are read from the store once per
+ * activation of its actor, then kept in memory (command-cache.ts). Expiry is applied whenever
+ * they are read, and a timer per twin (command-expiry.ts) reads them at the soonest `expiresAt`;
+ * ended commands older than the retention are pruned in the same commits. In-memory listeners (long polls,
  * device sessions, app streams) hear of every status change after its commit. In cluster mode
  * every step runs on the twin's owner (`route`) and `relay` reaches sessions and listeners on
  * the other nodes (command-routing.ts).
@@ -17,12 +18,19 @@ import {
   answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
 } from '../src/twin/commands.ts';
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
+import { CommandCache } from './command-cache.ts';
+import type { Turn } from './command-cache.ts';
+import { CommandListeners } from './command-listeners.ts';
 import { ExpiryTimers } from './command-expiry.ts';
+import { waitForEnd } from './command-wait.ts';
 import { OpenCommandIndex } from './command-open-index.ts';
 import type { CommandOp, CommandRelay, CommandRoute, DeviceSink } from './command-routing.ts';
 
-/** Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`), with the twin when known. */
-export type Serialize = <T>(id: string, fn: (twin?: TwinState) => Promise<T>) => Promise<T>;
+/**
+ * Runs `fn` in twin `id`'s mailbox once the twin is known to exist (else `not_found`), with the twin when
+ * known and the actor running it (`scope`: the command cache lives as long; without one, steps read the store).
+ */
+export type Serialize = <T>(id: string, fn: (twin?: TwinState, scope?: object) => Promise<T>) => Promise<T>;
 
 export interface CommandServiceDeps {
   store: TwinStore;
@@ -41,26 +49,22 @@ export const DEFAULT_MAX_OPEN_PER_TWIN = 100;
 
 export class CommandService {
   readonly #deps: CommandServiceDeps;
-  readonly #listeners = new Map<string, Set<(command: Command) => void>>();
-  readonly #sinks = new Map<string, Set<DeviceSink>>();
-  readonly #all = new Set<(command: Command) => void>();
+  readonly #heard = new CommandListeners();
   readonly #openIndex: OpenCommandIndex;
   readonly #expiry: ExpiryTimers;
   /** Long polls and direct invocations waiting for a command to end (a gauge). */
   #waiting = 0;
-
-  /** The twin of each mailbox turn in progress, for connector filters (a mailbox runs one turn at a time). */
-  readonly #twins = new Map<string, TwinState>();
+  /** Each mailbox turn in progress: its twin (for connector filters) and actor (a mailbox runs one turn at a time). */
+  readonly #turns = new Map<string, Turn>();
+  readonly #cache = new CommandCache();
 
   constructor(deps: CommandServiceDeps) {
     const outer = deps.serialize;
-    const serialize: Serialize = (id, fn) => outer(id, async (twin) => {
-      if (twin !== undefined) this.#twins.set(id, twin);
-      try {
-        return await fn(twin);
-      } finally {
-        this.#twins.delete(id);
-      }
+    const serialize: Serialize = (id, fn) => outer(id, (twin, scope) => {
+      // A dropped actor's queued turns may overlap its successor's: each turn clears only its own entry.
+      const turn = { twin, scope };
+      this.#turns.set(id, turn);
+      return fn(twin, scope).finally(() => { if (this.#turns.get(id) === turn) this.#turns.delete(id); });
     });
     this.#deps = { ...deps, serialize };
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
@@ -69,7 +73,7 @@ export class CommandService {
     deps.relay?.onChange((command) => {
       // Should this node own the twin later, its open index must not miss this command.
       if (!isEnded(command.status)) this.#openIndex.track(command.twin, [command]);
-      this.#tell(command.twin, command);
+      this.#heard.tell(command.twin, command);
     });
   }
 
@@ -81,31 +85,27 @@ export class CommandService {
   get waiting(): number { return this.#waiting; }
 
   /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
-  listen(id: string, listener: (command: Command) => void): () => void {
-    return addTo(this.#listeners, id, listener);
-  }
+  listen(id: string, listener: (command: Command) => void): () => void { return this.#heard.listen(id, listener); }
 
   /** Hears every status change of every twin's commands (app sessions filter by what they follow). */
-  listenAll(listener: (command: Command) => void): () => void {
-    this.#all.add(listener);
-    return () => { this.#all.delete(listener); };
-  }
+  listenAll(listener: (command: Command) => void): () => void { return this.#heard.listenAll(listener); }
 
   /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
   attachSink(id: string, sink: DeviceSink): () => void {
-    const detach = addTo(this.#sinks, id, sink);
+    const detach = this.#heard.attachSink(id, sink);
     const absent = this.#deps.relay?.present(id, sink);
     return () => { detach(); absent?.(); };
   }
 
+  /** Forgets the commands held for an actor activation (its twin was deleted). */
+  forget(scope: object): void { this.#cache.drop(scope); }
+
   /** The store keeps commands (LevelDB, memory and JetStream stores). */
-  get available(): boolean {
-    return this.#deps.store.readCommands !== undefined;
-  }
+  get available(): boolean { return this.#deps.store.readCommands !== undefined; }
 
   /** A live device session here, or (cluster mode) on another node. */
   async hasLiveSession(id: string): Promise<boolean> {
-    if ((this.#sinks.get(id)?.size ?? 0) > 0) return true;
+    if (this.#heard.hasSink(id)) return true;
     return (await this.#deps.relay?.elsewhere(id)) ?? false;
   }
 
@@ -131,9 +131,7 @@ export class CommandService {
       this.#openIndex.track(id, [command]);
       this.#expiry.schedule(id, [...commands, command]);
       const order = orderOf(command);
-      for (const sink of this.#sinks.get(id) ?? []) {
-        try { sink(order); } catch { /* a closing session; the command stays open for the next */ }
-      }
+      this.#heard.push(id, order);
       this.#deps.relay?.push(id, order);
       return { command, created: true };
     }));
@@ -201,40 +199,11 @@ export class CommandService {
    * The command once it has ended, or as it is after `waitMs` (long poll), or as it is when
    * `signal` aborts (the client went away, the server is draining).
    */
-  async waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => { wake = resolve; });
-    let heard: Command | null = null;
-    // Listening before the read: a change relayed from the owner may overtake the read's reply.
-    const stop = this.listen(id, (c) => {
-      if (c.id !== cid) return;
-      heard = c;
-      if (isEnded(c.status)) wake();
-    });
-    let latest = await this.get(id, cid).catch((err: unknown) => { stop(); throw err; });
-    // The newer of the read and what was heard (an ended one wins).
-    const pick = () => { const h = heard as Command | null; if (h !== null && !isEnded(latest.status) && (isEnded(h.status) || h.updatedAt > latest.updatedAt)) latest = h; };
-    pick();
-    if (isEnded(latest.status) || waitMs <= 0 || signal?.aborted === true) { stop(); return latest; }
-    // Woken at expiresAt too: reading the command then expires it.
-    const untilExpiry = latest.expiresAt === undefined ? Infinity : Date.parse(latest.expiresAt) - this.#deps.now().getTime() + 1;
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; wake(); }, Math.max(0, Math.min(waitMs, untilExpiry)));
-    signal?.addEventListener('abort', wake, { once: true });
-    this.#waiting++;
-    try {
-      await woken;
-    } finally {
-      this.#waiting--;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', wake);
-      stop();
-    }
-    pick();
-    // After an abort (a drain refuses new work) the last known state is the answer.
-    const aborted = (signal as AbortSignal | undefined)?.aborted ?? false;
-    return timedOut && !aborted && !isEnded(latest.status) ? this.get(id, cid) : latest;
+  waitForEnd(id: string, cid: string, waitMs: number, signal?: AbortSignal): Promise<Command> {
+    const deps = { listen: this.listen.bind(this), get: this.get.bind(this), now: this.#deps.now, waiting: (n: number) => { this.#waiting += n; } };
+    return waitForEnd(deps, id, cid, waitMs, signal);
   }
+
 
   cancel(id: string, cid: string): Promise<Command> {
     return this.#route('command.cancel', id, [id, cid], () => this.#change(id, cid, (c, now) => cancelCommand(c, now)));
@@ -269,37 +238,35 @@ export class CommandService {
   async #read(id: string, now: Date): Promise<Command[]> {
     const store = this.#deps.store;
     if (store.readCommands === undefined) throw new DoppelError('unavailable', 'Commands are not available with this store yet: use the LevelDB store');
-    const stored = await store.readCommands(id);
-    const kept = stored.filter((c) => !isPrunable(c, now));
-    const expired = kept.map((c) => expireIfDue(c, now)).filter((c) => c !== null);
-    const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
-    if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
-    const byId = new Map(expired.map((c) => [c.id, c]));
-    const commands = kept.map((c) => byId.get(c.id) ?? c);
+    const turn = this.#turns.get(id);
+    const held = await this.#cache.read(turn, () => store.readCommands!(id));
+    // Nothing held can expire or be pruned before the cache's due time: the scan waits till then.
+    const commands = this.#cache.due(turn, now.getTime()) ? await this.#expireAndPrune(id, held, now) : held;
     this.#openIndex.track(id, commands);
     this.#expiry.schedule(id, commands);
     return commands;
   }
 
-  async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
-    if (changed.length === 0 && more.length === 0) return;
-    const outbox = this.#deps.outbox === undefined ? [] : changed.flatMap((c) => this.#deps.outbox!.commandOps(c, this.#twins.get(id)));
-    await this.#deps.store.commit([...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more, ...outbox]);
-    if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
-    for (const command of changed) {
-      this.#tell(id, command);
-      this.#deps.relay?.changed(command);
-    }
+  async #expireAndPrune(id: string, stored: Command[], now: Date): Promise<Command[]> {
+    const kept = stored.filter((c) => !isPrunable(c, now));
+    const expired = kept.map((c) => expireIfDue(c, now)).filter((c) => c !== null);
+    const pruned: StoreOp[] = stored.filter((c) => isPrunable(c, now)).map((c) => ({ type: 'deleteCommand', twin: id, id: c.id }));
+    if (expired.length > 0 || pruned.length > 0) await this.#commit(id, expired, pruned);
+    const byId = new Map(expired.map((c) => [c.id, c]));
+    this.#cache.settle(this.#turns.get(id));
+    return kept.map((c) => byId.get(c.id) ?? c);
   }
 
-  /** Hands a committed change to this node's listeners. */
-  #tell(id: string, command: Command): void {
-    for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
-      try {
-        listener(command);
-      } catch {
-        // One failing listener (a closed session) must not fail the committed change for others.
-      }
+  async #commit(id: string, changed: Command[], more: StoreOp[] = []): Promise<void> {
+    if (changed.length === 0 && more.length === 0) return;
+    const turn = this.#turns.get(id);
+    const outbox = this.#deps.outbox === undefined ? [] : changed.flatMap((c) => this.#deps.outbox!.commandOps(c, turn?.twin));
+    const ops = [...changed.map((command): StoreOp => ({ type: 'putCommand', command })), ...more];
+    await this.#cache.commit(turn, ops, outbox, (all) => this.#deps.store.commit(all));
+    if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
+    for (const command of changed) {
+      this.#heard.tell(id, command);
+      this.#deps.relay?.changed(command);
     }
   }
 }
@@ -308,14 +275,4 @@ function find(commands: Command[], cid: string): Command {
   const command = commands.find((c) => c.id === cid);
   if (command === undefined) throw fail('not_found', `No command "${cid}"`);
   return command;
-}
-
-function addTo<T>(map: Map<string, Set<T>>, id: string, item: T): () => void {
-  let set = map.get(id);
-  if (set === undefined) map.set(id, set = new Set());
-  set.add(item);
-  return () => {
-    set.delete(item);
-    if (set.size === 0 && map.get(id) === set) map.delete(id);
-  };
 }

@@ -97,7 +97,9 @@ export class TwinService {
     });
     this.commands = new CommandService({
       store: opts.store, now: this.#now,
-      serialize: (id, fn) => this.#ask(id, async (a) => fn(await a.get())),
+      // The actor is the cache scope: a twin's commands stay in memory while its actor is resident,
+      // and go with it on passivation or a drop (another node owns the twin now).
+      serialize: (id, fn) => this.#ask(id, async (a) => fn(await a.get(), a)),
       ...(this.#router === undefined ? {} : { route: (op, id, args, local) => this.#routed(op, id, args, local) }),
       ...(this.#router?.relay === undefined ? {} : { relay: this.#router.relay }),
       ...(opts.outbox === undefined ? {} : { outbox: opts.outbox }),
@@ -181,7 +183,8 @@ export class TwinService {
   /** Deletes the twin (if it is still at `ifVersion`, when given), its history and device token. */
   remove(id: string, ifVersion?: number): Promise<void> {
     return this.#routed('remove', id, [id, ifVersion], async () => {
-      const tokenId = await this.#ask(id, (a) => a.remove(ifVersion));
+      // The deleted twin's commands are gone from the store; a pinned actor must not keep them.
+      const tokenId = await this.#ask(id, async (a) => { try { return await a.remove(ifVersion); } finally { this.commands.forget(a); } });
       if (tokenId !== null) this.#credentials.forget(tokenId);
     });
   }
