@@ -10,7 +10,7 @@ import type { TwinStore } from '../src/store/types.ts';
 import type { ChangeFeed, Listener } from './change-feed.ts';
 import { CommandService } from './command-service.ts';
 import { runCommandOp } from './command-routing.ts';
-import type { CommandOp, CommandRelay } from './command-routing.ts';
+import type { RoutedOp, TwinRouter } from './twin-router.ts';
 import { EventBus } from './event-bus.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
@@ -38,21 +38,7 @@ export interface TwinServiceOptions {
   router?: TwinRouter;
 }
 
-/** The requests a cluster node forwards to a twin's owner (their arguments travel as CBOR). */
-export type RoutedOp = 'create' | 'get' | 'read' | 'touch' | 'patch' | 'remove' | 'issueDeviceToken' | CommandOp;
-
-/**
- * The cluster seam: which node runs a twin's requests. Without a router every twin is local.
- * `route` runs `local` when this node owns the twin, else sends `op(...args)` to the owner.
- */
-export interface TwinRouter {
-  owns(id: string): boolean;
-  route<T>(op: RoutedOp, id: string, args: unknown[], local: () => Promise<T>): Promise<T>;
-  /** Commands' device sessions and waiters on other nodes (src/cluster/command-relay.ts). */
-  readonly relay?: CommandRelay;
-}
-
-export type { WriteContext };
+export type { RoutedOp, TwinRouter, WriteContext };
 export type PatchResult = { state: TwinState; event: ChangeEvent | null };
 
 export class TwinService {
