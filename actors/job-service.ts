@@ -20,6 +20,7 @@ import { newCommandId, planCommand } from '../src/twin/commands.ts';
 import { toPublicTwin } from '../src/twin/index.ts';
 import type { TwinState } from '../src/twin/types.ts';
 import type { TwinService } from './twins.ts';
+import { mapLimit } from '../src/map-limit.ts';
 
 export interface JobPacing {
   /** Twins of one job in flight at once. */
@@ -144,7 +145,7 @@ export class JobService {
       const batch: string[] = [];
       for await (const state of this.#deps.twins.list({ prefix: job.prefix, ...(job.cursor === null ? {} : { after: job.cursor }), limit: this.#pacing.batchSize })) batch.push(state.id);
       if (batch.length === 0) return this.#end(job, 'completed');
-      const outcomes = await inPool(batch, this.#pacing.concurrency, (id) => this.#applyTo(job, id, matches));
+      const outcomes = await mapLimit(batch, this.#pacing.concurrency, (id) => this.#applyTo(job, id, matches));
       job = advanceJob(job, outcomes, batch[batch.length - 1]!, this.#now());
       await this.#deps.store.commit([{ type: 'putJob', job }]);
       await this.#pause();
@@ -210,16 +211,3 @@ export class JobService {
   }
 }
 
-/** Maps `items` with at most `limit` calls in flight, results in input order. */
-async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

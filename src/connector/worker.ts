@@ -11,6 +11,7 @@ import type { OutboxEntry, StoreOp, StoredConnector, TwinStore } from '../store/
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import type { Target } from './targets/target.ts';
+import { mapLimit } from '../map-limit.ts';
 
 /** Entries read per round; twins in one round are delivered concurrently, each in order. */
 const BATCH = 512;
@@ -103,7 +104,7 @@ export class ConnectorWorker {
         continue;
       }
       const done: StoreOp[] = [];
-      await runPool(ready, CONCURRENCY, (group) => this.#deliverTwin(group, done));
+      await mapLimit(ready, CONCURRENCY, (group) => this.#deliverTwin(group, done));
       if (done.length > 0) {
         try {
           await store.commit(done);
@@ -189,10 +190,3 @@ export function groupReady(entries: readonly OutboxEntry[], mayTry: (twin: strin
   return [...groups.values()];
 }
 
-async function runPool<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(runners);
-}

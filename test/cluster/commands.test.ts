@@ -6,38 +6,30 @@
  * session and its result read from a third node; a kill -9 of the owner after a 202 loses nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats } from '../../bench/nats-servers.ts';
-import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import type { TestServer } from '../support/server.ts';
 import { connect } from '../ws/helpers.ts';
 import type { Client, Msg } from '../ws/helpers.ts';
-import { json, leaseHolder, startNode, waitForSpreadShards } from './support.ts';
-import type { DoppelNode } from './support.ts';
+import { json, startThreeNodes } from './support.ts';
+import type { DoppelNode, ThreeNodes } from './support.ts';
 
 type Node = DoppelNode & { stop(): Promise<void> };
 interface CommandJson { id: string; status: string; result?: unknown }
 
-let nats: NatsCluster;
-const nodes: Node[] = [];
+let cluster: ThreeNodes;
+let nodes: Node[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  nats = await startNats(3);
-  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats, id, 3));
-  await waitForSpreadShards(nodes); // owners then stay put while the tests run
+  cluster = await startThreeNodes();
+  nodes = cluster.nodes;
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();
-  await Promise.all(nodes.map((n) => n.stop()));
-  await nats?.stop();
+  await cluster?.stop();
 }, 60_000);
 
-/** The node holding the lease of the twin's shard. */
-async function ownerOf(twin: string): Promise<Node> {
-  const holder = await leaseHolder(nats, twin);
-  return nodes.find((n) => n.id === holder)!;
-}
+const ownerOf = (twin: string): Promise<Node> => cluster.ownerOf(twin);
 
 /** Creates the twin and names its owner, a session node and a caller: three different nodes. */
 async function threeRoles(id: string): Promise<{ owner: Node; session: Node; caller: Node; token: string }> {

@@ -5,39 +5,31 @@
  * once it closes, every node shows it offline when the window has passed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats } from '../../bench/nats-servers.ts';
-import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import type { TestServer } from '../support/server.ts';
 import { connect } from '../ws/helpers.ts';
 import type { Client } from '../ws/helpers.ts';
-import { json, leaseHolder, startNode, waitForSpreadShards } from './support.ts';
-import type { DoppelNode } from './support.ts';
+import { json, startThreeNodes } from './support.ts';
+import type { DoppelNode, ThreeNodes } from './support.ts';
 
 type Node = DoppelNode & { stop(): Promise<void> };
 interface TwinJson { connection: { online: boolean; via: string | null; lastSeenAt: string | null } }
 
 const LIVENESS_MS = 2_000;
-let nats: NatsCluster;
-const nodes: Node[] = [];
+let cluster: ThreeNodes;
+let nodes: Node[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  nats = await startNats(3);
-  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats, id, 3, ['--liveness-seconds', String(LIVENESS_MS / 1000)]));
-  await waitForSpreadShards(nodes);
+  cluster = await startThreeNodes(['--liveness-seconds', String(LIVENESS_MS / 1000)]);
+  nodes = cluster.nodes;
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();
-  await Promise.all(nodes.map((n) => n.stop()));
-  await nats?.stop();
+  await cluster?.stop();
 }, 60_000);
 
-/** The node holding the lease of the twin's shard. */
-async function ownerOf(twin: string): Promise<Node> {
-  const holder = await leaseHolder(nats, twin);
-  return nodes.find((n) => n.id === holder)!;
-}
+const ownerOf = (twin: string): Promise<Node> => cluster.ownerOf(twin);
 
 const onlineOn = async (node: Node, id: string): Promise<boolean> =>
   (await json<TwinJson>(await node.call('GET', `/v1/twins/${id}`), 200)).connection.online;

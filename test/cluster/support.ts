@@ -8,6 +8,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { expect } from 'vitest';
+import { startNats } from '../../bench/nats-servers.ts';
 import type { NatsCluster } from '../../bench/nats-servers.ts';
 import { shardOf } from '../../src/cluster/shards.ts';
 import { eventually } from '../support/eventually.ts';
@@ -60,4 +61,32 @@ export async function json<T>(res: Response, status: number): Promise<T> {
   const text = await res.text();
   expect(res.status, text).toBe(status);
   return JSON.parse(text) as T;
+}
+
+/** Three Doppel nodes on a three-server NATS cluster (R3), their shards spread; `stop` ends all. */
+export interface ThreeNodes {
+  nats: NatsCluster;
+  /** Live nodes; a test that kills one takes it out of this list. */
+  nodes: Array<DoppelNode & { stop(): Promise<void> }>;
+  /** The node holding the lease of the twin's shard. */
+  ownerOf(twin: string): Promise<DoppelNode & { stop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+export async function startThreeNodes(flags: string[] = []): Promise<ThreeNodes> {
+  const nats = await startNats(3);
+  const nodes: ThreeNodes['nodes'] = [];
+  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(nats, id, 3, flags));
+  await waitForSpreadShards(nodes); // owners then stay put while the tests run
+  return {
+    nats, nodes,
+    ownerOf: async (twin) => {
+      const holder = await leaseHolder(nats, twin);
+      return nodes.find((n) => n.id === holder)!;
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await nats.stop();
+    },
+  };
 }

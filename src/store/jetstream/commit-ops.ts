@@ -6,6 +6,7 @@
 import type { StoreOp } from '../types.ts';
 import { twinOfOp } from './record.ts';
 import type { TwinOp } from './record.ts';
+import { mapLimit } from '../../map-limit.ts';
 
 export type CredentialOp = Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
 
@@ -30,14 +31,8 @@ export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; creden
 
 /** Runs `fn` over `items` with at most PARALLEL_WRITES at once; fails with the first failure. */
 export async function eachLimited<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
+  // Every write is attempted (a failure does not stop the others), then the first failure is thrown.
   const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item).catch((err: unknown) => { errors.push(err); });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
+  await mapLimit(items, PARALLEL_WRITES, (item) => fn(item).catch((err: unknown) => { errors.push(err); }));
   if (errors.length > 0) throw errors[0];
 }
