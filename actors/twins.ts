@@ -12,6 +12,7 @@ import { CommandService } from './command-service.ts';
 import { runCommandOp } from './command-routing.ts';
 import type { RoutedOp, TwinRouter } from './twin-router.ts';
 import { EventBus } from './event-bus.ts';
+import { withOwnerConnections } from './owner-connections.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
 import type { TwinActorDeps, WriteContext } from './twin-actor.ts';
@@ -239,9 +240,16 @@ export class TwinService {
     return actor !== undefined ? actor.connection() : storedConnection(state, this.#now().getTime(), this.#livenessMs);
   }
 
-  /** Twins in id order from the store (committed state is always current there). */
+  /** Twins in id order from the store (always current); in cluster mode with their owners' connections. */
   list(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
-    return this.#store.listTwins(opts);
+    const ask = this.#router?.connectionsOf?.bind(this.#router);
+    if (ask === undefined) return this.#store.listTwins(opts);
+    return withOwnerConnections(this.#store.listTwins(opts), ask, (state, c) => this.#ownerConnection.set(state, c));
+  }
+
+  /** The connections of the twins among `ids` resident here (for other cluster nodes' listings). */
+  residentConnections(ids: readonly string[]): Array<[string, Connection]> {
+    return ids.flatMap((id) => { const a = this.#registry.peek(id); return a === undefined ? [] : [[id, a.connection()] as [string, Connection]]; });
   }
 
   /**

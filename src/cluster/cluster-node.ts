@@ -15,9 +15,11 @@ import type { Logger } from '../log.ts';
 import { createJetStreamStore, CredentialWatch, RecordFollower } from '../store/jetstream/index.ts';
 import type { JetStreamStore } from '../store/jetstream/index.ts';
 import type { RoutedOp, TwinRouter } from '../../actors/twins.ts';
+import type { Connection } from '../twin/types.ts';
 import { DoppelError } from '../errors.ts';
 import { ClusterFeed } from './cluster-feed.ts';
 import { NatsCommandRelay } from './command-relay.ts';
+import { ConnectionQuery } from './connection-query.ts';
 import { Leases } from './leases.ts';
 import { ShardRouter } from './router.ts';
 import { shardOf } from './shards.ts';
@@ -41,6 +43,7 @@ export interface ClusterNodeOptions {
 export interface ClusterTwins {
   invoke(op: RoutedOp, args: unknown[]): Promise<unknown>;
   dropWhere(disowned: (id: string) => boolean): number;
+  residentConnections(ids: readonly string[]): Array<[string, Connection]>;
   readonly stats: { resident: number };
 }
 
@@ -61,6 +64,7 @@ export class ClusterNode implements TwinRouter {
   #twins: ClusterTwins | null = null;
   #leases: Leases | null = null;
   #router: ShardRouter | null = null;
+  #connections: ConnectionQuery | null = null;
   #quorum = false;
   #timers: Array<ReturnType<typeof setInterval>> = [];
   #closed = false;
@@ -130,6 +134,8 @@ export class ClusterNode implements TwinRouter {
         if (this.#twins === null) return Promise.reject(new DoppelError('unavailable', 'Node is starting'));
         return this.#twins.invoke(op, args);
       });
+      const connections = new ConnectionQuery(c.nc, leases, NAMESPACE);
+      connections.serve(this.id, (ids) => this.#twins?.residentConnections(ids) ?? []);
       const follower = new RecordFollower(c, (twin, record) => this.feed.deliver(twin, record), (err) => this.#logger.warn('following the twin stream failed; resuming', { err: String(err) }));
       await follower.start();
       const watch = new CredentialWatch(c.credentials, (id) => this.#credentials?.forget(id), (err) => this.#logger.warn('watching credentials failed; resuming', { err: String(err) }));
@@ -140,6 +146,7 @@ export class ClusterNode implements TwinRouter {
       this.#registry = registry;
       this.#leases = leases;
       this.#router = router;
+      this.#connections = connections;
       this.#quorum = true;
       if (this.#twins !== null) void this.#beat();
     } catch (err) {
@@ -211,6 +218,11 @@ export class ClusterNode implements TwinRouter {
     return router.route(op, id, args, local).catch((err: unknown) => { throw withRetryAfter(err); });
   }
 
+  /** Listings: the owners' connections of listed twins owned elsewhere (connection-query.ts). */
+  async connectionsOf(ids: readonly string[]): Promise<ReadonlyMap<string, Connection>> {
+    return this.#connections === null || this.#closed ? new Map() : this.#connections.ask(ids);
+  }
+
   /** Requests forwarded to another node, and shard leases gained or lost, since start (metrics). */
   get stats(): { forwarded: number; leaseChanges: number; shardsHeld: number } {
     return { forwarded: this.#router?.forwarded ?? 0, leaseChanges: this.#leases?.changes ?? 0, shardsHeld: this.#leases?.owned ?? 0 };
@@ -219,6 +231,8 @@ export class ClusterNode implements TwinRouter {
   async #stopFollowing(): Promise<void> {
     this.#router?.stop();
     this.#router = null;
+    this.#connections?.stop();
+    this.#connections = null;
     this.relay.stop();
     this.#watch?.stop();
     this.#watch = null;

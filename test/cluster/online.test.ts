@@ -2,7 +2,8 @@
  * A twin's `connection.online` in cluster mode: the twin's owner, the node holding the device's
  * WebSocket session and a third node are three different nodes, with a 2 s liveness window. While
  * the session is open the twin stays online on all three, long after the device's last message;
- * once it closes, every node shows it offline when the window has passed.
+ * once it closes, every node shows it offline when the window has passed. Listings (`GET /v1/twins`)
+ * on every node agree with the single reads, filters on `connection.online` included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
@@ -33,6 +34,12 @@ const ownerOf = (twin: string): Promise<Node> => cluster.ownerOf(twin);
 
 const onlineOn = async (node: Node, id: string): Promise<boolean> =>
   (await json<TwinJson>(await node.call('GET', `/v1/twins/${id}`), 200)).connection.online;
+/** The twin's connection as a listing of `id`'s prefix on `node` shows it (with `filter`, if given). */
+const listedOn = async (node: Node, id: string, filter?: string): Promise<TwinJson['connection'] | undefined> => {
+  const query = new URLSearchParams({ prefix: id, ...(filter === undefined ? {} : { filter }) });
+  const page = await json<{ items: Array<TwinJson & { id: string }> }>(await node.call('GET', `/v1/twins?${query}`), 200);
+  return page.items.find((t) => t.id === id)?.connection;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('online across nodes', () => {
@@ -54,6 +61,9 @@ describe('online across nodes', () => {
     for (const node of [owner, third, session]) {
       const twin = await json<TwinJson>(await node.call('GET', `/v1/twins/${id}`), 200);
       expect(twin.connection, `on ${node.id}`).toMatchObject({ online: true, via: 'ws' });
+      // A listing says what the single read says, on the owner and on the nodes that do not own it.
+      expect(await listedOn(node, id), `listed on ${node.id}`).toMatchObject({ online: true, via: 'ws' });
+      expect(await listedOn(node, id, 'connection.online == true'), `filtered on ${node.id}`).toMatchObject({ online: true });
     }
 
     device.close();
@@ -61,6 +71,10 @@ describe('online across nodes', () => {
     // The window (2 s) plus slack for a busy machine: offline everywhere, and it stays so.
     for (const node of nodes) await eventually(async () => (await onlineOn(node, id)) ? undefined : true, `offline on ${node.id}`, LIVENESS_MS + 10_000);
     await sleep(LIVENESS_MS);
-    for (const node of nodes) expect(await onlineOn(node, id), `still offline on ${node.id}`).toBe(false);
+    for (const node of nodes) {
+      expect(await onlineOn(node, id), `still offline on ${node.id}`).toBe(false);
+      expect(await listedOn(node, id), `listed offline on ${node.id}`).toMatchObject({ online: false, via: 'ws' });
+      expect(await listedOn(node, id, 'connection.online == true'), `filtered out on ${node.id}`).toBeUndefined();
+    }
   }, 90_000);
 });
