@@ -8,11 +8,16 @@
  */
 import type { Connection, TwinState } from '../src/twin/types.ts';
 
-/** States asked about at once: the JetStream store reads twin heads 64 at a time too. */
-const CHUNK = 64;
+/**
+ * States asked about at once: first 64 (the JetStream store reads twin heads 64 at a time, and a
+ * page of 100 should not wait for more), then twice as many each time up to 512, so that a long
+ * listing asks each owner a few times rather than once per 64 twins.
+ */
+const FIRST_CHUNK = 64;
+const MAX_CHUNK = 512;
 
 /**
- * Yields `states` unchanged, in order, after `remember`ing the owner's connection of each one that
+ * Yields `states` unchanged, in order, a chunk at a time, after `remember`ing the owner's connection of each one that
  * has one (`connectionsOf` answers for the ids of a chunk).
  */
 export async function* withOwnerConnections(
@@ -21,9 +26,11 @@ export async function* withOwnerConnections(
   remember: (state: TwinState, connection: Connection) => void,
 ): AsyncIterable<TwinState> {
   let chunk: TwinState[] = [];
+  let size = FIRST_CHUNK;
   const settle = async (): Promise<TwinState[]> => {
     const ready = chunk;
     chunk = [];
+    size = Math.min(size * 2, MAX_CHUNK);
     const connections = await connectionsOf(ready.map((s) => s.id));
     for (const state of ready) {
       const connection = connections.get(state.id);
@@ -33,7 +40,7 @@ export async function* withOwnerConnections(
   };
   for await (const state of states) {
     chunk.push(state);
-    if (chunk.length >= CHUNK) yield* await settle();
+    if (chunk.length >= size) yield* await settle();
   }
   if (chunk.length > 0) yield* await settle();
 }
