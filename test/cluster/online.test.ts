@@ -3,7 +3,8 @@
  * WebSocket session and a third node are three different nodes, with a 2 s liveness window. While
  * the session is open the twin stays online on all three, long after the device's last message;
  * once it closes, every node shows it offline when the window has passed. Listings (`GET /v1/twins`)
- * on every node agree with the single reads, filters on `connection.online` included.
+ * on every node agree with the single reads, filters on `connection.online` and the snapshots of
+ * prefix subscriptions included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
@@ -64,6 +65,12 @@ describe('online across nodes', () => {
       // A listing says what the single read says, on the owner and on the nodes that do not own it.
       expect(await listedOn(node, id), `listed on ${node.id}`).toMatchObject({ online: true, via: 'ws' });
       expect(await listedOn(node, id, 'connection.online == true'), `filtered on ${node.id}`).toMatchObject({ online: true });
+      // So does the snapshot of a prefix subscription (it lists the same way).
+      const app = await connect({ url: node.url } as TestServer);
+      clients.push(app);
+      expect(await app.request({ op: 'subscribe', prefix: id })).toMatchObject({ op: 'subscribed' });
+      expect(await app.next((m) => m.op === 'snapshot'), `snapshot on ${node.id}`).toMatchObject({ twin: { id, connection: { online: true, via: 'ws' } } });
+      app.close();
     }
 
     device.close();
