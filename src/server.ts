@@ -12,7 +12,7 @@ import { createWsEndpoint } from '../protocols/ws/index.ts';
 import { createCredentials, createRateLimiter, createStreamQuota } from './auth/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { bindFailure, storeOpenFailure } from './startup-failure.ts';
-import { maskConfig } from './config.ts';
+import { maskConfig, natsUrls } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ConnectorService } from './connector/service.ts';
@@ -21,7 +21,7 @@ import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
-import { ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
+import { assertNatsAccess, ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -51,6 +51,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   // that fails removes a data directory it created and leaves no admin token behind.
   const dbPath = runtime.joinPath(config.data, 'db');
   // Cluster mode keeps the state in JetStream; the data directory holds only the admin token.
+  if (inClusterMode(config)) assertNatsAccess(natsUrls(config.cluster), runtime);
   const cluster = inClusterMode(config) ? new ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
   const created = !(await runtime.exists(config.data)) ? config.data : cluster === null && !(await runtime.exists(dbPath)) ? dbPath : null;
   const store: TwinStore = cluster?.store ?? createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });

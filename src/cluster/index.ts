@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 export { ClusterNode } from './cluster-node.ts';
 export type { ClusterView } from './cluster-node.ts';
 export { ClusterFeed } from './cluster-feed.ts';
+export { assertNatsAccess } from './net-access.ts';
 export { registerClusterMetrics } from './metrics.ts';
 
 /** True when the configuration asks for cluster mode (`--cluster` and `--node-id`). */

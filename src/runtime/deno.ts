@@ -38,6 +38,7 @@ interface DenoApi {
   memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
   readDirSync(path: string): Iterable<unknown>;
   exit(code: number): never;
+  readonly permissions: { querySync(descriptor: { name: 'net'; host: string }): { state: 'granted' | 'prompt' | 'denied' } };
   readonly errors: { NotFound: new (...args: never[]) => Error } & Record<string, new (...args: never[]) => Error>;
 }
 
@@ -145,6 +146,11 @@ export const denoRuntime: Runtime = {
     delayIncludesResolution: false,
   }, onGc),
 
+  deniedNetAccess(hostPort) {
+    // "prompt" too: a server has no one to ask, and Deno would refuse when the connection is made.
+    if (Deno.permissions.querySync({ name: 'net', host: hostPort }).state === 'granted') return undefined;
+    return `Deno is not allowed to connect to ${hostPort}: add its host to --allow-net`;
+  },
   writeStdout: (line) => writeAll(Deno.stdout, `${line}\n`),
   writeStderr: (line) => writeAll(Deno.stderr, `${line}\n`),
   exit: (code) => Deno.exit(code),

@@ -107,6 +107,13 @@ export interface Runtime {
   processUsage(): { rssBytes: number; cpuSeconds: number };
   /** Starts watching the event loop (and GC pauses, where observable) for /metrics. */
   startMetricsSampler(onGc: (kind: GcKind, seconds: number) => void): MetricsSampler;
+  /**
+   * Why this process may not connect to `host:port` (a configured peer such as a NATS server),
+   * or undefined when it may. Deno answers from its `--allow-net` grant, so that a missing grant
+   * refuses the start naming the flag instead of a bare EPERM from a name lookup; Node has no
+   * such grant and leaves it out.
+   */
+  deniedNetAccess?(hostPort: string): string | undefined;
   writeStdout(line: string): void;
   writeStderr(line: string): void;
   exit(code: number): never;

@@ -10,15 +10,17 @@ import { generate, parse } from 'coap-packet';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ADMIN, serverCommand, tempDir } from '../support/server.ts';
+import { startNats } from '../../bench/nats-servers.ts';
+import { eventually } from '../support/eventually.ts';
 
 const PERMISSIONS = ['--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-ffi'];
 
 interface Run { code: number | null; output: string; http?: number; coap?: number; stop(): Promise<number | null> }
 
 /** Starts `deno run <permissions> src/cli.ts serve`; resolves when it listens or exits. */
-function runDeno(permissions: string[], dataDir: string): Promise<Run> {
+function runDeno(permissions: string[], dataDir: string, flags: string[] = []): Promise<Run> {
   const { file } = serverCommand('deno');
-  const child = spawn(file, ['run', ...permissions, 'src/cli.ts', 'serve', '--http', '0', '--coap', '0', '--data', dataDir], {
+  const child = spawn(file, ['run', ...permissions, 'src/cli.ts', 'serve', '--http', '0', '--coap', '0', '--data', dataDir, ...flags], {
     env: { ...process.env, DOPPEL_ADMIN_TOKEN: ADMIN, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -97,6 +99,35 @@ describe('Deno permissions', () => {
     } finally {
       await run.stop();
       await dir.remove();
+    }
+  });
+
+  it('runs a cluster node with the hardened command when --allow-net names the NATS host, and refuses one it does not name', async () => {
+    const nats = await startNats(1);
+    const dir = await tempDir('doppel-deno-cluster-');
+    const scoped = (net: string) => [
+      `--allow-net=${net}`, `--allow-read=.,${dir.path},/etc/alpine-release`, `--allow-write=${dir.path}`, '--allow-env', '--allow-ffi=node_modules',
+    ];
+    const port = new URL(nats.urls[0]!).port;
+    try {
+      const run = await runDeno(scoped('127.0.0.1'), dir.path, ['--cluster', `nats://127.0.0.1:${port}`, '--node-id', 'd1']);
+      try {
+        expect(run.http, run.output).toBeTypeOf('number');
+        const base = `http://127.0.0.1:${run.http}`;
+        await eventually(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 'the node to be ready', 20_000);
+        const created = await fetch(`${base}/v1/twins`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'clustered' }) });
+        expect(created.status).toBe(201);
+      } finally {
+        expect(await run.stop()).toBe(0);
+      }
+      // localhost is 127.0.0.1, but Deno grants host names as written: the start is refused in one line.
+      const refused = await runDeno(scoped('127.0.0.1'), dir.path, ['--cluster', `nats://localhost:${port}`, '--node-id', 'd2']);
+      expect(refused.http).toBeUndefined();
+      expect(refused.code).not.toBe(0);
+      expect(refused.output).toContain(`--cluster names nats://localhost:${port}, but Deno is not allowed to connect to localhost:${port}: add its host to --allow-net`);
+    } finally {
+      await dir.remove();
+      await nats.stop();
     }
   });
 });
