@@ -279,8 +279,8 @@ export class JetStreamStore implements TwinStore {
   async jobMarks(job: string): Promise<string[]> { return (await this.#barrier()).index.jobMarks(job); }
 
   async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
-    const { stream, credentials, index } = await this.#barrier();
-    yield* await exportRecords(index.subjects(), stream, credentials);
+    const { stream, credentials, jobs, index } = await this.#barrier();
+    yield* await exportRecords(index.subjects(), stream, credentials, jobs);
   }
 
   async countPending(): Promise<number> {
