@@ -118,9 +118,16 @@ export class JobService {
     // A bad name or payload would fail on every twin: refuse the job instead.
     if ('command' in def) planCommand('job', def.command, newCommandId(this.#now().getTime()), this.#now());
     const job = planJob(newJobId(), def, this.#now());
-    await this.#store().commit([{ type: 'putJob', job }]);
-    // Cluster mode: the creating node runs it, unless the lease bucket is out of reach now (a later tick then takes it).
-    if (this.#deps.leases === undefined || await this.#deps.leases.acquire(job.id)) this.#run(job);
+    // Cluster mode: the creating node runs it, its lease taken before any other node can see the
+    // job; with the lease bucket out of reach now, a later tick on some node takes it.
+    const leased = this.#deps.leases === undefined || await this.#deps.leases.acquire(job.id);
+    try {
+      await this.#store().commit([{ type: 'putJob', job }]);
+    } catch (err) {
+      if (this.#deps.leases !== undefined && leased) await this.#deps.leases.release(job.id);
+      throw err;
+    }
+    if (leased) this.#run(job);
     return job;
   }
 

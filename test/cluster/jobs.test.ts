@@ -6,12 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { eventually } from '../support/eventually.ts';
 import { createTwins, jobEvents } from '../jobs/helpers.ts';
 import type { JobJson } from '../jobs/helpers.ts';
 import { shardOf } from '../../src/cluster/shards.ts';
+import { storeNames, twinSubject } from '../../src/store/jetstream/names.ts';
+import { INDEX_HEADERS } from '../../src/store/jetstream/record.ts';
 import { json, leaseHolder, startThreeNodes } from './support.ts';
 import type { DoppelNode, ThreeNodes } from './support.ts';
 
@@ -45,6 +47,22 @@ async function runnerOf(id: string): Promise<string | undefined> {
     if (entry === null || entry.operation !== 'PUT') return undefined;
     const lease = JSON.parse(entry.string()) as { holder: string; expiresAt: number };
     return lease.expiresAt > Date.now() ? lease.holder : undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Twins whose latest record still carries a done-mark of `job` (read from the twin stream's headers). */
+async function markedTwins(ids: string[], job: string): Promise<string[]> {
+  const nc = await natsConnect({ servers: cluster.nats.urls.filter((_, i) => cluster.nats.nodes[i]!.alive), timeout: 2_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = storeNames('doppel');
+    const marked = await Promise.all(ids.map(async (id) => {
+      const msg = await jsm.streams.getMessage(names.stream, { last_by_subj: twinSubject(names, id) });
+      return (msg?.header.get(INDEX_HEADERS.jobMarks) ?? '').split(',').includes(job) ? [id] : [];
+    }));
+    return marked.flat();
   } finally {
     await nc.close();
   }
@@ -87,6 +105,7 @@ describe('fleet jobs across nodes', () => {
     ids.forEach((id, i) => expect(events.get(id), id).toBe(i % 3 === 0 ? 1 : 0));
     expect(await json<{ desired: unknown }>(await nodes[2]!.call('GET', '/v1/twins/cj-a-00003'), 200)).toMatchObject({ desired: { fw: '2.0' } });
     expect(await runnerOf(started.id)).toBeUndefined(); // the lease is freed once the job ended
+    expect(await markedTwins(ids, started.id)).toEqual([]); // and its done-marks are gone
   }, 180_000);
 
   it('cancels a job from a node that is not its runner: the runner stops', async () => {
@@ -106,6 +125,8 @@ describe('fleet jobs across nodes', () => {
     expect(changed).toBeGreaterThanOrEqual(cancelled.done);
     expect(changed).toBeLessThan(ids.length);
     await json(await other.call('DELETE', `/v1/jobs/${started.id}`), 409);
+    // Marks the runner added after the cancel's cleanup are swept by a later tick.
+    await eventually(async () => ((await markedTwins(ids, started.id)).length === 0 ? true : undefined), 'the done-marks to be dropped', 30_000);
   }, 180_000);
 
   it('finishes the job on another node after a kill -9 of its runner, changing every twin exactly once', async () => {
@@ -135,5 +156,6 @@ describe('fleet jobs across nodes', () => {
     const events = await jobEvents(survivor.call, ids, started.id);
     expect([...events.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     expect((await listIds(survivor, 'cj-k-', 'desired.fw == "user"')).sort()).toEqual([...applied].sort());
+    expect(await markedTwins(ids, started.id)).toEqual([]);
   }, 300_000);
 });

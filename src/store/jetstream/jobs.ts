@@ -26,6 +26,8 @@ const jobKvKey = (id: string): string => `j.${id}`;
 
 export class JobBucket {
   readonly #kv: KV;
+  /** Ended jobs as read: they never change again, so a listing reads only the running ones. */
+  readonly #ended = new Map<string, Job>();
 
   constructor(kv: KV) { this.#kv = kv; }
 
@@ -38,8 +40,8 @@ export class JobBucket {
     try {
       const keys: string[] = [];
       for await (const key of await this.#kv.keys('j.>')) keys.push(key);
-      const found = await Promise.all(keys.map((key) => this.#read(key.slice(2))));
-      return found.flatMap((f) => (f === undefined ? [] : [f.job])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const found = await Promise.all(keys.map(async (key) => this.#ended.get(key.slice(2)) ?? (await this.#read(key.slice(2)))?.job));
+      return found.flatMap((job) => (job === undefined ? [] : [job])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     } catch (err) {
       throw unavailable('cannot list jobs', err);
     }
@@ -68,6 +70,8 @@ export class JobBucket {
   async #read(id: string): Promise<{ job: Job; revision: number } | undefined> {
     const entry = await this.#kv.get(jobKvKey(id)).catch((err: unknown) => { throw unavailable(`cannot read job "${id}"`, err); });
     if (entry === null || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
-    return { job: decodeValue<Job>(entry.value), revision: entry.revision };
+    const job = decodeValue<Job>(entry.value);
+    if (job.status !== 'running') this.#ended.set(job.id, job);
+    return { job, revision: entry.revision };
   }
 }
