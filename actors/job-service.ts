@@ -78,7 +78,8 @@ export class JobService {
   readonly #swept = new Set<string>();
   #stopping = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #ticking = false;
+  /** The tick in progress (cluster mode), awaited by `stop`. */
+  #ticking: Promise<void> | null = null;
 
   constructor(deps: JobServiceDeps) {
     this.#deps = deps;
@@ -87,7 +88,7 @@ export class JobService {
     this.#twins = new JobTwins({ twins: deps.twins, store: deps.store, marksOnOwner: deps.leases !== undefined, ...(deps.onTwin === undefined ? {} : { onTwin: deps.onTwin }) });
   }
 
-  /** The store keeps jobs (LevelDB and memory stores). */
+  /** The store keeps jobs (LevelDB, memory and JetStream stores). */
   get available(): boolean { return this.#deps.store.getJob !== undefined; }
 
   /** Jobs whose loop runs in this process now (a gauge). */
@@ -97,8 +98,8 @@ export class JobService {
   async resume(): Promise<void> {
     if (!this.available || this.#stopping) return;
     if (this.#deps.leases !== undefined) {
-      this.#timer ??= setInterval(() => { void this.#tick(); }, this.#deps.tickMs ?? 1_000);
-      await this.#tick();
+      this.#timer ??= setInterval(() => { void this.#tickOnce(); }, this.#deps.tickMs ?? 1_000);
+      await this.#tickOnce();
       return;
     }
     for (const job of await this.#store().listJobs!()) if (job.status === 'running') this.#run(job);
@@ -108,6 +109,7 @@ export class JobService {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
+    await this.#ticking;
     await Promise.all([...this.#loops.values()].map((l) => l.done));
   }
 
@@ -198,7 +200,7 @@ export class JobService {
       if (this.#stopping) return job;
       const batch: string[] = [];
       for await (const state of this.#deps.twins.list({ prefix: job.prefix, ...(job.cursor === null ? {} : { after: job.cursor }), limit: this.#pacing.batchSize })) batch.push(state.id);
-      if (batch.length === 0) return this.#end(job, 'completed');
+      if (batch.length === 0) return this.#halted(job, control) ? undefined : this.#end(job, 'completed');
       const outcomes = await mapLimit(batch, this.#pacing.concurrency, (id) => (this.#halted(job, control) ? Promise.resolve<TwinOutcome>('skipped') : this.#twins.apply(job, id, matches)));
       if (this.#halted(job, control)) return undefined;
       job = advanceJob(job, outcomes, batch[batch.length - 1]!, this.#now());
@@ -224,11 +226,17 @@ export class JobService {
     }
   }
 
+  /** One tick at a time: a slow one (NATS lagging) is not overtaken by the next. */
+  #tickOnce(): Promise<void> {
+    if (this.#ticking !== null || this.#stopping) return this.#ticking ?? Promise.resolve();
+    this.#ticking = this.#tick().finally(() => { this.#ticking = null; });
+    return this.#ticking;
+  }
+
   /** Cluster mode, every tick: keeps this node's loops, takes over orphaned jobs, sweeps ended jobs' marks. */
   async #tick(): Promise<void> {
     const leases = this.#deps.leases;
-    if (leases === undefined || this.#ticking || this.#stopping) return;
-    this.#ticking = true;
+    if (leases === undefined) return;
     try {
       for (const job of await this.#store().listJobs!()) {
         if (this.#stopping) return;
@@ -244,8 +252,6 @@ export class JobService {
     } catch (err) {
       // Unavailable: NATS is out of reach, which the node's readiness already reports; the next tick tries again.
       if (!isDoppelError(err) || err.code !== 'unavailable') this.#deps.onError?.('(all jobs)', err);
-    } finally {
-      this.#ticking = false;
     }
   }
 
@@ -253,7 +259,7 @@ export class JobService {
   async #adopt(id: string, leases: JobLeases): Promise<void> {
     if (!(await leases.acquire(id))) return;
     const job = await this.#store().getJob!(id);
-    if (job?.status === 'running') this.#run(job);
+    if (job?.status === 'running' && !this.#stopping) this.#run(job);
     else await leases.release(id);
   }
 
