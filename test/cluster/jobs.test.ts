@@ -1,7 +1,7 @@
 /**
  * Fleet jobs across a cluster: three Doppel nodes (child processes) on a three-server NATS
  * cluster. A job over twins owned by all three nodes completes with its progress the same on
- * every node; a cancel sent to another node than the runner stops it; a kill -9 of the runner
+ * every node (a patch job and a queued-command job); a cancel sent to another node than the runner stops it; a kill -9 of the runner
  * mid-job hands the job to another node, which finishes it with every twin changed exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,17 @@ describe('fleet jobs across nodes', () => {
     expect(await runnerOf(started.id)).toBeUndefined(); // the lease is freed once the job ended
     expect(await markedTwins(ids, started.id)).toEqual([]); // and its done-marks are gone
   }, 180_000);
+
+  it('queues a command job\'s command once on each matching twin, whichever node owns it', async () => {
+    const ids = await createTwins(nodes[0]!.call, 'cj-q-', 30, (i) => ({ ring: i % 2 === 0 ? 'beta' : 'stable' }));
+    const started = await json<JobJson>(await nodes[2]!.call('POST', '/v1/jobs', { filter: 'tags.ring == "beta"', prefix: 'cj-q-', command: { name: 'reboot', ttlSeconds: 600 } }), 202);
+    expect(await ended(nodes[0]!, started.id)).toMatchObject({ status: 'completed', matched: 15, done: 15, failed: 0, scanned: 30 });
+    for (const [i, id] of ids.entries()) {
+      const { items } = await json<{ items: { name: string }[] }>(await nodes[1]!.call('GET', `/v1/twins/${id}/commands`), 200);
+      expect(items.map((c) => c.name), id).toEqual(i % 2 === 0 ? ['reboot'] : []);
+    }
+    expect(await markedTwins(ids, started.id)).toEqual([]);
+  }, 120_000);
 
   it('cancels a job from a node that is not its runner: the runner stops', async () => {
     const ids = await createTwins(nodes[0]!.call, 'cj-c-', 400, () => ({}));
