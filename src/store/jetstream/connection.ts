@@ -78,6 +78,15 @@ export async function openConnection(o: ResolvedOptions): Promise<Connected> {
   }
 }
 
+/** Drains (flushes what is in flight), then closes; with NATS unreachable a drain could wait forever, so it is bounded. */
+export async function closeConnection(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+  await Promise.race([nc.drain().catch(() => undefined), bound]);
+  clearTimeout(timer);
+  await nc.close().catch(() => undefined);
+}
+
 async function ensureTwinStream(jsm: JetStreamManager, names: StoreNames, o: ResolvedOptions): Promise<void> {
   const config = {
     name: names.stream, subjects: [`${names.twinSubjects}>`], storage: StorageType.File, num_replicas: o.replicas,

@@ -22,7 +22,7 @@ import { isTwinId } from '../../twin/ids.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
 import { checkHistoryQuery, keyWriteOf } from '../keys.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from '../types.ts';
-import { openConnection, parseStoreOptions } from './connection.ts';
+import { closeConnection, openConnection, parseStoreOptions } from './connection.ts';
 import type { Connected, JetStreamStoreOptions, ResolvedOptions } from './connection.ts';
 import { CredentialBucket } from './credentials.ts';
 import { exportRecords } from './export-records.ts';
@@ -113,12 +113,7 @@ export class JetStreamStore implements TwinStore {
     this.#conn = null;
     if (conn === null) return;
     await conn.index.stop();
-    // Drain flushes what is in flight; with NATS unreachable it could wait forever, so bound it.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#o.timeoutMs); });
-    await Promise.race([conn.c.nc.drain().catch(() => undefined), bound]);
-    clearTimeout(timer);
-    await conn.c.nc.close().catch(() => undefined);
+    await closeConnection(conn.c.nc, this.#o.timeoutMs);
   }
 
   /** The open NATS connection, stream and bucket: for the cluster wiring (src/cluster/). */
