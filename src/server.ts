@@ -128,7 +128,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   for (const outcome of ['done', 'failed', 'skipped']) jobTwins.inc({ outcome }, 0);
   const jobs = new JobService({
     twins, store, onTwin: (outcome) => jobTwins.inc({ outcome }),
-    onError: (job, err) => logger.error('fleet job stopped; it resumes at the next start', { job, err }),
+    onError: (job, err) => logger.error(cluster === null ? 'fleet job stopped; it resumes at the next start' : 'fleet job stopped here; a node resumes it within seconds', { job, err }),
+    ...(cluster === null ? {} : { leases: cluster.jobLeases }),
   });
   metrics.gauge({ name: 'doppel_jobs_running', help: 'Fleet jobs running in this process', collect: () => jobs.running });
 

@@ -21,6 +21,9 @@ import { ClusterFeed } from './cluster-feed.ts';
 import { NatsCommandRelay } from './command-relay.ts';
 import { ConnectionQuery } from './connection-query.ts';
 import { Leases } from './leases.ts';
+import { LeaseBucket } from './lease-bucket.ts';
+import { JobLeases } from './job-leases.ts';
+import type { JobLeases as JobLeaseSeam } from '../../actors/job-service.ts';
 import { ShardRouter } from './router.ts';
 import { shardOf } from './shards.ts';
 import { HEARTBEAT_MS, NodeRegistry } from './node-registry.ts';
@@ -63,6 +66,13 @@ export class ClusterNode implements TwinRouter {
   #credentials: Pick<Credentials, 'forget'> | null = null;
   #twins: ClusterTwins | null = null;
   #leases: Leases | null = null;
+  #jobLeases: JobLeases | null = null;
+  /** Fleet job leases for the job service (none held while not connected). */
+  readonly jobLeases: JobLeaseSeam = {
+    acquire: (job) => this.#jobLeases?.acquire(job) ?? Promise.resolve(false),
+    holds: (job) => this.#jobLeases?.holds(job) ?? false,
+    release: (job) => this.#jobLeases?.release(job) ?? Promise.resolve(),
+  };
   #router: ShardRouter | null = null;
   #connections: ConnectionQuery | null = null;
   #quorum = false;
@@ -125,7 +135,8 @@ export class ClusterNode implements TwinRouter {
       const registry = await NodeRegistry.open(c, NAMESPACE, this.replicas, () => ({ id: this.id, instance: this.#instance, ...(this.#url === undefined ? {} : { url: this.#url }) }));
       await registry.join(0);
       const self = { id: this.id, instance: this.#instance };
-      const leases = await Leases.open(c, NAMESPACE, this.replicas, self, {
+      const bucket = await LeaseBucket.open(c, NAMESPACE, this.replicas);
+      const leases = new Leases(bucket, self, {
         gained: (shard) => { void this.#adoptCommands(shard); },
         lost: (shard) => { this.#twins?.dropWhere((id) => shardOf(id) === shard); },
       });
@@ -145,6 +156,7 @@ export class ClusterNode implements TwinRouter {
       this.#watch = watch;
       this.#registry = registry;
       this.#leases = leases;
+      this.#jobLeases = new JobLeases(bucket, self);
       this.#router = router;
       this.#connections = connections;
       this.#quorum = true;

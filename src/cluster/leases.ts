@@ -1,26 +1,15 @@
 /**
- * Shard leases in a JetStream KV bucket (`dpl_<ns>_leases`, key `s.<shard>`). JetStream 2.9 has no
- * per-key TTL, so a lease value carries its holder and expiry; the holder renews it every tick with
- * `kv.update(key, value, revision)` (per-key compare-and-set), and another node takes an expired
- * lease the same way, so two nodes can never both win the same revision.
+ * Shard leases (key `s.<shard>` in the lease bucket, lease-bucket.ts): the holder renews its
+ * lease every tick, another node takes an expired one, each by compare-and-set on the revision it
+ * read, so two nodes can never both win the same revision.
  *
- * A node serves a shard only while its own lease on it has at least RENEW_MARGIN_MS left, so a node
- * that stops renewing (partitioned, paused) stops serving before anyone else may take over. The
- * twin store's fence catches whatever slips through (a commit from a stale copy fails).
+ * A node serves a shard only while its own lease on it has more than RENEW_MARGIN_MS left, so a
+ * node that stops renewing (partitioned, paused) stops serving before anyone else may take over.
+ * The twin store's fence catches whatever slips through (a commit from a stale copy fails).
  */
-import { Kvm } from '@nats-io/kv';
-import type { KV } from '@nats-io/kv';
-import { z } from 'zod';
-import type { Connected } from '../store/jetstream/index.ts';
+import { isExpired, isHeldBy, LEASE_TTL_MS, serves } from './lease-bucket.ts';
+import type { Lease, LeaseBucket, LeaseHolder } from './lease-bucket.ts';
 import { preferredNode, SHARDS } from './shards.ts';
-
-export const LEASE_TTL_MS = 4_000;
-/** A holder stops serving a shard this long before its lease expires. */
-const RENEW_MARGIN_MS = 1_000;
-
-const LeaseValue = z.object({ holder: z.string(), instance: z.string(), expiresAt: z.number() });
-type LeaseValue = z.infer<typeof LeaseValue>;
-interface Lease extends LeaseValue { revision: number }
 
 export interface LeaseEvents {
   /** This node now holds `shard`. */
@@ -30,29 +19,23 @@ export interface LeaseEvents {
 }
 
 export class Leases {
-  readonly #kv: KV;
-  readonly #self: { id: string; instance: string };
+  readonly #bucket: LeaseBucket;
+  readonly #self: LeaseHolder;
   readonly #events: LeaseEvents;
   readonly #leases = new Map<number, Lease>();
   /** Shards this node holds, with the expiry of its own lease. */
   readonly #mine = new Map<number, number>();
   changes = 0;
 
-  private constructor(kv: KV, self: { id: string; instance: string }, events: LeaseEvents) {
-    this.#kv = kv;
+  constructor(bucket: LeaseBucket, self: LeaseHolder, events: LeaseEvents) {
+    this.#bucket = bucket;
     this.#self = self;
     this.#events = events;
   }
 
-  static async open(c: Connected, namespace: string, replicas: number, self: { id: string; instance: string }, events: LeaseEvents): Promise<Leases> {
-    const kv = await new Kvm(c.js).create(`dpl_${namespace}_leases`, { replicas, history: 1, allow_direct: false });
-    return new Leases(kv, self, events);
-  }
-
   /** True while this node holds `shard` with time to spare. */
   holds(shard: number): boolean {
-    const until = this.#mine.get(shard);
-    return until !== undefined && until - Date.now() > RENEW_MARGIN_MS;
+    return serves(this.#mine.get(shard), Date.now());
   }
 
   /** The node holding `shard` now, as last read (undefined: none, or expired). */
@@ -76,28 +59,21 @@ export class Leases {
   }
 
   async #readAll(): Promise<void> {
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys('s.>')) keys.push(k);
-    await Promise.all(keys.map(async (k) => {
-      const entry = await this.#kv.get(k);
-      if (entry === null || entry.operation !== 'PUT') return;
-      const parsed = LeaseValue.safeParse(JSON.parse(entry.string()));
-      if (parsed.success) this.#leases.set(Number(k.slice(2)), { ...parsed.data, revision: entry.revision });
-    }));
+    for (const [k, lease] of await this.#bucket.readAll('s.>')) this.#leases.set(Number(k.slice(2)), lease);
   }
 
   async #settle(shard: number, preferred: string): Promise<void> {
     const lease = this.#leases.get(shard);
     const now = Date.now();
-    const mine = lease !== undefined && lease.holder === this.#self.id && lease.instance === this.#self.instance && this.#mine.has(shard);
+    const mine = lease !== undefined && isHeldBy(lease, this.#self) && this.#mine.has(shard);
     if (mine && preferred !== this.#self.id && lease.expiresAt > now) {
       // Hand over to the node that should hold it: stop serving first, then free the lease.
       this.#lose(shard);
-      await this.#write(shard, { ...this.#self, holder: this.#self.id, expiresAt: 0 }, lease.revision);
+      this.#leases.set(shard, await this.#bucket.free(`s.${shard}`, this.#self, lease.revision));
       return;
     }
     if (mine) { await this.#take(shard, lease.revision); return; }
-    const expired = lease === undefined || lease.expiresAt <= now;
+    const expired = isExpired(lease, now);
     // A lease long expired is taken by anyone: its preferred node may be down without knowing it.
     const abandoned = lease !== undefined && lease.expiresAt <= now - 2 * LEASE_TTL_MS;
     if (this.#mine.has(shard)) this.#lose(shard);
@@ -105,18 +81,11 @@ export class Leases {
   }
 
   async #take(shard: number, revision: number | undefined): Promise<void> {
-    const expiresAt = Date.now() + LEASE_TTL_MS;
-    await this.#write(shard, { holder: this.#self.id, instance: this.#self.instance, expiresAt }, revision);
+    const lease = await this.#bucket.take(`s.${shard}`, this.#self, revision);
+    this.#leases.set(shard, lease);
     const had = this.#mine.has(shard);
-    this.#mine.set(shard, expiresAt);
+    this.#mine.set(shard, lease.expiresAt);
     if (!had) { this.changes++; this.#events.gained(shard); }
-  }
-
-  async #write(shard: number, value: LeaseValue, revision: number | undefined): Promise<void> {
-    const key = `s.${shard}`;
-    const text = JSON.stringify(value);
-    const written = revision === undefined ? await this.#kv.create(key, text) : await this.#kv.update(key, text, revision);
-    this.#leases.set(shard, { ...value, revision: written });
   }
 
   #lose(shard: number): void {
@@ -130,7 +99,7 @@ export class Leases {
     await Promise.all([...this.#mine.keys()].map(async (shard) => {
       const lease = this.#leases.get(shard);
       this.#lose(shard);
-      if (lease !== undefined) await this.#write(shard, { ...this.#self, holder: this.#self.id, expiresAt: 0 }, lease.revision).catch(() => undefined);
+      if (lease !== undefined) await this.#bucket.free(`s.${shard}`, this.#self, lease.revision).catch(() => undefined);
     }));
   }
 }

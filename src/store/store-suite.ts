@@ -10,6 +10,7 @@ import { describeCommitContract } from './store-suite/commit-suite.ts';
 import { describeConnectorContract } from './store-suite/connectors-suite.ts';
 import { describeCredentialContract } from './store-suite/credentials-suite.ts';
 import { describeHistoryContract } from './store-suite/history-suite.ts';
+import { describeJobContract } from './store-suite/jobs-suite.ts';
 import { describeLifecycleContract } from './store-suite/lifecycle-suite.ts';
 import { describeListingContract } from './store-suite/listing-suite.ts';
 import { describePendingContract } from './store-suite/pending-suite.ts';
@@ -48,6 +49,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory, opt
     describeLifecycleContract(subject);
     if (opts.commands !== false) describeCommandContract(subject);
     describeConnectorContract(subject);
+    describeJobContract(subject);
   });
 
   describe(`${name} before open()`, () => {

@@ -1,6 +1,7 @@
 // The twin actor over the JetStream store, on a real nats-server: the op sets the actor really
 // commits (create, patch, history trimming, device token, remove) each become one record on the
 // twin's subject, and a second actor holding a stale copy is fenced.
+import { planJob } from '../../src/job/types.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,9 @@ describe('TwinActor on the JetStream store', () => {
     await actor.create({ desired: { temp: 21 } }, { via: 'http' });
     await actor.patch({ reported: { temp: 20 } }, { via: 'coap' });
     await actor.setDeviceCredential(token('tok-b'));
+    const job = planJob('j-00000000-0000-4000-8000-00000000000b', { filter: 'exists(id)', prefix: 'site:', desired: { temp: 22 } }, new Date());
+    await store.commit([{ type: 'putJob', job }]);
+    await actor.patch({ desired: { temp: 22 } }, { via: 'system', alsoCommit: [{ type: 'putJobMark', job: job.id, twin: 'site:a.1' }] });
     const dir = await mkdtemp(join(tmpdir(), 'doppel-restore-'));
     const level = createLevelStore({ path: join(dir, 'db') });
     try {
@@ -107,6 +111,8 @@ describe('TwinActor on the JetStream store', () => {
       expect(await level.readHistory('site:a.1', { after: 0, limit: 10 })).toEqual(await store.readHistory('site:a.1', { after: 0, limit: 10 }));
       expect(await level.getCredential('device', 'tok-b')).toEqual(await store.getCredential('device', 'tok-b'));
       expect(await level.oldestPending()).toEqual(await store.oldestPending());
+      expect(await level.getJob!(job.id)).toEqual(job);
+      expect(await level.jobMarks!(job.id)).toEqual(['site:a.1']);
     } finally {
       await level.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
- * How a commit's ops split up: per twin (each twin's ops become one record) and per credential
- * (the last op on a credential wins, as it would in a LevelDB batch), and a bounded fan-out to
- * write them.
+ * How a commit's ops split up: per twin (each twin's ops become one record), per credential and
+ * per job record (the last op on one wins, as it would in a LevelDB batch), and a bounded fan-out
+ * to write them.
  */
 import type { StoreOp } from '../types.ts';
 import { twinOfOp } from './record.ts';
@@ -9,15 +9,18 @@ import type { TwinOp } from './record.ts';
 import { mapLimit } from '../../map-limit.ts';
 
 export type CredentialOp = Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
+export type JobOp = Extract<StoreOp, { type: 'putJob' }>;
 
 /** Subjects written at once by one commit (a bulk commit must not flood the connection). */
 const PARALLEL_WRITES = 128;
 
-export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; credentials: Map<string, CredentialOp> } {
+export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; credentials: Map<string, CredentialOp>; jobs: Map<string, JobOp> } {
   const twins = new Map<string, TwinOp[]>();
   const credentials = new Map<string, CredentialOp>();
+  const jobs = new Map<string, JobOp>();
   for (const op of ops) {
-    if (op.type === 'putCredential') credentials.set(`c:${op.credential.kind}:${op.credential.id}`, op);
+    if (op.type === 'putJob') jobs.set(op.job.id, op);
+    else if (op.type === 'putCredential') credentials.set(`c:${op.credential.kind}:${op.credential.id}`, op);
     else if (op.type === 'deleteCredential') credentials.set(`c:${op.kind}:${op.id}`, op);
     else {
       const id = twinOfOp(op)!;
@@ -26,7 +29,7 @@ export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; creden
       else list.push(op);
     }
   }
-  return { twins, credentials };
+  return { twins, credentials, jobs };
 }
 
 /** Runs `fn` over `items` with at most PARALLEL_WRITES at once; fails with the first failure. */

@@ -1,5 +1,5 @@
 /**
- * Connecting a JetStream store: the NATS connection, the twin stream and the credentials bucket,
+ * Connecting a JetStream store: the NATS connection, the twin stream, the credentials and jobs buckets,
  * created on first use and checked on every open, and the mapping of NATS failures onto our codes.
  */
 import { connect } from '@nats-io/transport-node';
@@ -48,6 +48,8 @@ export interface Connected {
   js: JetStreamClient;
   jsm: JetStreamManager;
   credentials: KV;
+  /** Fleet job records (jobs.ts). */
+  jobs: KV;
   names: StoreNames;
 }
 
@@ -67,11 +69,22 @@ export async function openConnection(o: ResolvedOptions): Promise<Connected> {
     await ensureTwinStream(jsm, names, o);
     // Leader reads (no direct get): a replica may lag, and a revoked key must not work there.
     const credentials = await new Kvm(js).create(names.credentials, { replicas: o.replicas, history: 1, timeout: o.timeoutMs, allow_direct: false });
-    return { nc, js, jsm, credentials, names };
+    // Leader reads too: a job's progress and a cancel must look the same from every node.
+    const jobs = await new Kvm(js).create(names.jobs, { replicas: o.replicas, history: 1, timeout: o.timeoutMs, allow_direct: false });
+    return { nc, js, jsm, credentials, jobs, names };
   } catch (err) {
     await nc.close().catch(() => undefined);
     throw unavailable('cannot set up JetStream', err);
   }
+}
+
+/** Drains (flushes what is in flight), then closes; with NATS unreachable a drain could wait forever, so it is bounded. */
+export async function closeConnection(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+  await Promise.race([nc.drain().catch(() => undefined), bound]);
+  clearTimeout(timer);
+  await nc.close().catch(() => undefined);
 }
 
 async function ensureTwinStream(jsm: JetStreamManager, names: StoreNames, o: ResolvedOptions): Promise<void> {

@@ -9,6 +9,7 @@ import { describeStoreContract } from '../store-suite.ts';
 import { createJetStreamStore } from './index.ts';
 import { RECORD_SLACK } from './connection.ts';
 import { storeNames } from './names.ts';
+import { endJob, planJob } from '../../job/types.ts';
 
 let nats: NatsCluster;
 let made = 0;
@@ -24,6 +25,7 @@ async function dropNamespace(namespace: string): Promise<void> {
     const names = storeNames(namespace);
     await jsm.streams.delete(names.stream).catch(() => undefined);
     await jsm.streams.delete(`KV_${names.credentials}`).catch(() => undefined);
+    await jsm.streams.delete(`KV_${names.jobs}`).catch(() => undefined);
   } finally {
     await nc.close();
   }
@@ -65,6 +67,24 @@ describe('JetStream store setup', () => {
     } finally {
       await store.close();
       await dropNamespace('payload');
+    }
+  });
+
+  it('keeps an ended job ended: a later running record from another store is refused as job_ended', async () => {
+    const options = { servers: nats.urls, namespace: 'jobs', timeoutMs: 5_000 };
+    const [runner, canceller] = [createJetStreamStore(options), createJetStreamStore(options)];
+    await runner.open();
+    await canceller.open();
+    try {
+      const job = planJob('j-00000000-0000-4000-8000-000000000001', { filter: 'exists(id)', prefix: '', desired: { a: 1 } }, new Date());
+      await runner.commit([{ type: 'putJob', job }]);
+      await canceller.commit([{ type: 'putJob', job: endJob((await canceller.getJob(job.id))!, 'cancelled', new Date()) }]);
+      await expect(runner.commit([{ type: 'putJob', job: { ...job, done: 5 } }])).rejects.toMatchObject({ code: 'job_ended' });
+      expect(await runner.getJob(job.id)).toMatchObject({ status: 'cancelled', done: 0 });
+    } finally {
+      await runner.close();
+      await canceller.close();
+      await dropNamespace('jobs');
     }
   });
 

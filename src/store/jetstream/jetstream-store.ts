@@ -9,23 +9,26 @@
  *   after, so a twin never names a credential that is not stored yet.
  * - Command records ride in their twin's record too (its head keeps the twin's commands), so a
  *   command's change is fenced and ordered exactly like a twin change.
+ * - Job records go to their own KV bucket (jobs.ts); a job's done-marks ride in the twin records.
  * - Listing and the pending index come from the node-local index (twin-index.ts) behind a read
  *   barrier.
  *
  * Atomic per twin, not across twins or with credentials: see docs/design/cluster.md.
  */
 import { DoppelError, fail } from '../../errors.ts';
+import type { Job } from '../../job/types.ts';
 import type { Command } from '../../twin/commands.ts';
 import { isTwinId } from '../../twin/ids.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
 import { checkHistoryQuery, keyWriteOf } from '../keys.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from '../types.ts';
-import { openConnection, parseStoreOptions } from './connection.ts';
+import { closeConnection, openConnection, parseStoreOptions } from './connection.ts';
 import type { Connected, JetStreamStoreOptions, ResolvedOptions } from './connection.ts';
 import { CredentialBucket } from './credentials.ts';
 import { exportRecords } from './export-records.ts';
 import { eachLimited, groupOps } from './commit-ops.ts';
-import type { CredentialOp } from './commit-ops.ts';
+import type { CredentialOp, JobOp } from './commit-ops.ts';
+import { JobBucket } from './jobs.ts';
 import { foldHistory, headOf, planRecord } from './record.ts';
 import type { TwinHead, TwinOp } from './record.ts';
 import { TwinIndex } from './twin-index.ts';
@@ -34,7 +37,7 @@ import { fenced, TwinStream } from './twin-stream.ts';
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 /** An open store's parts. */
-interface Conn { c: Connected; stream: TwinStream; credentials: CredentialBucket; index: TwinIndex }
+interface Conn { c: Connected; stream: TwinStream; credentials: CredentialBucket; jobs: JobBucket; index: TwinIndex }
 
 /** What a store remembers of a twin between its read and its next commit: the fence. */
 interface Seen { seq: number; head: TwinHead & { state: null }; exists: boolean }
@@ -84,7 +87,7 @@ export class JetStreamStore implements TwinStore {
       const c = await openConnection(this.#o);
       const index = new TwinIndex();
       const stream = new TwinStream(c, this.#o.timeoutMs);
-      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials), index };
+      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials), jobs: new JobBucket(c.jobs), index };
       await index.start(c);
       await index.barrier(await stream.lastSequence(), this.#o.timeoutMs * 4);
       this.#phase = 'open';
@@ -110,12 +113,7 @@ export class JetStreamStore implements TwinStore {
     this.#conn = null;
     if (conn === null) return;
     await conn.index.stop();
-    // Drain flushes what is in flight; with NATS unreachable it could wait forever, so bound it.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#o.timeoutMs); });
-    await Promise.race([conn.c.nc.drain().catch(() => undefined), bound]);
-    clearTimeout(timer);
-    await conn.c.nc.close().catch(() => undefined);
+    await closeConnection(conn.c.nc, this.#o.timeoutMs);
   }
 
   /** The open NATS connection, stream and bucket: for the cluster wiring (src/cluster/). */
@@ -145,17 +143,18 @@ export class JetStreamStore implements TwinStore {
   commit(ops: StoreOp[]): Promise<void> {
     let twins: Map<string, TwinOp[]>;
     let credentials: Map<string, CredentialOp>;
+    let jobs: Map<string, JobOp>;
     try {
       this.#usable();
       for (const op of ops) keyWriteOf(op); // the same validation as LevelDB's key layout
-      ({ twins, credentials } = groupOps(structuredClone(ops)));
+      ({ twins, credentials, jobs } = groupOps(structuredClone(ops)));
     } catch (err) {
       return Promise.reject(err);
     }
-    const keys = [...[...twins.keys()].map((id) => `t:${id}`), ...credentials.keys()];
+    const keys = [...[...twins.keys()].map((id) => `t:${id}`), ...credentials.keys(), ...[...jobs.keys()].map((id) => `j:${id}`)];
     const before = Promise.allSettled(keys.map((k) => this.#chains.get(k)));
     const started = performance.now();
-    const run = before.then(() => this.#write(twins, credentials));
+    const run = before.then(() => this.#write(twins, credentials, jobs));
     const settled = run.then(() => undefined, () => undefined);
     for (const k of keys) {
       this.#chains.set(k, settled);
@@ -175,7 +174,7 @@ export class JetStreamStore implements TwinStore {
     return done;
   }
 
-  async #write(twins: Map<string, TwinOp[]>, credentials: Map<string, CredentialOp>): Promise<number> {
+  async #write(twins: Map<string, TwinOp[]>, credentials: Map<string, CredentialOp>, jobs: Map<string, JobOp>): Promise<number> {
     const conn = this.#conn;
     if (conn === null) throw fail('unavailable', 'Store is closed');
     let bytes = 0;
@@ -183,6 +182,7 @@ export class JetStreamStore implements TwinStore {
     await eachLimited(creds.filter((op) => op.type === 'putCredential'), async (op) => { bytes += await conn.credentials.put(op.credential); });
     await eachLimited([...twins], async ([id, twinOps]) => { bytes += await this.#writeTwin(conn.stream, id, twinOps); });
     await eachLimited(creds.filter((op) => op.type === 'deleteCredential'), (op) => conn.credentials.delete(op.kind, op.id));
+    await eachLimited([...jobs.values()], async (op) => { bytes += await conn.jobs.put(op.job); });
     return bytes;
   }
 
@@ -267,9 +267,15 @@ export class JetStreamStore implements TwinStore {
     return this.#usable().credentials.list(kind);
   }
 
+  getJob(id: string): Promise<Job | undefined> { return this.#usable().jobs.get(id); }
+  listJobs(): Promise<Job[]> { return this.#usable().jobs.list(); }
+  /** A leader read of the twin's head: a mark is there exactly when the change it marks is. */
+  async hasJobMark(job: string, twin: string): Promise<boolean> { return isTwinId(twin) && ((await this.#usable().stream.head(twin)).head.jobMarks ?? []).includes(job); }
+  async jobMarks(job: string): Promise<string[]> { return (await this.#barrier()).index.jobMarks(job); }
+
   async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
-    const { stream, credentials, index } = await this.#barrier();
-    yield* await exportRecords(index.subjects(), stream, credentials);
+    const { stream, credentials, jobs, index } = await this.#barrier();
+    yield* await exportRecords(index.subjects(), stream, credentials, jobs);
   }
 
   async countPending(): Promise<number> {

@@ -17,12 +17,14 @@ export interface StoreNames {
   twinSubjects: string;
   /** The KV bucket of credentials. */
   credentials: string;
+  /** The KV bucket of fleet job records (jobs.ts). */
+  jobs: string;
 }
 
 /** Namespaces are one subject token and part of a stream name: letters, digits, `-`, `_`. */
 export function storeNames(namespace: string): StoreNames {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(namespace)) throw fail('invalid_request', `Cannot use cluster namespace "${namespace}": expected 1-32 of A-Z a-z 0-9 _ -`);
-  return { stream: `DPL_${namespace}_TWINS`, twinSubjects: `dpl.${namespace}.twin.`, credentials: `dpl_${namespace}_credentials` };
+  return { stream: `DPL_${namespace}_TWINS`, twinSubjects: `dpl.${namespace}.twin.`, credentials: `dpl_${namespace}_credentials`, jobs: `dpl_${namespace}_jobs` };
 }
 
 const ESCAPED = /[._:]/g;

@@ -58,9 +58,9 @@ describe('the index headers of a record', () => {
 
   it('carry whether the twin exists, its pending entry and a reset, and read back as such', () => {
     const live = planRecord(EMPTY_HEAD, [{ type: 'putTwin', twin: sampleTwin('a') }, { type: 'putPending', twin: 'a', since: at }])!;
-    expect(indexEntryOf(read(indexHeadersOf(live)))).toEqual({ exists: true, pending: at, reset: false, commands: false });
+    expect(indexEntryOf(read(indexHeadersOf(live)))).toEqual({ exists: true, pending: at, reset: false, commands: false, jobMarks: [] });
     const tomb = planRecord({ ...EMPTY_HEAD, state: sampleTwin('a') }, [{ type: 'deleteTwin', id: 'a' }])!;
-    expect(indexEntryOf(read(indexHeadersOf(tomb)))).toEqual({ exists: false, pending: null, reset: true, commands: false });
+    expect(indexEntryOf(read(indexHeadersOf(tomb)))).toEqual({ exists: false, pending: null, reset: true, commands: false, jobMarks: [] });
   });
 });
 
@@ -77,3 +77,23 @@ describe('command records in the twin record', () => {
   });
 });
 
+
+describe('job done-marks in the twin record', () => {
+  const J1 = 'j-00000000-0000-4000-8000-000000000001';
+  const J2 = 'j-00000000-0000-4000-8000-000000000002';
+
+  it('ride with the change they mark, in id order, and show in the index headers', () => {
+    const head = { ...EMPTY_HEAD, state: sampleTwin('a'), top: 1 };
+    const marked = planRecord(head, [{ type: 'putTwin', twin: sampleTwin('a', { version: 2 }) }, { type: 'putEvent', event: sampleEvent('a', 2) }, { type: 'putJobMark', job: J2, twin: 'a' }, { type: 'putJobMark', job: J1, twin: 'a' }])!;
+    expect(marked).toMatchObject({ state: { version: 2 }, jobMarks: [J1, J2] });
+    expect(indexEntryOf((name) => new Map(indexHeadersOf(marked)).get(name) ?? '').jobMarks).toEqual([J1, J2]);
+    const unmarked = planRecord(headOf(marked), [{ type: 'deleteJobMark', job: J1, twin: 'a' }])!;
+    expect(unmarked).toMatchObject({ state: { version: 2 }, jobMarks: [J2], events: [] });
+    expect(headOf(planRecord(headOf(unmarked), [{ type: 'deleteJobMark', job: J2, twin: 'a' }])!)).not.toHaveProperty('jobMarks');
+  });
+
+  it('go with the twin when it is deleted', () => {
+    const head = { ...EMPTY_HEAD, state: sampleTwin('a'), jobMarks: [J1] };
+    expect(planRecord(head, [{ type: 'deleteTwin', id: 'a' }])).toEqual({ ...EMPTY_HEAD, events: [], reset: true });
+  });
+});

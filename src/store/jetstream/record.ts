@@ -26,6 +26,11 @@ export interface TwinHead {
    * the head so a command's change is one CAS-fenced record, like a twin change (docs/design/cluster.md).
    */
   commands?: Command[];
+  /**
+   * Fleet jobs that applied their change to this twin (their done-marks), in id order; absent when
+   * none. In the head so "applied" and "marked" are one record; dropped once a job ends.
+   */
+  jobMarks?: string[];
 }
 
 export interface TwinRecord extends TwinHead {
@@ -35,12 +40,12 @@ export interface TwinRecord extends TwinHead {
   reset: boolean;
 }
 
-/** The ops that live on a twin's subject (every op but the credential ones). */
-export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
+/** The ops that live on a twin's subject (every op but the credential ones and job records). */
+export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' | 'putJob' }>;
 
 export const EMPTY_HEAD: Readonly<TwinHead> = Object.freeze({ state: null, pending: null, floor: 0, top: 0 });
 
-/** The twin an op belongs to, or undefined for a credential op. */
+/** The twin an op belongs to, or undefined for an op stored elsewhere (credentials, jobs). */
 export function twinOfOp(op: StoreOp): string | undefined {
   switch (op.type) {
     case 'putTwin': return op.twin.id;
@@ -49,14 +54,16 @@ export function twinOfOp(op: StoreOp): string | undefined {
     case 'deleteEvent':
     case 'putPending':
     case 'deletePending':
-    case 'deleteCommand': return op.twin;
+    case 'deleteCommand':
+    case 'putJobMark':
+    case 'deleteJobMark': return op.twin;
     case 'putCommand': return op.command.twin;
     default: return undefined;
   }
 }
 
 /** Nothing left of the twin: no snapshot, no pending entry, no visible history. */
-export const isEmptyHead = (head: TwinHead): boolean => head.state === null && head.pending === null && head.floor >= head.top && (head.commands?.length ?? 0) === 0;
+export const isEmptyHead = (head: TwinHead): boolean => head.state === null && head.pending === null && head.floor >= head.top && (head.commands?.length ?? 0) === 0 && (head.jobMarks?.length ?? 0) === 0;
 
 /**
  * The record that applies `ops` (in order, as LevelDB applies a batch) on top of `head`, or null
@@ -68,10 +75,12 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
   const next: TwinHead = { ...head };
   const events = new Map<number, ChangeEvent>();
   const commands = new Map((head.commands ?? []).map((c) => [c.id, c]));
+  const marks = new Set(head.jobMarks);
   for (const op of ops) {
     switch (op.type) {
       case 'putTwin': next.state = op.twin; break;
-      case 'deleteTwin': next.state = null; break;
+      // A deleted twin takes its done-marks along: a twin created again under its id is a new twin.
+      case 'deleteTwin': next.state = null; marks.clear(); break;
       case 'putEvent':
         events.set(op.event.version, op.event);
         next.top = Math.max(next.top, op.event.version);
@@ -84,10 +93,14 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
       case 'deletePending': if (next.pending === op.since) next.pending = null; break;
       case 'putCommand': commands.set(op.command.id, op.command); break;
       case 'deleteCommand': commands.delete(op.id); break;
+      case 'putJobMark': marks.add(op.job); break;
+      case 'deleteJobMark': marks.delete(op.job); break;
     }
   }
   delete next.commands;
   if (commands.size > 0) next.commands = [...commands.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  delete next.jobMarks;
+  if (marks.size > 0) next.jobMarks = [...marks].sort();
   if (isEmptyHead(next)) {
     if (isEmptyHead(head)) return null;
     return { ...EMPTY_HEAD, events: [], reset: true };
@@ -99,6 +112,7 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
 export const headOf = (record: TwinRecord): TwinHead => ({
   state: record.state, pending: record.pending, floor: record.floor, top: record.top,
   ...(record.commands === undefined || record.commands.length === 0 ? {} : { commands: record.commands }),
+  ...(record.jobMarks === undefined || record.jobMarks.length === 0 ? {} : { jobMarks: record.jobMarks }),
 });
 
 /**
@@ -120,21 +134,27 @@ export function foldHistory(records: Iterable<TwinRecord>): ChangeEvent[] {
  * What each node's index needs of a record, sent as message headers too, so the index follows
  * the stream with a headers-only consumer and never downloads snapshots.
  */
-export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean; commands: boolean }
+export interface IndexEntry { exists: boolean; pending: string | null; reset: boolean; commands: boolean; jobMarks: string[] }
 
-export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset', commands: 'Dpl-Commands' } as const;
+export const INDEX_HEADERS = { exists: 'Dpl-Twin', pending: 'Dpl-Pending', reset: 'Dpl-Reset', commands: 'Dpl-Commands', jobMarks: 'Dpl-Jobs' } as const;
 
 export function indexHeadersOf(record: TwinRecord): [string, string][] {
   const out: [string, string][] = [[INDEX_HEADERS.exists, record.state === null ? '0' : '1']];
   if (record.pending !== null) out.push([INDEX_HEADERS.pending, record.pending]);
   if (record.reset) out.push([INDEX_HEADERS.reset, '1']);
   if ((record.commands?.length ?? 0) > 0) out.push([INDEX_HEADERS.commands, '1']);
+  // Job ids hold only `j-`, hex and `-`: a comma list is unambiguous.
+  if ((record.jobMarks?.length ?? 0) > 0) out.push([INDEX_HEADERS.jobMarks, record.jobMarks!.join(',')]);
   return out;
 }
 
 /** The index entry of a record from its headers (`get` answers '' for an absent header). */
 export function indexEntryOf(get: (name: string) => string): IndexEntry {
   const pending = get(INDEX_HEADERS.pending);
-  return { exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1', commands: get(INDEX_HEADERS.commands) === '1' };
+  const jobs = get(INDEX_HEADERS.jobMarks);
+  return {
+    exists: get(INDEX_HEADERS.exists) === '1', pending: pending === '' ? null : pending, reset: get(INDEX_HEADERS.reset) === '1', commands: get(INDEX_HEADERS.commands) === '1',
+    jobMarks: jobs === '' ? [] : jobs.split(','),
+  };
 }
 

@@ -34,6 +34,9 @@ export class TwinIndex {
   readonly #pendingOf = new Map<string, string>();
   /** Ids whose latest record holds command records. */
   readonly #commands = new Set<string>();
+  /** Job id → twins whose latest record holds that job's done-mark; and each twin's marks. */
+  readonly #marked = new Map<string, Set<string>>();
+  readonly #marksOf = new Map<string, string[]>();
   #applied = 0;
   #waiters: Waiter[] = [];
   #messages: ConsumerMessages | null = null;
@@ -64,6 +67,7 @@ export class TwinIndex {
     else this.#twins.set(id, true);
     if (record.commands) this.#commands.add(id);
     else this.#commands.delete(id);
+    this.#setMarks(id, record.jobMarks);
     if (record.reset) this.#subjects.delete(id);
     else this.#subjects.add(id);
     const was = this.#pendingOf.get(id);
@@ -76,6 +80,21 @@ export class TwinIndex {
       const ready = this.#waiters.filter((w) => w.seq <= this.#applied);
       this.#waiters = this.#waiters.filter((w) => w.seq > this.#applied);
       for (const w of ready) w.resolve();
+    }
+  }
+
+  #setMarks(id: string, jobs: string[]): void {
+    for (const job of this.#marksOf.get(id) ?? []) {
+      const twins = this.#marked.get(job);
+      twins?.delete(id);
+      if (twins?.size === 0) this.#marked.delete(job);
+    }
+    if (jobs.length === 0) { this.#marksOf.delete(id); return; }
+    this.#marksOf.set(id, jobs);
+    for (const job of jobs) {
+      const twins = this.#marked.get(job) ?? new Set<string>();
+      twins.add(id);
+      this.#marked.set(job, twins);
     }
   }
 
@@ -108,6 +127,9 @@ export class TwinIndex {
 
   /** Ids of twins holding command records, in order. */
   commandTwins(): string[] { return [...this.#commands].sort(); }
+
+  /** Twins holding a done-mark of `job`, in order. */
+  jobMarks(job: string): string[] { return [...this.#marked.get(job) ?? []].sort(); }
 
   get pendingCount(): number { return this.#pending.size; }
 
