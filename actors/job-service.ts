@@ -199,7 +199,7 @@ export class JobService {
       if (control.cancel) return this.#end(job, 'cancelled');
       if (this.#stopping) return job;
       const batch: string[] = [];
-      for await (const state of this.#deps.twins.list({ prefix: job.prefix, ...(job.cursor === null ? {} : { after: job.cursor }), limit: this.#pacing.batchSize })) batch.push(state.id);
+      for await (const state of this.#deps.twins.list({ prefix: job.prefix, ...(job.cursor === null ? {} : { after: job.cursor }), limit: this.#pacing.batchSize, connections: false })) batch.push(state.id);
       if (batch.length === 0) return this.#halted(job, control) ? undefined : this.#end(job, 'completed');
       const outcomes = await mapLimit(batch, this.#pacing.concurrency, (id) => (this.#halted(job, control) ? Promise.resolve<TwinOutcome>('skipped') : this.#twins.apply(job, id, matches)));
       if (this.#halted(job, control)) return undefined;

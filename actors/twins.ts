@@ -240,10 +240,10 @@ export class TwinService {
     return actor !== undefined ? actor.connection() : storedConnection(state, this.#now().getTime(), this.#livenessMs);
   }
 
-  /** Twins in id order from the store (always current); in cluster mode with their owners' connections. */
-  list(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
+  /** Twins in id order from the store; in cluster mode with their owners' connections unless `connections: false`. */
+  list(opts: { prefix?: string; after?: string; limit?: number; connections?: false }): AsyncIterable<TwinState> {
     const ask = this.#router?.connectionsOf?.bind(this.#router);
-    if (ask === undefined) return this.#store.listTwins(opts);
+    if (ask === undefined || opts.connections === false) return this.#store.listTwins(opts);
     return withOwnerConnections(this.#store.listTwins(opts), ask, (state, c) => this.#ownerConnection.set(state, c));
   }
 

@@ -177,7 +177,11 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   if (admin.generated) logger.info('admin token generated (shown once; also in the file)', { adminToken: admin.token, file: admin.file });
   // Background work starts once the start can no longer fail. Counted from the pending index in
   // the background: startup does not wait for a million keys.
-  twins.countOutOfSync().catch((err: unknown) => logger.error('counting twins out of sync failed', { err }));
+  // In cluster mode NATS may still be out of reach: the 5 s refresh recounts, so one line, no stack.
+  twins.countOutOfSync().catch((err: unknown) => {
+    if (cluster === null) logger.error('counting twins out of sync failed', { err });
+    else logger.warn('counting twins out of sync failed; retried every 5 s', { reason: err instanceof Error ? err.message : String(err) });
+  });
   refreshOldest();
   jobs.resume().catch((err: unknown) => logger.error('resuming fleet jobs failed', { err }));
   const stopOldest = runtime.every(5000, refreshOldest);
