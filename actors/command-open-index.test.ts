@@ -33,3 +33,30 @@ describe('OpenCommandIndex', () => {
     expect(await index.mayHaveOpen('old')).toBe(false);
   });
 });
+
+describe('OpenCommandIndex.knownNone', () => {
+  it('answers only once loaded, and only for twins without open commands', async () => {
+    let release!: (ids: string[]) => void;
+    const index = new OpenCommandIndex(() => new Promise((resolve) => { release = resolve; }));
+    index.preload();
+    expect(index.knownNone('a')).toBe(false); // not loaded yet: "ask"
+    release(['a']);
+    await index.mayHaveOpen('a');
+    expect(index.knownNone('a')).toBe(false);
+    expect(index.knownNone('b')).toBe(true);
+    index.track('b', [cmd('queued')]);
+    expect(index.knownNone('b')).toBe(false);
+    index.track('a', [cmd('expired')]);
+    expect(index.knownNone('a')).toBe(true);
+  });
+
+  it('survives a preload that fails, then loads on the next question', async () => {
+    let calls = 0;
+    const index = new OpenCommandIndex(() => { calls++; if (calls === 1) throw new Error('not open'); return Promise.resolve([]); });
+    index.preload();
+    expect(index.knownNone('a')).toBe(false);
+    expect(await index.mayHaveOpen('a')).toBe(false);
+    expect(index.knownNone('a')).toBe(true);
+    expect(calls).toBe(2);
+  });
+});

@@ -3,7 +3,8 @@
  * twin's commands only when there may be some. Loaded once from the store (a key-only scan of the
  * command records); what this process learns meanwhile is laid over the scan, so a command
  * committed during the load is not missed. May over-approximate (a command that expired unread):
- * the read that follows corrects it.
+ * the read that follows corrects it. Once loaded it answers synchronously (`knownNone`), so the
+ * 2.04 of a report from a twin without commands (nearly all of them) waits for nothing.
  */
 import { isEnded } from '../src/twin/commands.ts';
 import type { Command } from '../src/twin/commands.ts';
@@ -21,6 +22,20 @@ export class OpenCommandIndex {
 
   async mayHaveOpen(id: string): Promise<boolean> {
     return (this.#twins ?? await this.#loaded()).has(id);
+  }
+
+  /** True only when the index is loaded and twin `id` surely has no open command; never waits. */
+  knownNone(id: string): boolean {
+    return this.#twins !== null && !this.#twins.has(id);
+  }
+
+  /** Starts the load now (at server start) rather than on the first question; a failed load is retried then. */
+  preload(): void {
+    try {
+      this.#loaded().catch(() => undefined);
+    } catch {
+      // A load that throws at once is retried by the first question, like one that rejects.
+    }
   }
 
   /** Records whether twin `id` has open commands, from its full current list. */

@@ -68,6 +68,8 @@ export class CommandService {
     });
     this.#deps = { ...deps, serialize };
     this.#openIndex = new OpenCommandIndex(() => deps.store.commandTwins?.() ?? Promise.resolve([]));
+    // Ready before the first report, whose 2.04 then needs no store read to know it carries none.
+    if (this.available) this.#openIndex.preload();
     // Reading a twin's commands expires the due ones and re-arms its timer.
     this.#expiry = new ExpiryTimers((id) => { void this.list(id).catch(() => undefined); }, () => deps.now().getTime());
     deps.relay?.onChange((command) => {
@@ -152,6 +154,14 @@ export class CommandService {
       // which stay open and reach the device on its next contact.
       return [];
     }
+  }
+
+  /**
+   * True when twin `id` surely has no open command, answered without waiting: a report's 2.04 then
+   * skips `openOrdersIfAny`. False means "ask" (also in cluster mode, where the owner knows).
+   */
+  knownNoneOpen(id: string): boolean {
+    return !this.available || (this.#deps.route === undefined && this.#openIndex.knownNone(id));
   }
 
   /** Newest first, optionally of one status. */

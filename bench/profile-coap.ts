@@ -17,7 +17,7 @@ const seconds = Number(arg('seconds', '10'));
 const twins = Number(arg('twins', '10000'));
 const out = arg('out', join(tmpdir(), 'doppel-prof'));
 const extra = arg('flags', '').split(' ').filter(Boolean);
-const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`];
+const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', '--cpu-prof-interval', arg('interval', '1000'), `--cpu-prof-dir=${out}`];
 
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), 'doppel-prof-'));

@@ -112,7 +112,8 @@ async function report(ex: CoapExchange, deps: ResourceDeps, principal: Principal
   });
   // A sleepy device that never observes learns what is pending in the same exchange: its delta,
   // and its open commands when it has any (delivered by this reply).
-  const commands = principal.kind === 'device' ? await deps.twins.commands.openOrdersIfAny(id) : [];
+  // Nearly every twin has none, known at once from the open-commands index (no turn of the loop).
+  const commands = principal.kind === 'device' && !deps.twins.commands.knownNoneOpen(id) ? await deps.twins.commands.openOrdersIfAny(id) : [];
   const reply = commands.length === 0 ? { version: state.version, delta: state.delta } : { version: state.version, delta: state.delta, commands };
   ex.respond({ code: '2.04', contentFormat: outFormat, payload: encodeBody(reply, outFormat) });
 }
