@@ -149,6 +149,15 @@ export class TwinService {
     });
   }
 
+  /**
+   * The twin's committed state when its actor is resident here (single node, or this node owns
+   * it), without a trip through its mailbox; undefined otherwise (then `get`). The hot read path.
+   */
+  resident(id: string): TwinState | undefined {
+    if (this.#router !== undefined && !this.#router.owns(id)) return undefined;
+    return this.#registry.use(id)?.committed();
+  }
+
   async #read(id: string): Promise<{ state: TwinState; connection: Connection }> {
     const state = await this.#ask(id, (a) => a.get());
     return { state, connection: this.connection(state) };

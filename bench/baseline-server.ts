@@ -5,16 +5,18 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Hono } from 'hono';
 
+// Shaped like a twin the bench seeds (desired {temp, mode}, tags, nothing reported yet), so both
+// servers answer a document of the same size (473 bytes for "bench-0").
+const at = new Date().toISOString();
 const twin = {
-  id: 'bench-0', version: 1, desired: { temp: 21, mode: 'eco' }, reported: { temp: 20, mode: 'eco', fw: '1.2.0' },
-  delta: { temp: 21 }, tags: { site: 'berlin' },
-  metadata: { desired: { temp: { updatedAt: new Date().toISOString() } }, reported: {} },
-  sync: { inSync: false, pendingSince: new Date().toISOString() }, connection: { online: false, via: null, lastSeenAt: null },
-  createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
+  id: 'bench-0', version: 1, desired: { temp: 21, mode: 'eco' }, reported: {}, delta: { temp: 21, mode: 'eco' }, tags: { site: 'berlin' },
+  metadata: { desired: { temp: { updatedAt: at }, mode: { updatedAt: at } }, reported: {} },
+  sync: { inSync: false, pendingSince: at }, connection: { online: false, via: null, lastSeenAt: null },
+  createdAt: at, updatedAt: at,
 };
 const app = new Hono();
 app.get('/v1/twins/:id', (c) => c.json({ ...twin, id: c.req.param('id') }));
-app.patch('/v1/twins/:id', async (c) => { const body = await c.req.json(); return c.json({ ...twin, id: c.req.param('id'), desired: body.desired }); });
+app.patch('/v1/twins/:id', async (c) => { const body = await c.req.json(); return c.json({ ...twin, id: c.req.param('id'), desired: { ...twin.desired, ...body.desired } }); });
 // The adapter's defaults, as Doppel's Node runtime uses them (src/runtime/node.ts).
 const server = createAdaptorServer({ fetch: app.fetch }) as Server;
 server.listen(0, '127.0.0.1', () => {

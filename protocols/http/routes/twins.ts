@@ -17,9 +17,13 @@ import {
 } from '../schemas.ts';
 import { etag, ifMatchVersion, noneMatchHits } from '../versions.ts';
 import { PageWriter } from '../page.ts';
+import { jsonReply } from '../reply.ts';
+import { twinJson } from '../twin-body.ts';
 import { problems } from './problems.ts';
 
 export interface TwinRouteDeps { twins: TwinService; maxBodyBytes: number }
+
+const NO_QUERY: { fields?: string } = {};
 
 /** Twins examined per page at most when a filter is given, so one request cannot scan forever. */
 const SCAN_BUDGET = 10_000;
@@ -73,21 +77,23 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
   }, async (c) => {
     const id = twinId(c);
     const principal = c.get('principal');
-    const { fields } = parseWith(GetQuery, c.req.query(), 'query');
+    // Most reads carry no query: parse one only when there is one.
+    const { fields } = c.req.url.includes('?') ? parseWith(GetQuery, c.req.query(), 'query') : NO_QUERY;
     let state: TwinState;
     if (principal.kind === 'device') {
       authorize(principal, 'device:read', id);
       state = await twins.touch(id, 'http');
     } else {
       authorize(principal, 'twins:read', id);
-      state = await twins.get(id);
+      // A resident twin's committed state needs no trip through its mailbox.
+      state = twins.resident(id) ?? await twins.get(id);
     }
-    c.header('etag', etag(state.version));
-    if (noneMatchHits(c.req.header('if-none-match') ?? null, state.version)) return c.body(null, 304);
-    if (principal.kind === 'device') return c.json(toDeviceView(state));
+    const tag = etag(state.version);
+    if (noneMatchHits(c.req.header('if-none-match') ?? null, state.version)) return c.body(null, 304, { etag: tag });
+    if (principal.kind === 'device') return jsonReply(c, JSON.stringify(toDeviceView(state)), { etag: tag });
+    if (fields === undefined) return jsonReply(c, twinJson(state, twins.connection(state)), { etag: tag });
     const twin = publicTwin(twins, state);
-    if (fields === undefined) return c.json(twin);
-    return c.json(selectFields(twin, fields.split(',').map((f) => f.trim()).filter((f) => f !== '')));
+    return jsonReply(c, JSON.stringify(selectFields(twin, fields.split(',').map((f) => f.trim()).filter((f) => f !== ''))), { etag: tag });
   });
 
   register(app, table, {
