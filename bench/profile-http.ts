@@ -38,13 +38,26 @@ const server = baseline
 try {
   if (!baseline) await seedTwins(server.port, twins, 'bench-');
   await runLoad({ port: server.port, concurrency: 16, seconds: 1, request }); // warm-up
+  const before = baseline ? undefined : await storeStats(server.port);
   const c0 = await cpuSeconds(server.child.pid!);
   const t0 = process.hrtime.bigint() / 1000n;
   const r = await runLoad({ port: server.port, concurrency: 16, seconds, request });
   const c1 = await cpuSeconds(server.child.pid!);
   await writeFile(join(out, 'window.json'), JSON.stringify({ from: Number(t0), to: Number(process.hrtime.bigint() / 1000n) }));
+  if (before !== undefined) {
+    const after = await storeStats(server.port);
+    const batches = after.batches - before.batches;
+    console.log(`store: ${batches} batches, ${((after.commits - before.commits) / batches).toFixed(1)} commits per batch, ${((1e6 * (after.seconds - before.seconds)) / batches).toFixed(0)} µs per batch (its write and fsync)`);
+  }
   console.log(`${scenario}: ${Math.round(r.requests / r.seconds)}/s, ${Math.round(((c1 - c0) * 1e6) / r.requests)} µs CPU/req, ${r.errors} errors`);
 } finally {
   await stop(server);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The store's batch metrics (group commit): batches written, commits in them, seconds spent. */
+async function storeStats(port: number): Promise<{ batches: number; commits: number; seconds: number }> {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN}` } })).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  return { batches: value('doppel_store_batch_ops_count'), commits: value('doppel_store_commits_total'), seconds: value('doppel_store_batch_duration_seconds_sum') };
 }

@@ -113,8 +113,7 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     if (body.tags !== undefined) patch.tags = body.tags;
     const ctx = { via: 'http' as const, ...(body.clientToken === undefined ? {} : { clientToken: body.clientToken }), ...(ifVersion === undefined ? {} : { ifVersion }) };
     const { state } = await twins.patch(id, patch, ctx);
-    c.header('etag', etag(state.version));
-    return c.json(writeReply(twins, principal, state, body.clientToken));
+    return jsonReply(c, JSON.stringify(writeReply(twins, principal, state, body.clientToken)), { etag: etag(state.version) });
   });
 
   register(app, table, {
