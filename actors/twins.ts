@@ -79,7 +79,8 @@ export class TwinService {
       create: (id) => new TwinActor(id, deps),
       maxResident: opts.maxResident,
       idleMs: opts.idleMs,
-      now: () => this.#now().getTime(),
+      // Read on every message and resident read: no Date object unless a test clock is injected.
+      now: opts.now === undefined ? Date.now : () => this.#now().getTime(),
     });
     this.commands = new CommandService({
       store: opts.store, now: this.#now,

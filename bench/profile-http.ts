@@ -44,7 +44,7 @@ try {
   const r = await runLoad({ port: server.port, concurrency: 16, seconds, request });
   const c1 = await cpuSeconds(server.child.pid!);
   await writeFile(join(out, 'window.json'), JSON.stringify({ from: Number(t0), to: Number(process.hrtime.bigint() / 1000n) }));
-  if (before !== undefined) {
+  if (before !== undefined && scenario === 'patch') {
     const after = await storeStats(server.port);
     const batches = after.batches - before.batches;
     console.log(`store: ${batches} batches, ${((after.commits - before.commits) / batches).toFixed(1)} commits per batch, ${((1e6 * (after.seconds - before.seconds)) / batches).toFixed(0)} µs per batch (its write and fsync)`);
