@@ -200,6 +200,19 @@ describe('ActorRegistry.sweep()', () => {
     expect(registry.sweep()).toBe(1);
   });
 
+  it('use() never activates, and counts as use: a read keeps its actor from idle passivation', async () => {
+    const { registry, clock, touch, create } = setup({ idleMs: 1000 });
+    expect(registry.use('b')).toBeUndefined();
+    const actor = await touch('a');
+    clock.t += 900;
+    expect(registry.use('a')).toBe(actor);
+    clock.t += 900; // 1,800 ms after the ask, 900 after the read
+    expect(registry.sweep()).toBe(0);
+    clock.t += 200;
+    expect(registry.sweep()).toBe(1);
+    expect(create).toHaveBeenCalledTimes(1);
+  });
+
   it('activates a fresh actor on the next ask after passivation', async () => {
     const { registry, clock, touch } = setup({ idleMs: 1000 });
     const before = await touch('a');

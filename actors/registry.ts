@@ -55,6 +55,26 @@ export class ActorRegistry<A extends Actor> {
   /** The resident actor for `id`, if any (never activates). */
   peek(id: string): A | undefined { return this.#actors.get(id); }
 
+  /**
+   * The resident actor for `id`, if any, counted as used (it stays resident like one that got a
+   * message) without posting to its mailbox: for reads served from committed state. Never activates.
+   */
+  use(id: string): A | undefined {
+    const actor = this.#actors.get(id);
+    if (actor !== undefined && !this.#closed) this.#touch(id, actor, this.#clock());
+    return this.#closed ? undefined : actor;
+  }
+
+  #touch(id: string, actor: A, now: number): void {
+    if (now - actor.mailbox.movedAt > 1000) {
+      // Re-insert to keep Map order roughly LRU without paying for it on every message.
+      this.#actors.delete(id);
+      this.#actors.set(id, actor);
+      actor.mailbox.movedAt = now;
+    }
+    actor.mailbox.lastUsed = now;
+  }
+
   /** Runs `fn` inside `id`'s mailbox, activating the actor if needed. */
   ask<T>(id: string, fn: (actor: A) => T | Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new DoppelError('unavailable', 'Shutting down: not accepting requests'));
@@ -66,14 +86,9 @@ export class ActorRegistry<A extends Actor> {
       this.#actors.set(id, actor);
       this.activated++;
       if (this.#actors.size > this.#opts.maxResident) this.#evict(this.#actors.size - this.#opts.maxResident, id);
-    } else if (now - actor.mailbox.movedAt > 1000) {
-      // Re-insert to keep Map order roughly LRU without paying for it on every message.
-      this.#actors.delete(id);
-      this.#actors.set(id, actor);
-      actor.mailbox.movedAt = now;
     }
+    this.#touch(id, actor, now);
     const resident = actor;
-    resident.mailbox.lastUsed = now;
     this.#inFlight++;
     return resident.mailbox.post(async () => {
       try {

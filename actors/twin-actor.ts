@@ -112,6 +112,13 @@ export class TwinActor implements Actor {
 
   async get(): Promise<TwinState> { return this.#existing(); }
 
+  /**
+   * The last committed state when it is loaded, read outside the mailbox. A state is adopted only
+   * after its commit, and a write is acknowledged only after that, so this read is linearizable:
+   * it sees every acknowledged write (a write still committing is concurrent with it).
+   */
+  committed(): TwinState | undefined { return this.#state ?? undefined; }
+
   async create(init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
     if ((await this.#load()) !== null) throw new DoppelError('already_exists', `Twin "${this.id}" already exists`);
     const plan = planCreate(this.id, init, this.#context(ctx));

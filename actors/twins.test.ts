@@ -146,6 +146,35 @@ describe('TwinService with an invalid id', () => {
   });
 });
 
+describe('TwinService.resident()', () => {
+  it('answers the committed state of a resident twin without its mailbox, and undefined for others', async () => {
+    const { twins } = await setup();
+    expect(twins.resident('t')).toBeUndefined();
+    await twins.create('t', { desired: { a: 1 } }, HTTP);
+    expect(twins.resident('t')?.version).toBe(1);
+    const { state } = await twins.patch('t', { desired: { a: 2 } }, HTTP);
+    expect(twins.resident('t')).toBe(state);
+    await twins.remove('t');
+    expect(twins.resident('t')).toBeUndefined();
+    expect(twins.resident('not an id')).toBeUndefined();
+  });
+
+  it('never shows a state whose commit has not finished', async () => {
+    const { twins, store } = await setup();
+    await twins.create('t', {}, HTTP);
+    const commit = store.commit.bind(store);
+    let release = () => {};
+    const gate = new Promise<void>((r) => { release = r; });
+    vi.spyOn(store, 'commit').mockImplementation(async (ops) => { await gate; return commit(ops); });
+    const writing = twins.patch('t', { desired: { a: 1 } }, HTTP);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(twins.resident('t')).toMatchObject({ version: 1 });
+    release();
+    expect((await writing).state.version).toBe(2);
+    expect(twins.resident('t')).toMatchObject({ version: 2, desired: { a: 1 } });
+  });
+});
+
 describe('TwinService.patch()', () => {
   it('gives 200 concurrent patches to one twin consecutive versions, no gaps, no duplicates', async () => {
     const { twins, versionsOf, history } = await setup();

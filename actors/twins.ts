@@ -80,7 +80,8 @@ export class TwinService {
       create: (id) => new TwinActor(id, deps),
       maxResident: opts.maxResident,
       idleMs: opts.idleMs,
-      now: () => this.#now().getTime(),
+      // Read on every message and resident read: no Date object unless a test clock is injected.
+      now: opts.now === undefined ? Date.now : () => this.#now().getTime(),
     });
     this.commands = new CommandService({
       store: opts.store, now: this.#now,
@@ -148,6 +149,15 @@ export class TwinService {
       this.#ownerConnection.set(state, connection);
       return state;
     });
+  }
+
+  /**
+   * The twin's committed state when its actor is resident here (single node, or this node owns
+   * it), without a trip through its mailbox; undefined otherwise (then `get`). The hot read path.
+   */
+  resident(id: string): TwinState | undefined {
+    if (this.#router !== undefined && !this.#router.owns(id)) return undefined;
+    return this.#registry.use(id)?.committed();
   }
 
   async #read(id: string): Promise<{ state: TwinState; connection: Connection }> {

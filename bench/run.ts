@@ -18,7 +18,7 @@ import { coapUpdates, medianRps } from './coap-bench.ts';
 import { soak } from './coap-soak.ts';
 import { convergenceLoop } from './loop-bench.ts';
 import { scale } from './scale.ts';
-import { fanout, fmtFanout } from './ws-bench.ts';
+import { wsScenario } from './ws-bench.ts';
 import { connectorsBench } from './connectors.ts';
 import { durability } from './durability.ts';
 import { commandsBench } from './commands-bench.ts';
@@ -41,21 +41,28 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 interface Figure { rps: number[]; p50: number[]; p99: number[]; cpuUs: number[] }
 
-async function measure(port: number, pid: number, request: (i: number) => string): Promise<Figure> {
-  const fig: Figure = { rps: [], p50: [], p99: [], cpuUs: [] };
-  await runLoad({ port, concurrency: CONCURRENCY, seconds: 0.5, request }); // warm-up
+/**
+ * Measures several servers on one request, their runs alternating (A B A B …), so a change in the
+ * machine's load during the measurement reaches each of them alike: ratios compare like with like.
+ */
+async function measureAlternating(servers: { port: number; pid: number }[], request: (i: number) => string): Promise<Figure[]> {
+  const figs = servers.map((): Figure => ({ rps: [], p50: [], p99: [], cpuUs: [] }));
+  for (const { port } of servers) await runLoad({ port, concurrency: CONCURRENCY, seconds: 0.5, request }); // warm-up
   for (let r = 0; r < RUNS; r++) {
-    const cpu0 = await cpuSeconds(pid);
-    const res = await runLoad({ port, concurrency: CONCURRENCY, seconds: SECONDS, request });
-    const cpu1 = await cpuSeconds(pid);
-    if (res.errors > 0) throw new Error(`${res.errors} error replies`);
-    const sorted = res.latenciesMs.sort((a, b) => a - b);
-    fig.rps.push(res.requests / res.seconds);
-    fig.p50.push(percentile(sorted, 50));
-    fig.p99.push(percentile(sorted, 99));
-    fig.cpuUs.push(((cpu1 - cpu0) * 1e6) / res.requests);
+    for (const [i, { port, pid }] of servers.entries()) {
+      const fig = figs[i]!;
+      const cpu0 = await cpuSeconds(pid);
+      const res = await runLoad({ port, concurrency: CONCURRENCY, seconds: SECONDS, request });
+      const cpu1 = await cpuSeconds(pid);
+      if (res.errors > 0) throw new Error(`${res.errors} error replies`);
+      const sorted = res.latenciesMs.sort((a, b) => a - b);
+      fig.rps.push(res.requests / res.seconds);
+      fig.p50.push(percentile(sorted, 50));
+      fig.p99.push(percentile(sorted, 99));
+      fig.cpuUs.push(((cpu1 - cpu0) * 1e6) / res.requests);
+    }
   }
-  return fig;
+  return figs;
 }
 
 const fmt = (f: Figure) => `${Math.round(median(f.rps))} req/s (min ${Math.round(Math.min(...f.rps))}, max ${Math.round(Math.max(...f.rps))}), p50 ${median(f.p50).toFixed(2)} ms, p99 ${median(f.p99).toFixed(2)} ms, server CPU ${Math.round(median(f.cpuUs))} µs/req`;
@@ -71,8 +78,8 @@ const create = (i: number) => {
   return `POST /v1/twins HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
 };
 
-/** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it. */
-async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node'): Promise<{ get: Figure; patch: Figure }> {
+/** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it (and against `alongside`, runs alternating). */
+async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node', alongside?: Started): Promise<{ get: Figure; patch: Figure; alongside?: { get: Figure; patch: Figure } }> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
   const doppel = await startDoppel(runtime, dir, flags);
   try {
@@ -82,7 +89,10 @@ async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node'): 
       request: create,
     });
     console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s`);
-    return { get: await measure(doppel.port, doppel.child.pid!, get), patch: await measure(doppel.port, doppel.child.pid!, patch) };
+    const servers = [doppel, ...(alongside === undefined ? [] : [alongside])].map((s) => ({ port: s.port, pid: s.child.pid! }));
+    const [ourGet, otherGet] = await measureAlternating(servers, get);
+    const [ourPatch, otherPatch] = await measureAlternating(servers, patch);
+    return { get: ourGet!, patch: ourPatch!, ...(alongside === undefined ? {} : { alongside: { get: otherGet!, patch: otherPatch! } }) };
   } finally {
     await stop(doppel);
     await rm(dir, { recursive: true, force: true });
@@ -144,12 +154,10 @@ const scenarios: Record<string, Scenario> = {
     log(`\n![CoAP throughput against requests in flight](coap-throughput.svg)\n`);
   },
   async http(log) {
-    log('## HTTP (16 keep-alive connections, closed loop; ratio to a bare hono route over the same adapter)\n');
+    log('## HTTP (16 keep-alive connections, closed loop; ratio to a bare hono route over the same adapter, runs alternating between the two)\n');
     const baseline = await start(process.execPath, [join(import.meta.dirname, 'baseline-server.js')]);
-    const baseGet = await measure(baseline.port, baseline.child.pid!, get);
-    const basePatch = await measure(baseline.port, baseline.child.pid!, patch);
-    await stop(baseline);
-    const ours = await measureDoppel([]);
+    const ours = await measureDoppel([], 'node', baseline).finally(() => stop(baseline));
+    const { get: baseGet, patch: basePatch } = ours.alongside!;
     const ratio = (x: Figure, y: Figure) => (median(x.rps) / median(y.rps)).toFixed(2);
     log('| scenario | Doppel | bare hono | ratio |');
     log('|---|---|---|---|');
@@ -157,19 +165,8 @@ const scenarios: Record<string, Scenario> = {
     log(`| PATCH desired (persisted) | ${fmt(ours.patch)} | ${fmt(basePatch)} | ${ratio(ours.patch, basePatch)} |`);
   },
   async ws(log) {
-    log('## WebSocket fan-out\n');
-    const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-ws-'));
-    const server = await startDoppel('node', dir);
-    try {
-      const r = await fanout(server, { connections: 100, twins: 10, manyTwins: quick ? 1000 : 10_000, seconds: SECONDS });
-      log('| scenario | result |');
-      log('|---|---|');
-      log(`| 1 writer (4 PATCHes in flight), 10 twins, 100 connections × 10 subscriptions: each change to 100 connections | ${fmtFanout(r.wide)} |`);
-      log(`| 16 writers, ${quick ? '1,000' : '10,000'} twins followed by prefix on one connection | ${fmtFanout(r.many)} |`);
-    } finally {
-      await stop(server);
-      await rm(dir, { recursive: true, force: true });
-    }
+    log('## WebSocket fan-out (ratio to a bare `ws` server broadcasting the same frames to the same connections)\n');
+    await wsScenario({ manyTwins: quick ? 1000 : 10_000, seconds: SECONDS, log });
   },
   async loop(log) {
     log('## Convergence loop (HTTP PATCH desired → CoAP delta notification → device PUT reported → WebSocket sees the delta empty)\n');

@@ -1,15 +1,18 @@
 /**
- * WebSocket fan-out: (a) one writer (4 PATCHes in flight) patching 10 twins round-robin over HTTP while 100 connections
+ * WebSocket fan-out, for Doppel and for a bare `ws` server (bench/baseline-server.ts) driven alike: (a) one writer (4 PATCHes in flight) patching 10 twins round-robin over HTTP while 100 connections
  * each subscribe to all 10 (1,000 subscriptions: every change reaches 100 connections); (b) writers
  * patching random twins of 10,000 that one connection follows by prefix. Events delivered per
  * second, and end-to-end latency from the PATCH being sent to the event arriving (the writer puts
  * its send time in the patch; writer and readers share this process's clock). Every 10th event is
  * parsed for latency, the rest only counted, so the readers cost little.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { percentile, runLoad } from './http-load.ts';
 import { seedTwins } from './seed.ts';
-import { BENCH_ADMIN, cpuSeconds } from './server-process.ts';
+import { BENCH_ADMIN, cpuSeconds, start, startDoppel, stop } from './server-process.ts';
 import type { Started } from './server-process.ts';
 
 export interface FanoutFigure { eventsPerSecond: number; writesPerSecond: number; p50: number; p99: number; cpuUsPerEvent: number }
@@ -89,3 +92,24 @@ export async function fanout(server: Started, opts: { connections: number; twins
 
 export const fmtFanout = (f: FanoutFigure) =>
   `${Math.round(f.eventsPerSecond).toLocaleString('en')} events/s from ${Math.round(f.writesPerSecond).toLocaleString('en')} writes/s, latency p50 ${f.p50.toFixed(2)} / p99 ${f.p99.toFixed(2)} ms, ${f.cpuUsPerEvent.toFixed(1)} µs server CPU per event`;
+
+/**
+ * The `ws` scenario of `npm run bench`: the bare `ws` server, then Doppel (fsync on, the default),
+ * each fresh and alone while measured, and the ratios. Doppel's writes wait for their fsync, the
+ * bare server's for nothing, so events per second compare the whole path and server CPU per event
+ * compares the fan-out work itself.
+ */
+export async function wsScenario(opts: { manyTwins: number; seconds: number; log: (line: string) => void }): Promise<void> {
+  const figures = (server: Started) => fanout(server, { connections: 100, twins: 10, manyTwins: opts.manyTwins, seconds: opts.seconds });
+  const bareServer = await start(process.execPath, [join(import.meta.dirname, 'baseline-server.js')]);
+  const bare = await figures(bareServer).finally(() => stop(bareServer));
+  const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-ws-'));
+  const server = await startDoppel('node', dir);
+  const ours = await figures(server).finally(async () => { await stop(server); await rm(dir, { recursive: true, force: true }); });
+  const row = (name: string, a: FanoutFigure, b: FanoutFigure) =>
+    `| ${name} | ${fmtFanout(a)} | ${fmtFanout(b)} | ${(a.eventsPerSecond / b.eventsPerSecond).toFixed(2)} | ${(b.cpuUsPerEvent / a.cpuUsPerEvent).toFixed(2)} |`;
+  opts.log('| scenario | Doppel | bare ws | ratio (events/s) | ratio (CPU per event, bare ÷ ours) |');
+  opts.log('|---|---|---|---|---|');
+  opts.log(row('1 writer (4 PATCHes in flight), 10 twins, 100 connections × 10 subscriptions: each change to 100 connections', ours.wide, bare.wide));
+  opts.log(row(`16 writers, ${opts.manyTwins.toLocaleString('en')} twins followed by prefix on one connection`, ours.many, bare.many));
+}

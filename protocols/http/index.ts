@@ -101,11 +101,13 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
     }
   });
 
-  app.use('/v1/*', async (c, next) => {
+  app.use('/v1/*', (c, next) => {
     // ?access_token= only where a header cannot be set (EventSource); elsewhere it would only
     // widen where tokens leak (URL logs, referrers).
-    c.set('principal', await authenticate(deps.credentials, c.req.raw, c.req.path.endsWith('/events')));
-    await next();
+    const principal = authenticate(deps.credentials, c.req.raw, c.req.path.endsWith('/events'));
+    // A known token continues at once; only a first sighting waits for its verification.
+    if (!(principal instanceof Promise)) { c.set('principal', principal); return next(); }
+    return principal.then((p) => { c.set('principal', p); return next(); });
   });
 
   twinRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });

@@ -1,12 +1,12 @@
 /**
  * Server frames (CONTRACT §7) as JSON text. Fan-out sends one change to every subscriber, so the
  * expensive part is serialized once and cached on the object it came from: the `change` frame per
- * ChangeEvent, the public twin JSON (and its `snapshot` frame) per TwinState. Caches are WeakMaps,
- * so they live exactly as long as the event or state they describe.
+ * ChangeEvent, the public twin JSON per TwinState (src/twin/twin-json.ts, shared with HTTP reads).
+ * Caches are WeakMaps, so they live exactly as long as the event or state they describe.
  */
 import { ERROR_CODES, toDoppelError } from '../../src/errors.ts';
 import type { DoppelError } from '../../src/errors.ts';
-import { eventJson, toDeviceView, toPublicTwin } from '../../src/twin/index.ts';
+import { eventJson, publicTwinJson, toDeviceView } from '../../src/twin/index.ts';
 import type { ChangeEvent, Connection, JsonObject, TwinState } from '../../src/twin/types.ts';
 import type { Ref } from './messages.ts';
 
@@ -22,33 +22,17 @@ export function changeFrame(event: ChangeEvent): string {
   return frame;
 }
 
-interface TwinJson { online: boolean; via: string | null; lastSeenAt: string | null; json: string; snapshot?: string }
-const twinJsons = new WeakMap<TwinState, TwinJson>();
-
-/**
- * The public twin as JSON. The connection part is not in the state (it moves with device contact),
- * so a cached text is reused only while the connection it was built with is unchanged.
- */
-function twinEntry(state: TwinState, connection: Connection): TwinJson {
-  const hit = twinJsons.get(state);
-  if (hit !== undefined && hit.online === connection.online && hit.via === connection.via && hit.lastSeenAt === connection.lastSeenAt) return hit;
-  const entry: TwinJson = { ...connection, json: JSON.stringify(toPublicTwin(state, connection)) };
-  twinJsons.set(state, entry);
-  return entry;
-}
-
 /** `{"op":"snapshot","twin":{…}}`, with `"resync":true` after history no longer held what was missed. */
 export function snapshotFrame(state: TwinState, connection: Connection, resync: boolean): string {
-  const entry = twinEntry(state, connection);
-  if (resync) return `{"op":"snapshot","resync":true,"twin":${entry.json}}`;
-  return (entry.snapshot ??= `{"op":"snapshot","twin":${entry.json}}`);
+  const json = publicTwinJson(state, connection);
+  return resync ? `{"op":"snapshot","resync":true,"twin":${json}}` : `{"op":"snapshot","twin":${json}}`;
 }
 
 const refPart = (ref: Ref | undefined): string => (ref === undefined ? '' : `,"ref":${JSON.stringify(ref)}`);
 
 /** `{"op":"twin","ref":…,"twin":{…}}`: the public twin for apps. */
 export function twinFrame(ref: Ref | undefined, state: TwinState, connection: Connection): string {
-  return `{"op":"twin"${refPart(ref)},"twin":${twinEntry(state, connection).json}}`;
+  return `{"op":"twin"${refPart(ref)},"twin":${publicTwinJson(state, connection)}}`;
 }
 
 /** `{"op":"twin","ref":…,"twin":{version, desired, reported, delta}}`: the device view. */

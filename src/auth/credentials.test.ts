@@ -81,6 +81,28 @@ describe('Credentials.authenticate()', () => {
     expect(await codeOf(credentials.authenticate(token))).toBe('unauthorized');
   });
 
+  it('verified() knows a token only after it authenticated, and forgets it with its credential', async () => {
+    const { credentials, device, store } = await setup();
+    const { id, token } = await device('a');
+    expect(credentials.verified(token)).toBeUndefined();
+    expect(credentials.verified(ADMIN)).toBeUndefined();
+    await credentials.authenticate(token);
+    await credentials.authenticate(ADMIN);
+    expect(credentials.verified(token)).toEqual({ kind: 'device', id, twin: 'a' });
+    expect(credentials.verified(ADMIN)).toEqual({ kind: 'admin' });
+    await store.commit([{ type: 'deleteCredential', kind: 'device', id }]);
+    credentials.forget(id);
+    expect(credentials.verified(token)).toBeUndefined();
+  });
+
+  it('verified() charges the rate limit like authenticate()', async () => {
+    const { credentials, device } = await setup({ device: { rate: 1, burst: 2 }, key: { rate: 1000, burst: 2000 } });
+    const { token } = await device('a');
+    await credentials.authenticate(token);
+    expect(() => credentials.verified(token)).not.toThrow();
+    expect(() => credentials.verified(token)).toThrow(expect.objectContaining({ code: 'rate_limited' }));
+  });
+
   it("looks a token up only among the credentials of its prefix's kind", async () => {
     const { credentials, device, store } = await setup();
     const { key, token: keyToken } = await credentials.createKey({ scopes: ['twins:read'] }, NOW);

@@ -18,6 +18,11 @@ export interface KeyInfo { id: string; name: string | null; scopes: Scope[]; pre
 export interface Credentials {
   /** Resolves a bearer token (throws `unauthorized`), then charges its rate limit (`rate_limited`). */
   authenticate(token: string | undefined): Promise<Principal>;
+  /**
+   * Synchronously, the principal of a token that verified before (charged to its rate limit like
+   * `authenticate`, so it may throw `rate_limited`); undefined when only `authenticate` can tell.
+   */
+  verified(token: string): Principal | undefined;
   createKey(input: { name?: string | null; scopes: Scope[]; prefix?: string | null }, now: string): Promise<{ key: KeyInfo; token: string }>;
   listKeys(): Promise<KeyInfo[]>;
   /** One API key by id (one store read), or undefined when there is none. */
@@ -94,6 +99,11 @@ export async function createCredentials(deps: {
     ({ id: c.id, name: c.name, scopes: c.scopes, prefix: c.prefix, createdAt: c.createdAt });
 
   return {
+    verified(token) {
+      const known = verified.get(token);
+      return known === undefined ? undefined : charge(known);
+    },
+
     async authenticate(token) {
       if (token === undefined || token === '') throw unauthorized();
       const known = verified.get(token);

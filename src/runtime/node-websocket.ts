@@ -67,6 +67,32 @@ export function attachWebSocket(server: Server, endpoint: WsEndpoint): WsAttachm
 /** Above this many queued bytes a corked socket is flushed early, within the tick. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 
+/**
+ * The last text sent and its whole frame. A fan-out sends one text to every follower in a row, so
+ * it is encoded and framed once, and each connection writes the same bytes (never modified: a
+ * server's frames are unmasked).
+ */
+let lastText: string | undefined;
+let lastFrame = Buffer.alloc(0);
+
+/**
+ * RFC 6455 §5.2: FIN set, opcode 1 (text), no mask from a server (§5.1), the payload length in 7
+ * bits, or 126 and 16 bits, or 127 and 64 bits, then the UTF-8 payload.
+ */
+export function textFrame(text: string): Buffer {
+  if (text === lastText) return lastFrame;
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = 0x81;
+  if (length < 126) frame[1] = length;
+  else if (length < 65536) { frame[1] = 126; frame.writeUInt16BE(length, 2); } else { frame[1] = 127; frame.writeBigUInt64BE(BigInt(length), 2); }
+  frame.write(text, head, 'utf8');
+  lastText = text;
+  lastFrame = frame;
+  return frame;
+}
+
 function wrap(ws: WebSocket, seen: () => void): WsConnection {
   ws.on('pong', seen);
   ws.on('error', () => { /* 'close' follows; errors such as oversize frames are reported there */ });
@@ -79,7 +105,10 @@ function wrap(ws: WebSocket, seen: () => void): WsConnection {
     send: (text) => {
       if (ws.readyState !== ws.OPEN) return;
       if (!corked) { corked = true; socket.cork(); process.nextTick(uncork); }
-      ws.send(text);
+      // Straight to the socket, like ws's own sender does for an uncompressed frame: without
+      // permessage-deflate (off here) its queue is never used, so frames stay in order with its
+      // pings and close frame, and `bufferedAmount` still counts them.
+      socket.write(textFrame(text));
       if (socket.writableLength > CORK_FLUSH_BYTES) { socket.uncork(); socket.cork(); }
     },
     close: (code, reason) => ws.close(code, reason),

@@ -24,3 +24,4 @@ export type {
   MetadataTree, PublicTwin, Section, TwinPatch, TwinState, Via,
 } from './types.ts';
 export { eventJson } from './event-json.ts';
+export { publicTwinJson } from './twin-json.ts';

@@ -94,6 +94,8 @@ describe('GET /v1/twins/{id}', () => {
     const res = await t.call('GET', '/v1/twins/get-1');
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"1"');
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('x-request-id')).toMatch(/\S/);
     expect(((await res.json()) as Twin).version).toBe(1);
 
     for (const tag of ['"1"', 'W/"1"', '"7", "1"', '*']) {

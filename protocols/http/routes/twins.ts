@@ -6,7 +6,7 @@ import { authorize, can, listingPrefix } from '../../../src/auth/index.ts';
 import type { Principal } from '../../../src/auth/index.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { parseFilter } from '../../../src/query/index.ts';
-import { selectFields, toDeviceView, toPublicTwin } from '../../../src/twin/index.ts';
+import { isTwinId, publicTwinJson, selectFields, toDeviceView, toPublicTwin } from '../../../src/twin/index.ts';
 import type { TwinState } from '../../../src/twin/types.ts';
 import type { TwinService } from '../../../actors/index.ts';
 import { parseWith, readJson } from '../body.ts';
@@ -17,15 +17,20 @@ import {
 } from '../schemas.ts';
 import { etag, ifMatchVersion, noneMatchHits } from '../versions.ts';
 import { PageWriter } from '../page.ts';
+import { jsonReply } from '../reply.ts';
 import { problems } from './problems.ts';
 
 export interface TwinRouteDeps { twins: TwinService; maxBodyBytes: number }
+
+const NO_QUERY: { fields?: string } = {};
 
 /** Twins examined per page at most when a filter is given, so one request cannot scan forever. */
 const SCAN_BUDGET = 10_000;
 
 export function twinId(c: Ctx): string {
-  return parseWith(TwinId, c.req.param('id'), 'twin id');
+  const id = c.req.param('id');
+  // zod's rule is isTwinId's: only a bad id needs the parse, for its message.
+  return isTwinId(id) ? id : parseWith(TwinId, id, 'twin id');
 }
 
 export function publicTwin(twins: TwinService, state: TwinState) {
@@ -73,21 +78,23 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
   }, async (c) => {
     const id = twinId(c);
     const principal = c.get('principal');
-    const { fields } = parseWith(GetQuery, c.req.query(), 'query');
+    // Most reads carry no query: parse one only when there is one.
+    const { fields } = c.req.url.includes('?') ? parseWith(GetQuery, c.req.query(), 'query') : NO_QUERY;
     let state: TwinState;
     if (principal.kind === 'device') {
       authorize(principal, 'device:read', id);
       state = await twins.touch(id, 'http');
     } else {
       authorize(principal, 'twins:read', id);
-      state = await twins.get(id);
+      // A resident twin's committed state needs no trip through its mailbox.
+      state = twins.resident(id) ?? await twins.get(id);
     }
-    c.header('etag', etag(state.version));
-    if (noneMatchHits(c.req.header('if-none-match') ?? null, state.version)) return c.body(null, 304);
-    if (principal.kind === 'device') return c.json(toDeviceView(state));
+    const tag = etag(state.version);
+    if (noneMatchHits(c.req.header('if-none-match') ?? null, state.version)) return c.body(null, 304, { etag: tag });
+    if (principal.kind === 'device') return jsonReply(c, JSON.stringify(toDeviceView(state)), { etag: tag });
+    if (fields === undefined) return jsonReply(c, publicTwinJson(state, twins.connection(state)), { etag: tag });
     const twin = publicTwin(twins, state);
-    if (fields === undefined) return c.json(twin);
-    return c.json(selectFields(twin, fields.split(',').map((f) => f.trim()).filter((f) => f !== '')));
+    return jsonReply(c, JSON.stringify(selectFields(twin, fields.split(',').map((f) => f.trim()).filter((f) => f !== ''))), { etag: tag });
   });
 
   register(app, table, {
@@ -107,8 +114,7 @@ export function twinRoutes(app: Hono<Env>, table: RouteTable, deps: TwinRouteDep
     if (body.tags !== undefined) patch.tags = body.tags;
     const ctx = { via: 'http' as const, ...(body.clientToken === undefined ? {} : { clientToken: body.clientToken }), ...(ifVersion === undefined ? {} : { ifVersion }) };
     const { state } = await twins.patch(id, patch, ctx);
-    c.header('etag', etag(state.version));
-    return c.json(writeReply(twins, principal, state, body.clientToken));
+    return jsonReply(c, JSON.stringify(writeReply(twins, principal, state, body.clientToken)), { etag: etag(state.version) });
   });
 
   register(app, table, {
