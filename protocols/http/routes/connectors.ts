@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Principal } from '../../../src/auth/index.ts';
 import { ConnectorDefinition, ConnectorId } from '../../../src/connector/definition.ts';
-import type { ConnectorService } from '../../../src/connector/service.ts';
+import type { ConnectorRegistry } from '../../../src/connector/registry.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { parseWith, readJson } from '../body.ts';
 import { register } from '../route.ts';
@@ -31,7 +31,7 @@ function adminOnly(principal: Principal): void {
   if (principal.kind !== 'admin') throw new DoppelError('forbidden', 'Forbidden: connectors are managed with the admin token');
 }
 
-export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { connectors: ConnectorService; maxBodyBytes: number }): void {
+export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { connectors: ConnectorRegistry; maxBodyBytes: number }): void {
   const { connectors } = deps;
 
   register(app, table, {
@@ -53,9 +53,9 @@ export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { conne
     method: 'get', path: '/v1/connectors', tag: 'Connectors', auth: 'bearer', summary: 'List connectors',
     description: 'Every connector\'s definition, in id order, never its secret. Admin token only.',
     responses: { 200: { description: 'The connectors', schema: ConnectorList }, ...problems(401, 403) },
-  }, (c) => {
+  }, async (c) => {
     adminOnly(c.get('principal'));
-    return c.json({ items: connectors.list() });
+    return c.json({ items: await connectors.list() });
   });
 
   register(app, table, {

@@ -7,7 +7,7 @@
  */
 import type { Command } from '../../twin/commands.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
-import type { StoreOp } from '../types.ts';
+import type { ConnectorEventType, StoreOp } from '../types.ts';
 
 /** What the latest record of a subject says about its twin now. */
 export interface TwinHead {
@@ -33,7 +33,16 @@ export interface TwinRecord extends TwinHead {
   events: ChangeEvent[];
   /** The twin was deleted here: earlier records of the subject are not its history any more. */
   reset: boolean;
+  /**
+   * Connector events of this commit that `events` does not already say (deletions, command
+   * status changes): the twin stream is the connectors' outbox in cluster mode, so they are
+   * stored with the change, atomically (docs/design/cluster.md §10). Absent when none.
+   */
+  out?: OutgoingRecordEvent[];
 }
+
+/** A connector event carried in a record; `view` is the twin a connector's filter sees, when the record's state is not it. */
+export interface OutgoingRecordEvent { type: ConnectorEventType; eventId: string; at: string; event: object; view?: object | null }
 
 /** The ops that live on a twin's subject (every op but the credential ones). */
 export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
@@ -51,6 +60,7 @@ export function twinOfOp(op: StoreOp): string | undefined {
     case 'deletePending':
     case 'deleteCommand': return op.twin;
     case 'putCommand': return op.command.twin;
+    case 'putOutbox': return op.entry.twin;
     default: return undefined;
   }
 }
@@ -68,6 +78,7 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
   const next: TwinHead = { ...head };
   const events = new Map<number, ChangeEvent>();
   const commands = new Map((head.commands ?? []).map((c) => [c.id, c]));
+  const out: OutgoingRecordEvent[] = [];
   for (const op of ops) {
     switch (op.type) {
       case 'putTwin': next.state = op.twin; break;
@@ -84,15 +95,21 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
       case 'deletePending': if (next.pending === op.since) next.pending = null; break;
       case 'putCommand': commands.set(op.command.id, op.command); break;
       case 'deleteCommand': commands.delete(op.id); break;
+      case 'putOutbox': {
+        const { type, eventId, at, event, view } = op.entry;
+        out.push({ type, eventId, at, event, ...(view === undefined ? {} : { view }) });
+        break;
+      }
     }
   }
   delete next.commands;
   if (commands.size > 0) next.commands = [...commands.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const outgoing = out.length === 0 ? {} : { out };
   if (isEmptyHead(next)) {
     if (isEmptyHead(head)) return null;
-    return { ...EMPTY_HEAD, events: [], reset: true };
+    return { ...EMPTY_HEAD, events: [], reset: true, ...outgoing };
   }
-  return { ...next, events: [...events.values()].sort((a, b) => a.version - b.version), reset: false };
+  return { ...next, events: [...events.values()].sort((a, b) => a.version - b.version), reset: false, ...outgoing };
 }
 
 /** The head a record leaves behind. */
