@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sampleEvent, sampleTwin } from '../store/store-suite.ts';
 import { EMPTY_HEAD, planRecord } from '../store/jetstream/record.ts';
 import type { StoredConnector } from '../store/types.ts';
+import type { Command } from '../twin/commands.ts';
 import { toSelector } from './select.ts';
 import { deliveriesOf } from './stream-events.ts';
 
@@ -34,6 +35,18 @@ describe('records as the outbox', () => {
     expect(deliveriesOf('pump-1', record, toSelector(connector({ filter: 'tags.zone == "n"', events: ['change'] }))).map((e) => e.eventId)).toEqual(['pump-1:2']);
     expect(deliveriesOf('pump-1', record, toSelector(connector({ filter: 'tags.zone == "s"' })))).toEqual([]);
     expect(deliveriesOf('pump-1', record, toSelector(connector({ prefix: 'thermo-' })))).toEqual([]);
+  });
+
+  it('names a command change\'s command rather than repeating it, and delivers it whole', () => {
+    const command = { id: 'c1', twin: 'pump-1', name: 'reboot', status: 'pending', updatedAt: at } as unknown as Command;
+    const record = planRecord({ ...EMPTY_HEAD, state: sampleTwin('pump-1'), top: 1 }, [
+      { type: 'putCommand', command },
+      { type: 'putOutbox', entry: { connector: 'any', seq: 0, twin: 'pump-1', type: 'command', eventId: 'pump-1:cmd:c1:pending', at, event: structuredClone(command) } },
+    ])!;
+    expect(record.out).toEqual([{ type: 'command', eventId: 'pump-1:cmd:c1:pending', at, command: 'c1' }]);
+    expect(deliveriesOf('pump-1', record, toSelector(connector({ events: ['command'] })))).toEqual([
+      { connector: 'c', seq: 0, twin: 'pump-1', type: 'command', eventId: 'pump-1:cmd:c1:pending', at, event: command },
+    ]);
   });
 
   it('leaves records without connector events as they were', () => {

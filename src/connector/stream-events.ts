@@ -24,7 +24,9 @@ export function deliveriesOf(twin: string, record: TwinRecord, selector: Selecto
   const candidates: OutgoingEvent[] = record.events.map((event) => ({ type: 'change', twinId: twin, eventId: `${twin}:${event.version}`, at: event.at, event, twin: stored }));
   for (const o of record.out ?? []) {
     const view = o.view;
-    candidates.push({ type: o.type, twinId: twin, eventId: o.eventId, at: o.at, event: o.event, twin: view === undefined ? stored : () => view });
+    const event = o.event ?? record.commands?.find((c) => c.id === o.command);
+    if (event === undefined) continue; // a command the record no longer names: never written so
+    candidates.push({ type: o.type, twinId: twin, eventId: o.eventId, at: o.at, event, twin: view === undefined ? stored : () => view });
   }
   return candidates
     .filter((e) => selectConnectors([selector], e).length > 0)

@@ -7,6 +7,7 @@
  */
 import type { Command } from '../../twin/commands.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
+import { isDeepStrictEqual } from 'node:util';
 import type { ConnectorEventType, StoreOp } from '../types.ts';
 
 /** What the latest record of a subject says about its twin now. */
@@ -41,8 +42,12 @@ export interface TwinRecord extends TwinHead {
   out?: OutgoingRecordEvent[];
 }
 
-/** A connector event carried in a record; `view` is the twin a connector's filter sees, when the record's state is not it. */
-export interface OutgoingRecordEvent { type: ConnectorEventType; eventId: string; at: string; event: object; view?: object | null }
+/**
+ * A connector event carried in a record; `view` is the twin a connector's filter sees, when the
+ * record's state is not it. A command change names its command (`command`) instead of repeating
+ * it when the record's `commands` hold it as it was sent.
+ */
+export interface OutgoingRecordEvent { type: ConnectorEventType; eventId: string; at: string; event?: object; command?: string; view?: object | null }
 
 /** The ops that live on a twin's subject (every op but the credential ones). */
 export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
@@ -100,6 +105,13 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
         out.push({ type, eventId, at, event, ...(view === undefined ? {} : { view }) });
         break;
       }
+    }
+  }
+  for (const o of out) {
+    const id = o.type === 'command' ? (o.event as { id?: unknown }).id : undefined;
+    if (typeof id === 'string' && isDeepStrictEqual(commands.get(id), o.event)) {
+      delete o.event;
+      o.command = id;
     }
   }
   delete next.commands;
