@@ -87,6 +87,13 @@ describe('connectors across nodes', () => {
         return (s.delivered as number) >= total && s.lag === 0 && s.state === 'healthy' ? s : undefined;
       }, `the numbers on node ${n.id}`, 30_000);
     }
+    // Deleted on another node: gone everywhere, and no longer delivered.
+    expect((await node(1).call('DELETE', '/v1/connectors/cl-hook')).status).toBe(204);
+    for (const n of cluster.nodes) {
+      expect((await n.call('GET', '/v1/connectors/cl-hook')).status).toBe(404);
+      const { items } = await json<{ items: Array<{ id: string }> }>(await n.call('GET', '/v1/connectors'), 200);
+      expect(items.map((c) => c.id)).not.toContain('cl-hook');
+    }
   }, 180_000);
 
   it('after a kill -9 of the node delivering a connector with a backlog, another node delivers the rest in order', async () => {
@@ -110,10 +117,13 @@ describe('connectors across nodes', () => {
       await eventually(async () => (firstDeliveriesInOrder(r.versionsOf(twin), VERSIONS) ? true : undefined), `all of ${twin} after the kill`, 90_000);
     }
     expect(await leaseHolder(cluster.nats, 'connector:cl-kill')).not.toBe(holderId);
+    // Delivery goes on from the new holder for writes made after the kill.
+    await write(0, 'PATCH', '/v1/twins/cl-k-1', { desired: { after: true } }, 200);
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-k-1'), VERSIONS + 1) ? true : undefined), 'a write after the kill', 60_000);
     expect(r.badSignatures).toBe(0);
     const s = await eventually(async () => {
       const v = await json<Record<string, unknown>>(await node(0).call('GET', '/v1/connectors/cl-kill'), 200);
-      return v.lag === 0 && v.state === 'healthy' && (v.delivered as number) >= twins.length * VERSIONS ? v : undefined;
+      return v.lag === 0 && v.state === 'healthy' && (v.delivered as number) >= twins.length * VERSIONS + 1 ? v : undefined;
     }, 'caught up after the kill', 60_000);
     expect(s.failed as number).toBeGreaterThanOrEqual(2);
   }, 240_000);
