@@ -4,7 +4,7 @@ import { EMPTY_HEAD, planRecord } from '../store/jetstream/record.ts';
 import type { StoredConnector } from '../store/types.ts';
 import type { Command } from '../twin/commands.ts';
 import { toSelector } from './select.ts';
-import { deliveriesOf } from './stream-events.ts';
+import { deliveriesOf, TrimWatch } from './stream-events.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
 
@@ -52,5 +52,28 @@ describe('records as the outbox', () => {
   it('leaves records without connector events as they were', () => {
     const record = planRecord(EMPTY_HEAD, [{ type: 'putTwin', twin: sampleTwin('a') }, { type: 'putEvent', event: sampleEvent('a', 1) }])!;
     expect(record).not.toHaveProperty('out');
+  });
+});
+
+describe('TrimWatch', () => {
+  const change = (twin: string, ...versions: number[]) => ({ ...EMPTY_HEAD, events: versions.map((v) => sampleEvent(twin, v)), reset: false });
+
+  it('counts the versions a twin jumped over, for connectors that take them', () => {
+    const watch = new TrimWatch();
+    const all = toSelector(connector({}));
+    expect(watch.missed('a', change('a', 3), all)).toBe(0); // first seen: nothing known before
+    expect(watch.missed('a', change('a', 4), all)).toBe(0);
+    expect(watch.missed('a', change('a', 9, 10), all)).toBe(4);
+    expect(watch.missed('a', change('a', 2), all)).toBe(0); // replayed after a takeover
+    expect(watch.missed('b', change('b', 1), toSelector(connector({ prefix: 'x' })))).toBe(0);
+    expect(watch.missed('b', change('b', 5), toSelector(connector({ prefix: 'x' })))).toBe(0);
+  });
+
+  it('starts a twin afresh after its tombstone', () => {
+    const watch = new TrimWatch();
+    const all = toSelector(connector({}));
+    watch.missed('a', change('a', 7), all);
+    expect(watch.missed('a', { ...EMPTY_HEAD, events: [], reset: true }, all)).toBe(0);
+    expect(watch.missed('a', change('a', 1), all)).toBe(0);
   });
 });

@@ -32,3 +32,25 @@ export function deliveriesOf(twin: string, record: TwinRecord, selector: Selecto
     .filter((e) => selectConnectors([selector], e).length > 0)
     .map((e) => ({ connector: selector.id, seq: 0, twin, type: e.type, eventId: e.eventId, at: e.at, event: e.event }));
 }
+
+/**
+ * Events trimmed before delivery: the stream keeps a bounded number of records per twin, so a
+ * connector far enough behind finds a twin's versions jumping. Remembers each twin's last change
+ * version (up to MAX_TWINS twins, then starts over: a missed count at worst, bounded memory).
+ */
+export class TrimWatch {
+  static readonly MAX_TWINS = 100_000;
+  readonly #last = new Map<string, number>();
+
+  /** How many of `twin`'s changes the connector would take went missing before `record`. */
+  missed(twin: string, record: TwinRecord, selector: Selector): number {
+    if (record.reset) { this.#last.delete(twin); return 0; }
+    const first = record.events[0]?.version;
+    if (first === undefined) return 0;
+    const last = this.#last.get(twin);
+    if (this.#last.size >= TrimWatch.MAX_TWINS) this.#last.clear();
+    this.#last.set(twin, record.events[record.events.length - 1]!.version);
+    const wanted = selector.events.has('change') && (selector.prefix === null || twin.startsWith(selector.prefix));
+    return last !== undefined && first > last + 1 && wanted ? first - last - 1 : 0;
+  }
+}

@@ -25,7 +25,7 @@ import type { OutboxEntry } from '../store/types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
 import { toSelector } from './select.ts';
 import type { Selector } from './select.ts';
-import { deliveriesOf } from './stream-events.ts';
+import { deliveriesOf, TrimWatch } from './stream-events.ts';
 import type { Target } from './targets/target.ts';
 import type { WorkerStats } from './worker.ts';
 
@@ -68,8 +68,7 @@ export class StreamWorker {
   readonly #selector: Selector;
   readonly #deps: StreamWorkerDeps;
   readonly #stop = new AbortController();
-  /** Per twin, the last change version seen: a jump means records trimmed before delivery. */
-  readonly #lastVersion = new Map<string, number>();
+  readonly #trimmed = new TrimWatch();
   #session: Session | null = null;
   #messages: { close(): Promise<void | Error> } | null = null;
   #floor = 0;
@@ -123,6 +122,8 @@ export class StreamWorker {
         const { js, names } = bucket.connected;
         const messages = await (await js.consumers.get(names.stream, consumerName(this.#def.id))).consume({ max_messages: PULL });
         this.#messages = messages;
+        // A session ended by a lost lease stops waiting for the next record at once.
+        session.abort.signal.addEventListener('abort', () => { void messages.close().catch(() => undefined); }, { once: true });
         const keepAlive = setInterval(() => { for (const m of session.held.values()) m.working(); }, ACK_WAIT_MS / 3);
         try {
           for await (const m of messages) {
@@ -146,8 +147,20 @@ export class StreamWorker {
     if (session.abort.signal.aborted) return; // let go: the next holder or session gets it again
     if (session.held.has(m.seq)) return; // a redelivery of a record still held: the original is on its way
     const twin = twinIdOfSubject(this.#deps.bucket.connected.names, m.subject);
-    const record = decodeValue<TwinRecord>(m.data);
-    this.#countTrimmed(twin, record);
+    let record: TwinRecord;
+    try {
+      record = decodeValue<TwinRecord>(m.data);
+    } catch (err) {
+      // Never written by Doppel; skipping it beats replaying it forever.
+      this.#deps.logger.error('connector skipped an unreadable record', { connector: this.#def.id, seq: m.seq, err: String(err) });
+      m.ack();
+      return;
+    }
+    const trimmed = this.#trimmed.missed(twin, record, this.#selector);
+    if (trimmed > 0) {
+      this.stats.dropped += trimmed;
+      for (let i = 0; i < trimmed; i++) this.#deps.onOutcome?.('dropped');
+    }
     const entries = deliveriesOf(twin, record, this.#selector);
     if (entries.length === 0) { m.ack(); return; }
     session.held.set(m.seq, m);
@@ -156,21 +169,6 @@ export class StreamWorker {
     session.queues.set(twin, [{ m, entries, next: 0 }]);
     if (session.active < CONCURRENCY) this.#drain(session, twin);
     else session.waiting.push(twin);
-  }
-
-  /** Records of a twin trimmed by the stream's retention (or a deletion's purge) before delivery count as dropped. */
-  #countTrimmed(twin: string, record: TwinRecord): void {
-    if (record.reset) { this.#lastVersion.delete(twin); return; }
-    const first = record.events[0]?.version;
-    if (first === undefined) return;
-    const last = this.#lastVersion.get(twin);
-    const wanted = this.#selector.events.has('change') && (this.#selector.prefix === null || twin.startsWith(this.#selector.prefix));
-    if (last !== undefined && first > last + 1 && wanted) {
-      this.stats.dropped += first - last - 1;
-      for (let i = last + 1; i < first; i++) this.#deps.onOutcome?.('dropped');
-    }
-    if (this.#lastVersion.size > 100_000) this.#lastVersion.clear(); // bounded memory; a missed count at worst
-    this.#lastVersion.set(twin, record.events[record.events.length - 1]!.version);
   }
 
   #drain(session: Session, twin: string): void {

@@ -121,6 +121,8 @@ export class ConnectorBucket {
       if (isApiError(err, CONSUMER_NOT_FOUND)) return undefined;
       throw unavailable('cannot read a connector\'s consumer', err);
     });
+    // A connector deleted meanwhile (on any node) must not get its consumer back.
+    if ((await this.get(def.id))?.startSeq !== def.startSeq) throw unavailable('cannot restart a connector\'s consumer', new Error('the connector was deleted'));
     const start = Math.max(def.startSeq, publishedFloor + 1, (info?.ack_floor.stream_seq ?? 0) + 1);
     if (info !== undefined) await jsm.consumers.delete(names.stream, name);
     await jsm.consumers.add(names.stream, {
