@@ -87,6 +87,11 @@ describe('connectors across nodes', () => {
         return (s.delivered as number) >= total && s.lag === 0 && s.state === 'healthy' ? s : undefined;
       }, `the numbers on node ${n.id}`, 30_000);
     }
+    // The delivering node's /metrics counts what it delivered.
+    const holderId = await leaseHolder(cluster.nats, 'connector:cl-hook');
+    const holder = cluster.nodes.find((n) => n.id === holderId)!;
+    const metrics = await (await holder.call('GET', '/metrics')).text();
+    expect(Number(/doppel_connector_delivered_total\{connector="cl-hook"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
     // Deleted on another node: gone everywhere, and no longer delivered.
     expect((await node(1).call('DELETE', '/v1/connectors/cl-hook')).status).toBe(204);
     for (const n of cluster.nodes) {

@@ -19,9 +19,9 @@ const Connector = z.object({
   timeoutSeconds: z.number().int().optional(), subject: z.string().optional(), topic: z.string().optional(),
 }).meta({ id: 'Connector' });
 const ConnectorStatus = Connector.extend({
-  delivered: z.number().int().describe('Events acknowledged by the target since this server started'),
-  failed: z.number().int().describe('Failed delivery attempts since this server started (each is retried)'),
-  dropped: z.number().int().describe('Events dropped undelivered for being older than maxAgeSeconds, since this server started'),
+  delivered: z.number().int().describe('Events acknowledged by the target since this server started (cluster mode: since the connector was created)'),
+  failed: z.number().int().describe('Failed delivery attempts since this server started (each is retried; cluster mode: since creation)'),
+  dropped: z.number().int().describe('Events dropped undelivered (older than maxAgeSeconds; in cluster mode also trimmed by retention), since this server started (cluster mode: since creation)'),
   lag: z.number().describe('Seconds since the oldest undelivered event was written; 0 when caught up'),
   lastError: z.string().nullable(), state: z.enum(['healthy', 'failing']),
 }).meta({ id: 'ConnectorStatus' });
