@@ -54,6 +54,7 @@ export class ClusterConnectors implements OutboxPlanner, ConnectorRegistry {
   #bucket: ConnectorBucket | null = null;
   /** Some connector filters (as last read): deletions then carry the twin for the filter. */
   #filtering = false;
+  #retain: { at: number; from: number } | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #ticking: Promise<void> | null = null;
   #closed = false;
@@ -64,7 +65,20 @@ export class ClusterConnectors implements OutboxPlanner, ConnectorRegistry {
     this.#logger = opts.logger;
     this.#outcomes = opts.metrics === undefined ? () => {} : connectorMetrics(opts.metrics, this);
     // A deletion must not purge records a connector has yet to deliver (its twin's last changes).
-    opts.cluster.store.retainFrom = async () => (await this.#open()).retainFrom();
+    opts.cluster.store.retainFrom = () => this.#retainFrom();
+  }
+
+  /**
+   * The lowest stream sequence a connector still needs. A finite answer is reused for a second
+   * (bulk deletions): ack floors only rise, and a connector created meanwhile starts above it.
+   * "No connector" (Infinity) is never reused: one may be created the next moment.
+   */
+  async #retainFrom(): Promise<number> {
+    const now = Date.now();
+    if (this.#retain !== null && now - this.#retain.at < TICK_MS) return this.#retain.from;
+    const from = await (await this.#open()).retainFrom();
+    this.#retain = Number.isFinite(from) ? { at: now, from } : null;
+    return from;
   }
 
   /** Nothing to read before the start: definitions are read from the cluster on every tick. */
