@@ -2,7 +2,8 @@
  * Connectors in cluster mode: three Doppel nodes (child processes) on a three-server NATS cluster
  * (R3) and a real webhook receiver. A connector created on one node is listed on all; writes made
  * on every node are delivered at least once, in version order per twin; a kill -9 of the node
- * delivering a connector with a backlog leaves another node to deliver the rest, in order.
+ * delivering a connector, with a backlog or while deliveries flow, leaves another node to deliver
+ * the rest, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
@@ -39,9 +40,9 @@ function firstDeliveriesInOrder(versions: number[], last: number): boolean {
 }
 
 /** A write, retried as a client honouring Retry-After would while a shard moves (503 unavailable). */
-async function write(n: number, method: string, path: string, body: unknown, status: number): Promise<void> {
+async function write(n: number | Node, method: string, path: string, body: unknown, status: number): Promise<void> {
   await eventually(async () => {
-    const res = await node(n).call(method, path, body);
+    const res = await (typeof n === 'number' ? node(n) : n).call(method, path, body);
     if (res.status === 503) { await res.body?.cancel(); return undefined; }
     await json(res, status);
     return true;
@@ -131,5 +132,32 @@ describe('connectors across nodes', () => {
       return v.lag === 0 && v.state === 'healthy' && (v.delivered as number) >= twins.length * VERSIONS + 1 ? v : undefined;
     }, 'caught up after the kill', 60_000);
     expect(s.failed as number).toBeGreaterThanOrEqual(2);
+  }, 240_000);
+
+  it('a kill -9 of the delivering node while writes and deliveries flow loses nothing and keeps each twin in order', async () => {
+    const r = await receiver();
+    await json(await node(0).call('POST', '/v1/connectors', { id: 'cl-live', kind: 'webhook', url: r.url, secret: SECRET, prefix: 'cl-l-' }), 201);
+    const holderId = await leaseHolder(cluster.nats, 'connector:cl-live');
+    const holder = cluster.nodes.find((n) => n.id === holderId)!;
+    const others = cluster.nodes.filter((n) => n !== holder);
+    const twins = ['cl-l-1', 'cl-l-2', 'cl-l-3'];
+    const VERSIONS = 15;
+    // Paced writers through the nodes that stay; the kill lands while they write.
+    const writers = Promise.all(twins.map(async (twin, i) => {
+      await write(others[i % others.length]!, 'POST', '/v1/twins', { id: twin }, 201);
+      for (let v = 2; v <= VERSIONS; v++) {
+        await write(others[(i + v) % others.length]!, 'PATCH', `/v1/twins/${twin}`, { desired: { v } }, 200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }));
+    await eventually(async () => (r.received.length >= 6 ? true : undefined), 'deliveries under way', 60_000);
+    await holder.stop(); // SIGKILL, deliveries in flight
+    cluster.nodes.splice(cluster.nodes.indexOf(holder), 1);
+    await writers;
+    for (const twin of twins) {
+      await eventually(async () => (firstDeliveriesInOrder(r.versionsOf(twin), VERSIONS) ? true : undefined), `all of ${twin}`, 90_000)
+        .catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(r.versionsOf(twin))}`); });
+    }
+    expect(r.badSignatures).toBe(0);
   }, 240_000);
 });
