@@ -70,7 +70,6 @@ export class StreamWorker {
   readonly #stop = new AbortController();
   readonly #trimmed = new TrimWatch();
   #session: Session | null = null;
-  #messages: { close(): Promise<void | Error> } | null = null;
   #floor = 0;
   #loop: Promise<void> | null = null;
   #publisher: ReturnType<typeof setInterval> | null = null;
@@ -95,9 +94,7 @@ export class StreamWorker {
 
   /** Stops delivering; `publish` false when the connector was removed (its numbers are gone). */
   async stop(publish = true): Promise<void> {
-    this.#stop.abort();
-    this.#session?.abort.abort();
-    await this.#messages?.close().catch(() => undefined);
+    this.#stop.abort(); // ends the session, which closes its consumer
     await this.#loop;
     if (this.#publisher !== null) clearInterval(this.#publisher);
     if (publish) await this.#publish();
@@ -117,13 +114,17 @@ export class StreamWorker {
       const session = new Session();
       this.#session = session;
       if (!this.#deps.owns()) { await sleep(RESTART_PAUSE_MS, this.#stop.signal); continue; }
+      const onStop = () => session.abort.abort();
+      this.#stop.signal.addEventListener('abort', onStop, { once: true });
       try {
         await bucket.restartConsumer(this.#def, this.#floor);
         const { js, names } = bucket.connected;
         const messages = await (await js.consumers.get(names.stream, consumerName(this.#def.id))).consume({ max_messages: PULL });
-        this.#messages = messages;
-        // A session ended by a lost lease stops waiting for the next record at once.
-        session.abort.signal.addEventListener('abort', () => { void messages.close().catch(() => undefined); }, { once: true });
+        // A session ended (stop, lost lease) stops waiting for the next record at once, even
+        // when it ended while the consumer was being set up.
+        const close = () => { void messages.close().catch(() => undefined); };
+        if (session.abort.signal.aborted) close();
+        else session.abort.signal.addEventListener('abort', close, { once: true });
         const keepAlive = setInterval(() => { for (const m of session.held.values()) m.working(); }, ACK_WAIT_MS / 3);
         try {
           for await (const m of messages) {
@@ -136,6 +137,8 @@ export class StreamWorker {
         }
       } catch (err) {
         if (!this.#stop.signal.aborted) logger.warn('connector consumer failed; restarting from its ack floor', { connector: this.#def.id, err: String(err instanceof Error ? err.message : err) });
+      } finally {
+        this.#stop.signal.removeEventListener('abort', onStop);
       }
       session.abort.abort();
       await Promise.allSettled([...session.drains]);
