@@ -130,12 +130,14 @@ export class ClusterConnectors implements OutboxPlanner, ConnectorRegistry {
     return (await (await this.#open()).list()).map(publicDefinition);
   }
 
-  /** The definition with the numbers its delivering node last published (every second). */
+  /** The definition with its delivery numbers (published every second by the delivering node). */
   async view(id: string): Promise<Record<string, unknown>> {
     const bucket = await this.#open();
     const def = await bucket.get(id);
     if (def === undefined) throw fail('not_found', `No connector "${id}"`);
-    const n = (await bucket.numbers(id)) ?? ZERO_NUMBERS;
+    // The delivering node answers from its worker; the others from what it last published.
+    const local = this.#workers.get(id);
+    const n = local !== undefined && local.def.startSeq === def.startSeq ? { ...local.worker.stats, oldestAt: local.worker.oldestAt } : (await bucket.numbers(id)) ?? ZERO_NUMBERS;
     const lag = n.oldestAt === null ? 0 : Math.max(0, (Date.now() - n.oldestAt) / 1000);
     return { ...publicDefinition(def), delivered: n.delivered, failed: n.failed, dropped: n.dropped, lag, lastError: n.lastError, state: n.state };
   }
