@@ -257,6 +257,8 @@ export class StreamWorker {
   /** Publishes the numbers for GET /v1/connectors/{id} on every node. */
   async #publish(): Promise<void> {
     const { bucket, node } = this.#deps;
+    // Only the holder: a node that lost the lease must not overwrite its successor's numbers.
+    if (!this.#deps.owns()) return;
     try {
       this.#floor = Math.max(this.#floor, await bucket.ackFloor(this.#def.id).catch(() => 0));
       const numbers: ConnectorNumbers = { ...this.stats, oldestAt: this.oldestAt, floor: this.#floor, node };
