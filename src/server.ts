@@ -16,12 +16,13 @@ import { maskConfig, natsUrls } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ConnectorService } from './connector/service.ts';
+import { ClusterConnectors } from './connector/cluster-service.ts';
 import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
 import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
-import { assertNatsAccess, ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
+import { assertNatsAccess, ClusterNode, CLUSTER_NAMESPACE, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -93,7 +94,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     name: 'doppel_actors_activation_seconds', help: 'Time to load a twin into its actor on activation: store read, decode, compaction (no queueing, no protocol)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
   });
-  const connectors = new ConnectorService({ store, logger, metrics });
+  // Cluster mode: definitions in the cluster, the twin stream as the outbox (docs/design/cluster.md §10).
+  const connectors = cluster === null ? new ConnectorService({ store, logger, metrics }) : new ClusterConnectors({ cluster, namespace: CLUSTER_NAMESPACE, logger, metrics });
   await connectors.load().catch(async (err: unknown) => { await undoStart(); throw err; });
   const twins = new TwinService({
     store, credentials, outbox: connectors,

@@ -27,7 +27,7 @@ import { clusterRoutes } from './routes/cluster.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import type { JobService } from '../../actors/job-service.ts';
 import { connectorRoutes } from './routes/connectors.ts';
-import type { ConnectorService } from '../../src/connector/service.ts';
+import type { ConnectorRegistry } from '../../src/connector/registry.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { documentationRoutes } from './routes/documentation.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -59,7 +59,7 @@ export interface HttpDeps {
   /** Cluster mode: `GET /v1/cluster` (the route exists only when given). */
   cluster?: { view(): Promise<ClusterView> };
   /** Outbound connectors (`/v1/connectors` exists only when given). */
-  connectors?: ConnectorService;
+  connectors?: ConnectorRegistry;
   /** Where `GET /` sends a browser (default {@link HOME_PAGE}). */
   home?: string;
 }

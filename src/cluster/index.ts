@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.ts';
 
-export { ClusterNode } from './cluster-node.ts';
+export { ClusterNode, NAMESPACE as CLUSTER_NAMESPACE } from './cluster-node.ts';
 export type { ClusterView } from './cluster-node.ts';
 export { ClusterFeed } from './cluster-feed.ts';
 export { assertNatsAccess } from './net-access.ts';

@@ -54,3 +54,13 @@ export function outboxOps(selectors: readonly Selector[], e: OutgoingEvent, next
     return { type: 'putOutbox', entry };
   });
 }
+
+/** A twin's deletion as connectors see it; `twin` is the public twin before it. */
+export function deletionEvent(state: { id: string; version: number }, at: string, twin: () => object | null): OutgoingEvent {
+  return { type: 'deleted', twinId: state.id, eventId: `${state.id}:${state.version}:deleted`, at, event: { twin: state.id, version: state.version, at }, twin };
+}
+
+/** A command's status change as connectors see it. */
+export function commandEvent(command: { twin: string; id: string; status: string; updatedAt: string }, twin: () => object | null): OutgoingEvent {
+  return { type: 'command', twinId: command.twin, eventId: `${command.twin}:cmd:${command.id}:${command.status}`, at: command.updatedAt, event: command, twin };
+}

@@ -15,11 +15,9 @@ import { publicDefinition, toStoredConnector } from './definition.ts';
 import type { ConnectorDefinition } from './definition.ts';
 import { outboxOps, toSelector } from './select.ts';
 import type { OutgoingEvent, Selector } from './select.ts';
-import { mqttTarget } from './targets/mqtt.ts';
-import { natsTarget } from './targets/nats.ts';
-import type { Target } from './targets/target.ts';
-import { webhookTarget } from './targets/webhook.ts';
+import { targetOf } from './targets/index.ts';
 import { ConnectorWorker } from './worker.ts';
+import type { ConnectorRegistry } from './registry.ts';
 
 /** What the twin actor asks inside a commit (actors/twin-actor.ts). */
 export interface OutboxPlanner {
@@ -39,7 +37,7 @@ const NO_CONNECTION = { online: false, via: null, lastSeenAt: null } as const;
 
 interface Running { def: StoredConnector; worker: ConnectorWorker; seq: number }
 
-export class ConnectorService implements OutboxPlanner {
+export class ConnectorService implements OutboxPlanner, ConnectorRegistry {
   readonly #store: TwinStore;
   readonly #logger: Logger;
   readonly #now: () => Date;
@@ -162,23 +160,16 @@ export class ConnectorService implements OutboxPlanner {
   async #adopt(def: StoredConnector): Promise<void> {
     const seq = (await this.#store.lastOutboxSeq!(def.id)) + 1;
     const worker = new ConnectorWorker(def, {
-      store: this.#store, target: this.#targetOf(def), logger: this.#logger, onOutcome: (o) => this.#outcomes(def.id, o),
+      store: this.#store, target: targetOf(def), logger: this.#logger, onOutcome: (o) => this.#outcomes(def.id, o),
     });
     this.#running.set(def.id, { def, worker, seq });
     this.#selectors = [...this.#selectors, toSelector(def)];
     if (this.#started) worker.start();
   }
-
-  #targetOf(def: StoredConnector): Target {
-    switch (def.kind) {
-      case 'webhook': return webhookTarget({ url: def.url, secret: def.secret ?? '', ...(def.timeoutSeconds === undefined ? {} : { timeoutMs: def.timeoutSeconds * 1000 }) });
-      case 'nats': return natsTarget({ url: def.url, subject: def.subject ?? '' });
-      case 'mqtt': return mqttTarget({ url: def.url, topic: def.topic ?? '', clientId: `doppel-${def.id}-${Math.random().toString(36).slice(2, 8)}` });
-    }
-  }
 }
 
-function connectorMetrics(metrics: MetricsRegistry, service: ConnectorService): (id: string, outcome: 'delivered' | 'failed' | 'dropped') => void {
+/** The connector counters and gauges of /metrics; `service` gives the per-connector samples. */
+export function connectorMetrics(metrics: MetricsRegistry, service: Pick<ConnectorService, 'samples'>): (id: string, outcome: 'delivered' | 'failed' | 'dropped') => void {
   const labelNames = ['connector'];
   const counters = {
     delivered: metrics.counter({ name: 'doppel_connector_delivered_total', help: 'Events a connector\'s target acknowledged', labelNames }),

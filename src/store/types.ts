@@ -76,6 +76,11 @@ export interface OutboxEntry {
   /** When the event was written (ISO). */
   at: string;
   event: object;
+  /**
+   * The public twin a connector's filter sees, when the store selects connectors at delivery
+   * (cluster mode) and the stored state is not that twin (a deletion). Unset otherwise.
+   */
+  view?: object | null;
 }
 
 /** Numbers a store reports after each physical batch (for /metrics). */

@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Principal } from '../../../src/auth/index.ts';
 import { ConnectorDefinition, ConnectorId } from '../../../src/connector/definition.ts';
-import type { ConnectorService } from '../../../src/connector/service.ts';
+import type { ConnectorRegistry } from '../../../src/connector/registry.ts';
 import { DoppelError } from '../../../src/errors.ts';
 import { parseWith, readJson } from '../body.ts';
 import { register } from '../route.ts';
@@ -19,9 +19,9 @@ const Connector = z.object({
   timeoutSeconds: z.number().int().optional(), subject: z.string().optional(), topic: z.string().optional(),
 }).meta({ id: 'Connector' });
 const ConnectorStatus = Connector.extend({
-  delivered: z.number().int().describe('Events acknowledged by the target since this server started'),
-  failed: z.number().int().describe('Failed delivery attempts since this server started (each is retried)'),
-  dropped: z.number().int().describe('Events dropped undelivered for being older than maxAgeSeconds, since this server started'),
+  delivered: z.number().int().describe('Events acknowledged by the target since this server started (cluster mode: since the connector was created)'),
+  failed: z.number().int().describe('Failed delivery attempts since this server started (each is retried; cluster mode: since creation)'),
+  dropped: z.number().int().describe('Events dropped undelivered (older than maxAgeSeconds; in cluster mode also trimmed by retention), since this server started (cluster mode: since creation)'),
   lag: z.number().describe('Seconds since the oldest undelivered event was written; 0 when caught up'),
   lastError: z.string().nullable(), state: z.enum(['healthy', 'failing']),
 }).meta({ id: 'ConnectorStatus' });
@@ -31,7 +31,7 @@ function adminOnly(principal: Principal): void {
   if (principal.kind !== 'admin') throw new DoppelError('forbidden', 'Forbidden: connectors are managed with the admin token');
 }
 
-export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { connectors: ConnectorService; maxBodyBytes: number }): void {
+export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { connectors: ConnectorRegistry; maxBodyBytes: number }): void {
   const { connectors } = deps;
 
   register(app, table, {
@@ -53,9 +53,9 @@ export function connectorRoutes(app: Hono<Env>, table: RouteTable, deps: { conne
     method: 'get', path: '/v1/connectors', tag: 'Connectors', auth: 'bearer', summary: 'List connectors',
     description: 'Every connector\'s definition, in id order, never its secret. Admin token only.',
     responses: { 200: { description: 'The connectors', schema: ConnectorList }, ...problems(401, 403) },
-  }, (c) => {
+  }, async (c) => {
     adminOnly(c.get('principal'));
-    return c.json({ items: connectors.list() });
+    return c.json({ items: await connectors.list() });
   });
 
   register(app, table, {

@@ -62,6 +62,8 @@ export function createJetStreamStore(options: JetStreamStoreOptions): JetStreamS
 
 export class JetStreamStore implements TwinStore {
   onBatch?: (stats: BatchStats) => void;
+  /** The lowest stream sequence connectors still need (cluster mode): deletions purge below it only. */
+  retainFrom?: () => Promise<number>;
 
   readonly #o: ResolvedOptions;
   #phase: Phase = 'new';
@@ -205,8 +207,9 @@ export class JetStreamStore implements TwinStore {
     const bytes = TwinStream.encode(record);
     const written = await stream.append(id, record, bytes, seq);
     this.#remember(id, written, headOf(record));
-    // History before a tombstone is dead either way (foldHistory skips it); the purge frees it.
-    if (record.reset) await stream.purgeBeforeLast(id).catch(() => undefined);
+    // History before a tombstone is dead either way (foldHistory skips it); the purge frees it,
+    // but keeps what a connector has yet to deliver (the connectors' outbox: design §11).
+    if (record.reset) await stream.purgeDeleted(id, written, this.retainFrom).catch(() => undefined);
     return bytes.length;
   }
 

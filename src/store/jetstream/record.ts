@@ -7,7 +7,8 @@
  */
 import type { Command } from '../../twin/commands.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
-import type { StoreOp } from '../types.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { ConnectorEventType, StoreOp } from '../types.ts';
 
 /** What the latest record of a subject says about its twin now. */
 export interface TwinHead {
@@ -38,7 +39,20 @@ export interface TwinRecord extends TwinHead {
   events: ChangeEvent[];
   /** The twin was deleted here: earlier records of the subject are not its history any more. */
   reset: boolean;
+  /**
+   * Connector events of this commit that `events` does not already say (deletions, command
+   * status changes): the twin stream is the connectors' outbox in cluster mode, so they are
+   * stored with the change, atomically (docs/design/cluster.md §11). Absent when none.
+   */
+  out?: OutgoingRecordEvent[];
 }
+
+/**
+ * A connector event carried in a record; `view` is the twin a connector's filter sees, when the
+ * record's state is not it. A command change names its command (`command`) instead of repeating
+ * it when the record's `commands` hold it as it was sent.
+ */
+export interface OutgoingRecordEvent { type: ConnectorEventType; eventId: string; at: string; event?: object; command?: string; view?: object | null }
 
 /** The ops that live on a twin's subject (every op but the credential ones and job records). */
 export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' | 'putJob' }>;
@@ -58,6 +72,7 @@ export function twinOfOp(op: StoreOp): string | undefined {
     case 'putJobMark':
     case 'deleteJobMark': return op.twin;
     case 'putCommand': return op.command.twin;
+    case 'putOutbox': return op.entry.twin;
     default: return undefined;
   }
 }
@@ -76,6 +91,7 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
   const events = new Map<number, ChangeEvent>();
   const commands = new Map((head.commands ?? []).map((c) => [c.id, c]));
   const marks = new Set(head.jobMarks);
+  const out: OutgoingRecordEvent[] = [];
   for (const op of ops) {
     switch (op.type) {
       case 'putTwin': next.state = op.twin; break;
@@ -95,17 +111,30 @@ export function planRecord(head: TwinHead, ops: readonly TwinOp[]): TwinRecord |
       case 'deleteCommand': commands.delete(op.id); break;
       case 'putJobMark': marks.add(op.job); break;
       case 'deleteJobMark': marks.delete(op.job); break;
+      case 'putOutbox': {
+        const { type, eventId, at, event, view } = op.entry;
+        out.push({ type, eventId, at, event, ...(view === undefined ? {} : { view }) });
+        break;
+      }
+    }
+  }
+  for (const o of out) {
+    const id = o.type === 'command' ? (o.event as { id?: unknown }).id : undefined;
+    if (typeof id === 'string' && isDeepStrictEqual(commands.get(id), o.event)) {
+      delete o.event;
+      o.command = id;
     }
   }
   delete next.commands;
   if (commands.size > 0) next.commands = [...commands.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   delete next.jobMarks;
   if (marks.size > 0) next.jobMarks = [...marks].sort();
+  const outgoing = out.length === 0 ? {} : { out };
   if (isEmptyHead(next)) {
     if (isEmptyHead(head)) return null;
-    return { ...EMPTY_HEAD, events: [], reset: true };
+    return { ...EMPTY_HEAD, events: [], reset: true, ...outgoing };
   }
-  return { ...next, events: [...events.values()].sort((a, b) => a.version - b.version), reset: false };
+  return { ...next, events: [...events.values()].sort((a, b) => a.version - b.version), reset: false, ...outgoing };
 }
 
 /** The head a record leaves behind. */

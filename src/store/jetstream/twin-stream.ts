@@ -89,9 +89,15 @@ export class TwinStream {
     }
   }
 
-  /** Drops every record of the twin's subject but the last (its tombstone). */
-  async purgeBeforeLast(id: string): Promise<void> {
-    await this.#c.jsm.streams.purge(this.#c.names.stream, { filter: twinSubject(this.#c.names, id), keep: 1 })
+  /**
+   * Drops a deleted twin's records before its tombstone (sequence `tombstone`), but none from
+   * `keepFrom()` on (records some connector has yet to deliver); if that cannot be read, none.
+   * A purge's `seq` keeps `seq` and later.
+   */
+  async purgeDeleted(id: string, tombstone: number, keepFrom?: () => Promise<number>): Promise<void> {
+    const seq = Math.min(tombstone, keepFrom === undefined ? Infinity : await keepFrom());
+    if (seq <= 1) return;
+    await this.#c.jsm.streams.purge(this.#c.names.stream, { filter: twinSubject(this.#c.names, id), seq })
       .catch((err: unknown) => { throw unavailable(`cannot purge twin "${id}"`, err); });
   }
 
