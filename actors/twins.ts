@@ -12,6 +12,8 @@ import { CommandService } from './command-service.ts';
 import { runCommandOp } from './command-routing.ts';
 import type { RoutedOp, TwinRouter } from './twin-router.ts';
 import { EventBus } from './event-bus.ts';
+import { OutOfSyncCount } from './out-of-sync.ts';
+import { keepSeenRemotely } from './remote-session.ts';
 import { withOwnerConnections } from './owner-connections.ts';
 import { ActorRegistry } from './registry.ts';
 import { TwinActor } from './twin-actor.ts';
@@ -55,9 +57,7 @@ export class TwinService {
   readonly #router: TwinRouter | undefined;
   /** Cluster mode: the owner's connection of each state read from another node (see `get`). */
   readonly #ownerConnection = new WeakMap<TwinState, Connection>();
-  /** Twins out of sync: unknown until `countOutOfSync` has read the pending index once. */
-  #outOfSync: number | null = null;
-  #pendingChange = 0;
+  readonly #outOfSync = new OutOfSyncCount();
 
   constructor(opts: TwinServiceOptions) {
     this.#store = opts.store;
@@ -69,10 +69,7 @@ export class TwinService {
     const deps = {
       store: opts.store, feed: this.feed, limits: opts.limits, historyRetention: opts.historyRetention,
       livenessMs: opts.livenessMs, maxPending: opts.maxPendingPerTwin, now: this.#now,
-      onPendingChange: (change: number) => {
-        if (this.#outOfSync === null) this.#pendingChange += change;
-        else this.#outOfSync += change;
-      },
+      onPendingChange: (change: number) => this.#outOfSync.add(change),
       onLoad: opts.onActivation,
       outbox: opts.outbox,
     };
@@ -226,21 +223,7 @@ export class TwinService {
    */
   attachDevice(id: string, via: Via): Promise<() => void> {
     if (this.#router === undefined || this.#router.owns(id)) return this.#ask(id, async (a) => { await a.get(); return a.attachDevice(via); });
-    return this.touch(id, via).then(() => this.#keepSeen(id, via));
-  }
-
-  /**
-   * A session held here for a twin owned elsewhere: the owner hears of it only through contacts,
-   * so the session touches the twin every third of the liveness window while it is open (a
-   * routed, in-memory touch on the owner; no store write), keeping it online there even if one
-   * touch is late or lost, and once more on close. Returns the detach function.
-   */
-  #keepSeen(id: string, via: Via): () => void {
-    const touch = (): void => { this.touch(id, via).catch(() => undefined); };
-    const timer = setInterval(touch, Math.max(1, Math.floor(this.#livenessMs / 3)));
-    timer.unref?.();
-    let done = false;
-    return () => { if (!done) { done = true; clearInterval(timer); touch(); } };
+    return this.touch(id, via).then(() => keepSeenRemotely(() => this.touch(id, via), this.#livenessMs));
   }
 
   connection(state: TwinState): Connection {
@@ -287,15 +270,10 @@ export class TwinService {
    * Counts the twins out of sync once, from the pending index (call at startup, before traffic:
    * changes committed while it counts are added afterwards). Later commits keep the count current.
    */
-  async countOutOfSync(): Promise<number> {
-    const counted = await this.#store.countPending();
-    this.#outOfSync = counted + this.#pendingChange;
-    this.#pendingChange = 0;
-    return this.#outOfSync;
-  }
+  countOutOfSync(): Promise<number> { return this.#outOfSync.count(this.#store); }
 
   /** Twins whose device has not converged; null until `countOutOfSync` has run. */
-  get outOfSync(): number | null { return this.#outOfSync; }
+  get outOfSync(): number | null { return this.#outOfSync.value; }
 
   /** When the twin out of sync the longest became so, if any twin is. */
   async oldestPendingSince(): Promise<string | undefined> { return (await this.#store.oldestPending())?.since; }
