@@ -4,10 +4,13 @@ import { planJob } from '../src/job/types.ts';
 import { createMemoryStore } from '../src/store/memory-store.ts';
 import type { StoreOp, TwinStore } from '../src/store/types.ts';
 import { DEFAULT_LIMITS } from '../src/twin/types.ts';
+import { endJob } from '../src/job/types.ts';
+import { eventually } from '../test/support/eventually.ts';
 import { JobService } from './job-service.ts';
+import { JobTwins } from './job-twin.ts';
 import { TwinService } from './twins.ts';
 
-async function setup() {
+async function setup(opts: { now?: () => Date } = {}) {
   const store = createMemoryStore();
   await store.open();
   const commits: StoreOp[][] = [];
@@ -19,7 +22,7 @@ async function setup() {
     store: recording, credentials, limits: DEFAULT_LIMITS, historyRetention: 1000, livenessMs: 60_000, maxResident: 1000, idleMs: 300_000, maxPendingPerTwin: 10_000,
   });
   for (const id of ['a', 'b', 'c']) await twins.create(id, { desired: {} }, { via: 'http' });
-  const jobs = new JobService({ twins, store: recording, pacing: { pauseMs: 0 } });
+  const jobs = new JobService({ twins, store: recording, pacing: { pauseMs: 0 }, ...opts });
   const ended = async (id: string) => {
     for (;;) {
       const job = await jobs.get(id);
@@ -40,8 +43,8 @@ describe('JobService', () => {
       expect(batch, twin).toBeDefined();
       expect(batch).toContainEqual({ type: 'putJobMark', job: job.id, twin });
     }
-    // Ended: its marks have served and are gone.
-    expect(await store.jobMarks!(job.id)).toEqual([]);
+    // Ended: its marks have served and go (after the ended record, in the background).
+    await eventually(async () => ((await store.jobMarks!(job.id)).length === 0 ? true : undefined), 'the done-marks to go');
   });
 
   it('resumed after a crash between a change and the cursor, skips the twin already changed', async () => {
@@ -66,5 +69,32 @@ describe('JobService', () => {
     const cancelled = await jobs.cancel(job.id);
     expect(cancelled.status).toBe('cancelled');
     await expect(jobs.cancel(job.id)).rejects.toMatchObject({ code: 'job_ended' });
+  });
+
+  it('applies nothing once its runner no longer holds the job (checked before every attempt)', async () => {
+    const { store, twins } = await setup();
+    const job = planJob('j-00000000-0000-4000-8000-000000000002', { filter: 'exists(id)', prefix: '', desired: { fw: '2' } }, new Date());
+    const jobTwins = new JobTwins({ twins, store, marksOnOwner: false });
+    expect(await jobTwins.apply(job, 'a', () => true, () => false)).toBe('skipped');
+    expect((await twins.get('a')).desired).toEqual({});
+    expect(await store.hasJobMark!(job.id, 'a')).toBe(false);
+    expect(await jobTwins.apply(job, 'a', () => true, () => true)).toBe('done');
+    expect((await twins.get('a')).desired).toEqual({ fw: '2' });
+  });
+
+  it('deletes ended jobs past retention with their marks, and leftover marks of the others, at start', async () => {
+    const now = new Date('2026-03-01T00:00:00.000Z');
+    const { store, jobs } = await setup({ now: () => now });
+    const def = { filter: 'exists(id)', prefix: '', desired: { fw: '2' } };
+    const old = endJob(planJob('j-00000000-0000-4000-8000-000000000003', def, new Date('2026-02-01T00:00:00.000Z')), 'completed', new Date('2026-02-20T00:00:00.000Z'));
+    const recent = endJob(planJob('j-00000000-0000-4000-8000-000000000004', def, new Date('2026-02-27T00:00:00.000Z')), 'cancelled', new Date('2026-02-28T00:00:00.000Z'));
+    // As a crash between writing the end and deleting the marks leaves them.
+    await store.commit([{ type: 'putJob', job: old }, { type: 'putJob', job: recent }, { type: 'putJobMark', job: old.id, twin: 'a' }, { type: 'putJobMark', job: recent.id, twin: 'b' }]);
+    await jobs.resume();
+    expect(await store.getJob!(old.id)).toBeUndefined(); // 7 days by default
+    expect(await store.jobMarks!(old.id)).toEqual([]);
+    expect(await store.getJob!(recent.id)).toEqual(recent);
+    expect(await store.jobMarks!(recent.id)).toEqual([]);
+    await jobs.stop();
   });
 });

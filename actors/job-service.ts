@@ -6,19 +6,22 @@
  * cursor's advance cannot apply it twice. The job record (definition, counters, cursor) is
  * committed after every batch, so a restarted server goes on where it stopped.
  *
+ * Ending a job writes the ended record first and deletes its done-marks after, in the background
+ * (job-twin.ts `dropMarks` says why that order): a cancel returns once the record has ended.
+ * Ended jobs are deleted `retentionMs` after they ended (job-retention.ts).
+ *
  * Cluster mode (`leases`): job records are shared by every node; a job runs on the node holding
- * its lease. Every tick each node renews the leases of its running loops (stopping a loop whose
- * lease or job is gone: ended or cancelled elsewhere), takes the lease of any running job nobody
- * holds (its runner died: it resumes from the stored cursor), and deletes leftover done-marks of
- * ended jobs.
+ * its lease, and each node ticks (job-cluster.ts): renewing its loops' leases, adopting jobs whose
+ * runner died, sweeping ended jobs' leftover marks.
  *
  * It yields to live traffic: a few twins in flight at once (`concurrency`), each an ordinary
  * message in the twin's mailbox behind any device request already queued, and a pause between
  * batches that grows while the actors' mailboxes are busy.
  */
 import { DoppelError, fail, isDoppelError } from '../src/errors.ts';
+import type { JobLeases } from '../src/job/leases.ts';
 import { advanceJob, endJob, isJobId, newJobId, planJob } from '../src/job/types.ts';
-import type { Job, JobAction, TwinOutcome } from '../src/job/types.ts';
+import type { Job, JobAction, JobStatus, TwinOutcome } from '../src/job/types.ts';
 import { parseFilter } from '../src/query/index.ts';
 import type { TwinStore } from '../src/store/types.ts';
 import { newCommandId, planCommand } from '../src/twin/commands.ts';
@@ -27,16 +30,14 @@ import type { TwinState } from '../src/twin/types.ts';
 import type { TwinService } from './twins.ts';
 import { JobTwins } from './job-twin.ts';
 import { mapLimit } from '../src/map-limit.ts';
+import { JobCluster } from './job-cluster.ts';
+import { DEFAULT_RETENTION_MS, tidyEndedJobs } from './job-retention.ts';
+import { boundedWait } from '../src/bounded-wait.ts';
 
-/** Cluster mode: which node runs a job (src/cluster/job-leases.ts). */
-export interface JobLeases {
-  /** Takes the job's lease, or renews it when this node holds it; false while another node holds it. */
-  acquire(job: string): Promise<boolean>;
-  /** Whether this node may run the job now (its lease has time to spare). */
-  holds(job: string): boolean;
-  /** Frees the job's lease (its loop stopped here), so another node may take it at once. */
-  release(job: string): Promise<void>;
-}
+/** How long `stop` waits for a tick or a background mark deletion (NATS may hang). */
+const STOP_WAIT_MS = 5_000;
+/** One node: how often ended jobs are checked for retention. */
+const TIDY_EVERY_MS = 3_600_000;
 
 export interface JobPacing {
   /** Twins of one job in flight at once. */
@@ -62,6 +63,8 @@ export interface JobServiceDeps {
   /** Cluster mode: job leases; the service then ticks every `tickMs` (default 1 s). */
   leases?: JobLeases;
   tickMs?: number;
+  /** Ended jobs are deleted this long after they ended (default 7 days). */
+  retentionMs?: number;
 }
 
 /** A running loop: `cancel` ends the job, `halt` only stops this node's loop (the job goes on elsewhere or has ended). */
@@ -74,11 +77,12 @@ export class JobService {
   readonly #twins: JobTwins;
   /** Running loops by job id, with their flags. */
   readonly #loops = new Map<string, Loop>();
-  /** Ended jobs found without leftover done-marks (cluster mode: not looked at again). */
-  readonly #swept = new Set<string>();
+  readonly #cluster: JobCluster | undefined;
+  /** Done-mark deletions of jobs that just ended, awaited (boundedly) by `stop`. */
+  readonly #dropping = new Set<Promise<void>>();
   #stopping = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  /** The tick in progress (cluster mode), awaited by `stop`. */
+  /** The tick (cluster mode) or tidy-up (one node) in progress, awaited by `stop`. */
   #ticking: Promise<void> | null = null;
 
   constructor(deps: JobServiceDeps) {
@@ -86,7 +90,15 @@ export class JobService {
     this.#pacing = { ...DEFAULT_PACING, ...deps.pacing };
     this.#now = deps.now ?? (() => new Date());
     this.#twins = new JobTwins({ twins: deps.twins, store: deps.store, marksOnOwner: deps.leases !== undefined, ...(deps.onTwin === undefined ? {} : { onTwin: deps.onTwin }) });
+    if (deps.leases !== undefined) {
+      this.#cluster = new JobCluster({
+        store: deps.store, leases: deps.leases, marks: this.#twins, loops: this.#loops, run: (job) => this.#run(job), stopping: () => this.#stopping,
+        retentionMs: this.#retentionMs, now: this.#now, ...(deps.onError === undefined ? {} : { onError: deps.onError }),
+      });
+    }
   }
+
+  get #retentionMs(): number { return this.#deps.retentionMs ?? DEFAULT_RETENTION_MS; }
 
   /** The store keeps jobs (LevelDB, memory and JetStream stores). */
   get available(): boolean { return this.#deps.store.getJob !== undefined; }
@@ -97,19 +109,25 @@ export class JobService {
   /** Starts every stored job still `running` (after a restart or crash); cluster mode: starts ticking. */
   async resume(): Promise<void> {
     if (!this.available || this.#stopping) return;
-    if (this.#deps.leases !== undefined) {
-      this.#timer ??= setInterval(() => { void this.#tickOnce(); }, this.#deps.tickMs ?? 1_000);
-      await this.#tickOnce();
+    const cluster = this.#cluster;
+    if (cluster !== undefined) {
+      this.#timer ??= setInterval(() => { void this.#once(() => cluster.tick()); }, this.#deps.tickMs ?? 1_000);
+      await this.#once(() => cluster.tick());
       return;
     }
     for (const job of await this.#store().listJobs!()) if (job.status === 'running') this.#run(job);
+    const tidy = () => tidyEndedJobs(this.#deps.store, this.#twins, this.#now(), this.#retentionMs, () => this.#stopping)
+      .catch((err: unknown) => this.#deps.onError?.('(ended jobs)', err));
+    this.#timer ??= setInterval(() => { void this.#once(tidy); }, TIDY_EVERY_MS);
+    await this.#once(tidy);
   }
 
   /** Lets each loop finish its batch, then stops (server shutdown); jobs stay `running` in the store. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
-    await this.#ticking;
+    // Bounded: a tick stuck on NATS must not hold the shutdown; the loops stop after their batch.
+    await boundedWait(Promise.all([this.#ticking, this.#cluster?.idle(), ...this.#dropping]), STOP_WAIT_MS);
     await Promise.all([...this.#loops.values()].map((l) => l.done));
   }
 
@@ -154,18 +172,38 @@ export class JobService {
       const ended = await loop.done;
       if (ended !== undefined && ended.status !== 'running') return ended;
     }
-    const latest = await this.get(id);
-    if (latest.status !== 'running') return latest;
-    const cancelled = endJob(latest, 'cancelled', this.#now());
-    await this.#twins.dropMarks(id);
+    let cancelled: Job;
     try {
-      await this.#store().commit([{ type: 'putJob', job: cancelled }]);
+      cancelled = await this.#endStored(id, 'cancelled');
     } catch (err) {
       // Cluster mode: its runner on another node ended it meanwhile; that ending stands.
       if (isDoppelError(err) && err.code === 'job_ended') return this.get(id);
       throw err;
     }
+    this.#dropMarksLater(id);
     return cancelled;
+  }
+
+  /**
+   * Ends the job as stored now. Cluster mode: a compare-and-set on the stored record, keeping the
+   * counters and cursor the runner (on another node) wrote last, not the older ones read here.
+   */
+  async #endStored(id: string, status: Exclude<JobStatus, 'running'>): Promise<Job> {
+    const store = this.#store();
+    if (store.endJob !== undefined) return store.endJob(id, status, this.#now());
+    const latest = await this.get(id);
+    if (latest.status !== 'running') throw fail('job_ended', `Job "${id}" already ended ${latest.status}`, { status: latest.status });
+    const ended = endJob(latest, status, this.#now());
+    await store.commit([{ type: 'putJob', job: ended }]);
+    return ended;
+  }
+
+  /** The ended job's marks, in the background; one left behind is swept later (cluster tick, next start). */
+  #dropMarksLater(id: string): void {
+    const dropping: Promise<void> = this.#twins.dropMarks(id, () => this.#stopping)
+      .catch((err: unknown) => { if (!isDoppelError(err) || err.code !== 'unavailable') this.#deps.onError?.(id, err); })
+      .finally(() => this.#dropping.delete(dropping));
+    this.#dropping.add(dropping);
   }
 
   #store(): TwinStore {
@@ -201,7 +239,8 @@ export class JobService {
       const batch: string[] = [];
       for await (const state of this.#deps.twins.list({ prefix: job.prefix, ...(job.cursor === null ? {} : { after: job.cursor }), limit: this.#pacing.batchSize, connections: false })) batch.push(state.id);
       if (batch.length === 0) return this.#halted(job, control) ? undefined : this.#end(job, 'completed');
-      const outcomes = await mapLimit(batch, this.#pacing.concurrency, (id) => (this.#halted(job, control) ? Promise.resolve<TwinOutcome>('skipped') : this.#twins.apply(job, id, matches)));
+      const stillHolds = () => !this.#halted(job, control);
+      const outcomes = await mapLimit(batch, this.#pacing.concurrency, (id) => this.#twins.apply(job, id, matches, stillHolds));
       if (this.#halted(job, control)) return undefined;
       job = advanceJob(job, outcomes, batch[batch.length - 1]!, this.#now());
       if (!(await this.#save(job))) return undefined;
@@ -209,10 +248,12 @@ export class JobService {
     }
   }
 
+  /** The ended record first, then the marks (job-twin.ts `dropMarks`). */
   async #end(job: Job, status: 'completed' | 'cancelled'): Promise<Job | undefined> {
     const ended = endJob(job, status, this.#now());
-    await this.#twins.dropMarks(job.id);
-    return (await this.#save(ended)) ? ended : undefined;
+    if (!(await this.#save(ended))) return undefined;
+    this.#dropMarksLater(job.id);
+    return ended;
   }
 
   /** Stores the job's progress; false when it ended meanwhile elsewhere (cluster mode: cancelled on another node). */
@@ -226,52 +267,11 @@ export class JobService {
     }
   }
 
-  /** One tick at a time: a slow one (NATS lagging) is not overtaken by the next. */
-  #tickOnce(): Promise<void> {
+  /** One tick (or tidy-up) at a time: a slow one (NATS lagging) is not overtaken by the next. */
+  #once(work: () => Promise<void>): Promise<void> {
     if (this.#ticking !== null || this.#stopping) return this.#ticking ?? Promise.resolve();
-    this.#ticking = this.#tick().finally(() => { this.#ticking = null; });
+    this.#ticking = work().finally(() => { this.#ticking = null; });
     return this.#ticking;
-  }
-
-  /** Cluster mode, every tick: keeps this node's loops, takes over orphaned jobs, sweeps ended jobs' marks. */
-  async #tick(): Promise<void> {
-    const leases = this.#deps.leases;
-    if (leases === undefined) return;
-    try {
-      for (const job of await this.#store().listJobs!()) {
-        if (this.#stopping) return;
-        const loop = this.#loops.get(job.id);
-        if (loop !== undefined) {
-          if (job.status !== 'running' || !(await leases.acquire(job.id))) loop.halt = true;
-        } else if (job.status === 'running') {
-          await this.#adopt(job.id, leases);
-        } else if (!this.#swept.has(job.id)) {
-          await this.#sweep(job.id, leases);
-        }
-      }
-    } catch (err) {
-      // Unavailable: NATS is out of reach, which the node's readiness already reports; the next tick tries again.
-      if (!isDoppelError(err) || err.code !== 'unavailable') this.#deps.onError?.('(all jobs)', err);
-    }
-  }
-
-  /** A running job no loop here runs: run it if its lease is free (read again once held: it may have just ended). */
-  async #adopt(id: string, leases: JobLeases): Promise<void> {
-    if (!(await leases.acquire(id))) return;
-    const job = await this.#store().getJob!(id);
-    if (job?.status === 'running' && !this.#stopping) this.#run(job);
-    else await leases.release(id);
-  }
-
-  /** An ended job's done-marks left behind by a runner that stopped after it ended elsewhere. */
-  async #sweep(id: string, leases: JobLeases): Promise<void> {
-    if ((await this.#store().jobMarks?.(id) ?? []).length === 0) { this.#swept.add(id); return; }
-    if (!(await leases.acquire(id))) return;
-    try {
-      await this.#twins.dropMarks(id);
-    } finally {
-      await leases.release(id);
-    }
   }
 
   async #pause(): Promise<void> {

@@ -42,11 +42,17 @@ export class JobTwins {
 
   constructor(deps: JobTwinDeps) { this.#deps = deps; }
 
-  /** One twin: `done` once its change (with the mark) committed, or when it was marked before. */
-  async apply(job: Job, id: string, matches: (state: TwinState) => boolean): Promise<TwinOutcome> {
+  /**
+   * One twin: `done` once its change (with the mark) committed, or when it was marked before;
+   * `skipped` when `stillHolds` turns false (cluster mode: the lease ran short), checked before
+   * every attempt — a version_conflict retry included — since once the job ends elsewhere its
+   * marks are deleted and nothing but the lease keeps this runner from applying again.
+   */
+  async apply(job: Job, id: string, matches: (state: TwinState) => boolean, stillHolds: () => boolean = () => true): Promise<TwinOutcome> {
     const { store, twins } = this.#deps;
     const mark: StoreOp = { type: 'putJobMark', job: job.id, twin: id };
     for (let attempt = 0; attempt < VERSION_RETRIES; attempt++) {
+      if (!stillHolds()) return 'skipped'; // not counted: the batch is dropped and runs again elsewhere
       try {
         let state: TwinState;
         try {
@@ -79,19 +85,23 @@ export class JobTwins {
   }
 
   /**
-   * An ending job's done-marks have served: deleted before the record says it ended. Safe,
-   * because every twin it applied to lies at or before its stored cursor by then (the cursor is
-   * committed after each whole batch), so a crash meanwhile resumes past them all.
+   * An ended job's done-marks have served: deleted only AFTER the record says it ended. The other
+   * order is unsafe in cluster mode: a runner on another node may hold changed twins past its
+   * stored cursor (its batch in flight); with their marks gone before the end is written, a runner
+   * that dies then is succeeded by one that resumes from the older cursor and applies them again.
+   * Once the record has ended, nothing resumes it, so the marks can go; a crash before they went
+   * leaves them to a later sweep (the cluster tick, or the next start on one node). `stopping`
+   * ends the deletion early (shutdown).
    */
-  async dropMarks(job: string): Promise<void> {
+  async dropMarks(job: string, stopping: () => boolean = () => false): Promise<void> {
     const twins = await this.#deps.store.jobMarks?.(job) ?? [];
     if (this.#deps.marksOnOwner) {
-      await mapLimit(twins, MARK_CONCURRENCY, (twin) => this.#commitMarks(twin, [{ type: 'deleteJobMark', job, twin }]).catch((err: unknown) => {
+      await mapLimit(twins, MARK_CONCURRENCY, (twin) => (stopping() ? Promise.resolve() : this.#commitMarks(twin, [{ type: 'deleteJobMark', job, twin }])).catch((err: unknown) => {
         if (!isDoppelError(err) || err.code !== 'not_found') throw err; // a deleted twin took its marks along
       }));
       return;
     }
-    for (let i = 0; i < twins.length; i += MARK_BATCH) {
+    for (let i = 0; i < twins.length && !stopping(); i += MARK_BATCH) {
       await this.#deps.store.commit(twins.slice(i, i + MARK_BATCH).map((twin): StoreOp => ({ type: 'deleteJobMark', job, twin })));
     }
   }

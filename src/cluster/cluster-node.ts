@@ -23,7 +23,7 @@ import { ConnectionQuery } from './connection-query.ts';
 import { Leases } from './leases.ts';
 import { LeaseBucket } from './lease-bucket.ts';
 import { JobLeases } from './job-leases.ts';
-import type { JobLeases as JobLeaseSeam } from '../../actors/job-service.ts';
+import type { JobLeases as JobLeaseSeam } from '../job/leases.ts';
 import { ShardRouter } from './router.ts';
 import { shardOf } from './shards.ts';
 import { HEARTBEAT_MS, NodeRegistry } from './node-registry.ts';
@@ -72,6 +72,7 @@ export class ClusterNode implements TwinRouter {
     acquire: (job) => this.#jobLeases?.acquire(job) ?? Promise.resolve(false),
     holds: (job) => this.#jobLeases?.holds(job) ?? false,
     release: (job) => this.#jobLeases?.release(job) ?? Promise.resolve(),
+    forget: (job) => this.#jobLeases?.forget(job) ?? Promise.resolve(),
   };
   #router: ShardRouter | null = null;
   #connections: ConnectionQuery | null = null;

@@ -7,6 +7,7 @@ import { createJetStreamStore } from '../store/jetstream/index.ts';
 import type { JetStreamStore } from '../store/jetstream/index.ts';
 import { JobLeases } from './job-leases.ts';
 import { LeaseBucket } from './lease-bucket.ts';
+import { Kvm } from '@nats-io/kv';
 
 let nats: NatsCluster;
 let store: JetStreamStore;
@@ -39,5 +40,18 @@ describe('JobLeases', () => {
     expect(await b.acquire(job)).toBe(true);
     expect(await a.acquire(job)).toBe(false);
     expect((await bucket.read(`j.${job}`))?.holder).toBe('b');
+  });
+
+  it('ignores a malformed lease value (not JSON, or not a lease) as an expired lease instead of throwing, and takes that key over', async () => {
+    const bucket = await LeaseBucket.open(store.connected, 'leases', 1);
+    const kv = await new Kvm(store.connected.js).open('dpl_leases_leases');
+    const job = 'j-00000000-0000-4000-8000-000000000002';
+    await kv.put(`j.${job}`, '{not json');
+    expect(await bucket.read(`j.${job}`)).toMatchObject({ holder: '', expiresAt: 0 }); // expired: free
+    expect((await bucket.readAll('j.>')).get(`j.${job}`)?.expiresAt).toBe(0);
+    const a = new JobLeases(bucket, { id: 'a', instance: 'a1' });
+    expect(await a.acquire(job)).toBe(true);
+    await a.forget(job);
+    expect(await kv.get(`j.${job}`).then((e) => e?.operation ?? null)).not.toBe('PUT');
   });
 });

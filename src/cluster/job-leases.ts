@@ -4,14 +4,18 @@
  * free or expired (its runner stopped or died); the runner renews it every tick and frees it when
  * its loop stops. Any node may take an expired lease: the first compare-and-set wins.
  *
- * The lease keeps runners from overlapping; it is not what makes a job exactly-once. That is the
- * done-mark in the twin record, checked after the twin is read and written with an `ifVersion`
- * patch (actors/job-twin.ts), so even a runner that woke up after losing its lease cannot apply a
- * job twice to one twin.
+ * Exactly-once per twin rests on two things. The done-mark in the twin record, checked after the
+ * twin is read and written with an `ifVersion` patch (actors/job-twin.ts), covers everything
+ * while the job runs: a change by an earlier runner shows as a mark or as a moved version. Once a
+ * job ends its marks are deleted, and from then on only the lease margin protects: a runner checks
+ * that it still holds the lease (more than RENEW_MARGIN_MS left) before each attempt on a twin, so a
+ * stalled runner stops before its lease can expire and the job can end elsewhere — unless it stalls
+ * for longer than that margin between its check and its write (a pause of over a second inside
+ * one patch), which this design does not cover.
  */
 import { isExpired, isHeldBy, serves } from './lease-bucket.ts';
 import type { Lease, LeaseBucket, LeaseHolder } from './lease-bucket.ts';
-import type { JobLeases as JobLeaseSeam } from '../../actors/job-service.ts';
+import type { JobLeases as JobLeaseSeam } from '../job/leases.ts';
 
 const keyOf = (job: string): string => `j.${job}`;
 
@@ -47,5 +51,10 @@ export class JobLeases implements JobLeaseSeam {
     const mine = this.#mine.get(job);
     this.#mine.delete(job);
     if (mine !== undefined) await this.#bucket.free(keyOf(job), this.#self, mine.revision).catch(() => undefined);
+  }
+
+  async forget(job: string): Promise<void> {
+    this.#mine.delete(job);
+    await this.#bucket.remove(keyOf(job));
   }
 }

@@ -12,6 +12,7 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import type { Connected } from '../store/jetstream/index.ts';
+import { listKeys } from '../store/jetstream/kv-keys.ts';
 
 export const LEASE_TTL_MS = 4_000;
 /** A holder stops serving this long before its lease expires. */
@@ -31,17 +32,21 @@ export const serves = (expiresAt: number | undefined, now: number): boolean => e
 
 export class LeaseBucket {
   readonly #kv: KV;
+  readonly #timeoutMs: number;
 
-  private constructor(kv: KV) { this.#kv = kv; }
+  private constructor(kv: KV, timeoutMs: number) {
+    this.#kv = kv;
+    this.#timeoutMs = timeoutMs;
+  }
 
-  static async open(c: Connected, namespace: string, replicas: number): Promise<LeaseBucket> {
-    return new LeaseBucket(await new Kvm(c.js).create(`dpl_${namespace}_leases`, { replicas, history: 1, allow_direct: false }));
+  /** `timeoutMs` bounds a key listing (`readAll`); a listing slower than a lease's TTL is of no use anyway. */
+  static async open(c: Connected, namespace: string, replicas: number, timeoutMs = LEASE_TTL_MS): Promise<LeaseBucket> {
+    return new LeaseBucket(await new Kvm(c.js).create(`dpl_${namespace}_leases`, { replicas, history: 1, allow_direct: false }), timeoutMs);
   }
 
   /** Every lease whose key matches `filter` (e.g. `s.>`), by key. */
   async readAll(filter: string): Promise<Map<string, Lease>> {
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys(filter)) keys.push(k);
+    const keys = await listKeys(this.#kv, filter, this.#timeoutMs);
     const out = new Map<string, Lease>();
     await Promise.all(keys.map(async (k) => {
       const lease = await this.read(k);
@@ -53,8 +58,17 @@ export class LeaseBucket {
   async read(key: string): Promise<Lease | undefined> {
     const entry = await this.#kv.get(key);
     if (entry === null || entry.operation !== 'PUT') return undefined;
-    const parsed = LeaseValue.safeParse(JSON.parse(entry.string()));
-    return parsed.success ? { ...parsed.data, revision: entry.revision } : undefined;
+    // A malformed value (not JSON, or not a lease) holds nothing: read as a lease that expired
+    // long ago, not thrown, so the next taker overwrites it at its revision.
+    let value: unknown;
+    try { value = JSON.parse(entry.string()); } catch { value = undefined; }
+    const parsed = LeaseValue.safeParse(value);
+    return { ...(parsed.success ? parsed.data : { holder: '', instance: '', expiresAt: 0 }), revision: entry.revision };
+  }
+
+  /** Deletes the key for good (a job lease once its job record is gone). */
+  async remove(key: string): Promise<void> {
+    await this.#kv.purge(key);
   }
 
   /** Writes `value` if the key is still at `revision` (undefined: never written); throws when another write came first. */

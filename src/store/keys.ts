@@ -93,6 +93,9 @@ export function jobKey(id: string): string {
 /** Every job record. */
 export const JOBS_RANGE: KeyRange = { gte: JOB, lt: 'j"' };
 
+/** The job id of a key in JOBS_RANGE. */
+export const jobIdOfKey = (key: string): string => key.slice(JOB.length);
+
 export function jobMarkKey(job: string, twin: string): string {
   return `${JOB_MARK}${job}!${twin}`;
 }
@@ -201,6 +204,8 @@ export function keyWriteOf(op: StoreOp): KeyWrite {
       return { type: 'del', key: commandKey(checkTwinId(op.twin), checkCommandId(op.id)) };
     case 'putJob':
       return { type: 'put', key: jobKey(checkJobId(op.job.id)), value: op.job };
+    case 'deleteJob':
+      return { type: 'del', key: jobKey(checkJobId(op.id)) };
     case 'putJobMark':
       return { type: 'put', key: jobMarkKey(checkJobId(op.job), checkTwinId(op.twin)), value: {} };
     case 'deleteJobMark':

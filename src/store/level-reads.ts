@@ -11,7 +11,7 @@ import type { Job } from '../job/types.ts';
 import { decodeValue } from './codec.ts';
 import {
   checkHistoryQuery, CONNECTORS_RANGE, outboxRange, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, parsePendingKey, PENDING_RANGE, twinKey, twinRange,
-  versionOfHistoryKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
+  versionOfHistoryKey, jobKey, JOBS_RANGE, jobIdOfKey, jobMarkKey, jobMarkRange,
 } from './keys.ts';
 import type { LevelDb } from './level-open.ts';
 import { reasonOf } from './store-errors.ts';
@@ -39,6 +39,10 @@ export class LevelReads {
     for (const key of keys) ops.push({ type: 'deleteEvent', twin: id, version: versionOfHistoryKey(key) });
     const commands = await read(() => db.keys(commandRange(id)).all());
     for (const key of commands) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
+    // Its done-marks too (as the JetStream store, where they live in the twin's record): a twin
+    // created again under this id is a new twin, which a job still running has not changed.
+    const jobs = await read(() => db.keys(JOBS_RANGE).all());
+    for (const job of jobs.map(jobIdOfKey)) if (await this.hasJobMark(job, id)) ops.push({ type: 'deleteJobMark', job, twin: id });
     return ops;
   }
 

@@ -9,7 +9,7 @@ import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
 import type { Job } from '../job/types.ts';
 import {
-  checkHistoryQuery, CONNECTORS_RANGE, outboxRange, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobMarkKey, jobMarkRange,
+  checkHistoryQuery, CONNECTORS_RANGE, outboxRange, commandRange, COMMANDS_RANGE, credentialKey, twinOfCommandKey, credentialRange, historyRange, inRange, keyWriteOf, twinKey, jobKey, JOBS_RANGE, jobIdOfKey, jobMarkKey, jobMarkRange,
   twinRange, versionOfHistoryKey, parsePendingKey, PENDING_RANGE,
 } from './keys.ts';
 import type { KeyRange, KeyWrite } from './keys.ts';
@@ -92,6 +92,8 @@ class MemoryStore implements TwinStore {
     const ops: StoreOp[] = [{ type: 'deleteTwin', id }];
     for (const key of this.#keysIn(historyRange(id, -1))) ops.push({ type: 'deleteEvent', twin: id, version: versionOfHistoryKey(key) });
     for (const key of this.#keysIn(commandRange(id))) ops.push({ type: 'deleteCommand', twin: id, id: key.slice(key.lastIndexOf('!') + 1) });
+    // Its done-marks too, as the other stores: a twin created again under this id is a new twin.
+    for (const job of this.#keysIn(JOBS_RANGE).map(jobIdOfKey)) if (this.#get<object>(jobMarkKey(job, id)) !== undefined) ops.push({ type: 'deleteJobMark', job, twin: id });
     return ops;
   }
 

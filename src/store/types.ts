@@ -6,7 +6,7 @@
  */
 import type { ChangeEvent, TwinState } from '../twin/types.ts';
 import type { Command } from '../twin/commands.ts';
-import type { Job } from '../job/types.ts';
+import type { Job, JobStatus } from '../job/types.ts';
 
 export type Scope = 'twins:read' | 'twins:write' | 'keys:admin';
 
@@ -34,6 +34,8 @@ export type StoreOp =
   | { type: 'deleteCommand'; twin: string; id: string }
   /** A fleet job (src/job/types.ts), and its done-mark on one twin (committed with its change). */
   | { type: 'putJob'; job: Job }
+  /** An ended job's record, deleted by retention (its done-marks are deleted first, as ops of their own). */
+  | { type: 'deleteJob'; id: string }
   | { type: 'putJobMark'; job: string; twin: string }
   | { type: 'deleteJobMark'; job: string; twin: string }
   /** An outbound connector's definition, and its durable outbox (src/connector). */
@@ -146,6 +148,13 @@ export interface TwinStore {
   hasJobMark?(job: string, twin: string): Promise<boolean>;
   /** Optional, with `getJob`: the twins job `job` has marked (a key-only scan, to delete them once it ended). */
   jobMarks?(job: string): Promise<string[]>;
+  /** Optional (JetStream): the jobs that have marked any twin, in one index read (a cluster tick's sweep). */
+  markedJobs?(): Promise<string[]>;
+  /**
+   * Optional (stores shared by nodes: JetStream): ends a running job as stored now, keeping the
+   * stored counters and cursor (compare-and-set); `job_ended` when it already ended.
+   */
+  endJob?(id: string, status: Exclude<JobStatus, 'running'>, at: Date): Promise<Job>;
 
   /**
    * Optional (stores that fence writers: JetStream). The caller no longer holds the state it read

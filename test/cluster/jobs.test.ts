@@ -3,6 +3,10 @@
  * cluster. A job over twins owned by all three nodes completes with its progress the same on
  * every node (a patch job and a queued-command job); a cancel sent to another node than the runner stops it; a kill -9 of the runner
  * mid-job hands the job to another node, which finishes it with every twin changed exactly once.
+ *
+ * The nodes pause a second between a job's batches (`--job-pause-ms`): a 400-twin job then takes
+ * at least 6 s whatever the machine's speed, so a cancel sent once it is underway finds it running,
+ * and a runner spends most of its time between batches, so "mid-batch" is easy to see.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -23,7 +27,7 @@ let cluster: ThreeNodes;
 let nodes: Node[] = [];
 
 beforeAll(async () => {
-  cluster = await startThreeNodes();
+  cluster = await startThreeNodes(['--job-pause-ms', '1000']);
   nodes = cluster.nodes;
 }, 120_000);
 afterAll(async () => { await cluster?.stop(); }, 60_000);
@@ -50,6 +54,25 @@ async function runnerOf(id: string): Promise<string | undefined> {
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Takes over the dead runner's job lease for the test itself (a compare-and-set, as a node would),
+ * so no node adopts the job until `free` is called: what happens before the adoption is ordered.
+ */
+async function holdJobLease(id: string, deadHolder: string): Promise<{ free(): Promise<void> }> {
+  const nc = await natsConnect({ servers: cluster.nats.urls.filter((_, i) => cluster.nats.nodes[i]!.alive), timeout: 2_000 });
+  const kv = await new Kvm(jetstream(nc)).open('dpl_doppel_leases');
+  const entry = await kv.get(`j.${id}`);
+  expect(entry?.operation).toBe('PUT');
+  expect((JSON.parse(entry!.string()) as { holder: string }).holder).toBe(deadHolder); // not adopted yet
+  const held = await kv.update(`j.${id}`, JSON.stringify({ holder: 'test', instance: 'test', expiresAt: Date.now() + 120_000 }), entry!.revision);
+  return {
+    free: async () => {
+      await kv.update(`j.${id}`, JSON.stringify({ holder: 'test', instance: 'test', expiresAt: 0 }), held);
+      await nc.close();
+    },
+  };
 }
 
 /** Twins whose latest record still carries a done-mark of `job` (read from the twin stream's headers). */
@@ -145,28 +168,37 @@ describe('fleet jobs across nodes', () => {
     const creator = nodes[2]!;
     const started = await json<JobJson>(await creator.call('POST', '/v1/jobs', { filter: 'exists(id)', prefix: 'cj-k-', desired: { fw: '3.1' } }), 202);
     expect(await runnerOf(started.id)).toBe(creator.id); // the creating node runs it
-    // Killed mid-batch: the 71st twin changed, so the batch in flight (64 twins from the 65th) holds
-    // changed twins its stored cursor does not cover yet; the next runner meets them again.
+    // Killed mid-batch, past the first one: the twin right after the stored cursor changed, so the
+    // batch in flight holds changed twins the cursor does not cover yet; the next runner meets them again.
     await eventually(async () => {
-      const twin = await json<{ desired: { fw?: string } }>(await creator.call('GET', `/v1/twins/${ids[70]!}`), 200);
+      const { scanned } = await job(creator, started.id);
+      if (scanned === 0 || scanned >= ids.length) return undefined;
+      const twin = await json<{ desired: { fw?: string } }>(await creator.call('GET', `/v1/twins/${ids[scanned]!}`), 200);
       return twin.desired.fw === '3.1' ? true : undefined;
-    }, 'the job to reach the 71st twin', 60_000);
-    const before = await job(creator, started.id);
+    }, 'the job to be mid-batch', 60_000);
     await creator.child.kill('SIGKILL');
+    // Its lease has 3 s left at least: taken over now, no node adopts the job until the test lets go.
+    const lease = await holdJobLease(started.id, creator.id);
     nodes.splice(nodes.indexOf(creator), 1);
     await creator.stop();
-    expect(before.status).toBe('running');
     const survivor = nodes[0]!;
-    expect((await job(survivor, started.id)).status).toBe('running'); // killed mid-job: another node must finish it
-    // A user changes again what the job changed before the kill: a runner applying the job twice would overwrite it.
-    const applied = await listIds(survivor, 'cj-k-', 'desired.fw == "3.1"');
-    expect(applied).toContain(ids[70]);
-    await mapInChunks(applied, (id) => eventually(async () => ((await survivor.call('PATCH', `/v1/twins/${id}`, { desired: { fw: 'user' } })).status === 200 ? true : undefined), `patch ${id}`, 30_000));
+    const before = await job(survivor, started.id); // the stored progress at the kill
+    expect(before.status).toBe('running'); // killed mid-job: another node must finish it
+    // A user changes again what the job changed past its stored cursor: a runner applying the job
+    // twice (the done-mark check broken) would overwrite it. Those patches must land BEFORE any
+    // node adopts the job, or a second application would come first and the user's patch hide it:
+    // the test holds the job's lease until they have.
+    const unsaved = (await listIds(survivor, 'cj-k-', 'desired.fw == "3.1"')).filter((id) => id >= ids[before.scanned]!);
+    expect(unsaved.length).toBeGreaterThan(0);
+    await mapInChunks(unsaved, (id) => eventually(async () => ((await survivor.call('PATCH', `/v1/twins/${id}`, { desired: { fw: 'user' } })).status === 200 ? true : undefined), `patch ${id}`, 30_000));
+    expect(await runnerOf(started.id)).toBe('test');
+    expect((await job(survivor, started.id)).scanned).toBe(before.scanned); // nothing ran meanwhile
+    await lease.free();
     const after = await ended(survivor, started.id, 150_000);
     expect(after).toMatchObject({ status: 'completed', matched: 600, done: 600, failed: 0, scanned: 600 });
     const events = await jobEvents(survivor.call, ids, started.id);
     expect([...events.entries()].filter(([, n]) => n !== 1)).toEqual([]);
-    expect((await listIds(survivor, 'cj-k-', 'desired.fw == "user"')).sort()).toEqual([...applied].sort());
+    expect((await listIds(survivor, 'cj-k-', 'desired.fw == "user"')).sort()).toEqual([...unsaved].sort());
     expect(await markedTwins(ids, started.id)).toEqual([]);
   }, 300_000);
 });

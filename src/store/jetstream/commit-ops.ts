@@ -9,7 +9,7 @@ import type { TwinOp } from './record.ts';
 import { mapLimit } from '../../map-limit.ts';
 
 export type CredentialOp = Extract<StoreOp, { type: 'putCredential' | 'deleteCredential' }>;
-export type JobOp = Extract<StoreOp, { type: 'putJob' }>;
+export type JobOp = Extract<StoreOp, { type: 'putJob' | 'deleteJob' }>;
 
 /** Subjects written at once by one commit (a bulk commit must not flood the connection). */
 const PARALLEL_WRITES = 128;
@@ -20,6 +20,7 @@ export function groupOps(ops: StoreOp[]): { twins: Map<string, TwinOp[]>; creden
   const jobs = new Map<string, JobOp>();
   for (const op of ops) {
     if (op.type === 'putJob') jobs.set(op.job.id, op);
+    else if (op.type === 'deleteJob') jobs.set(op.id, op);
     else if (op.type === 'putCredential') credentials.set(`c:${op.credential.kind}:${op.credential.id}`, op);
     else if (op.type === 'deleteCredential') credentials.set(`c:${op.kind}:${op.id}`, op);
     else {

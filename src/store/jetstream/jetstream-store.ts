@@ -16,7 +16,7 @@
  * Atomic per twin, not across twins or with credentials: see docs/design/cluster.md.
  */
 import { DoppelError, fail } from '../../errors.ts';
-import type { Job } from '../../job/types.ts';
+import type { Job, JobStatus } from '../../job/types.ts';
 import type { Command } from '../../twin/commands.ts';
 import { isTwinId } from '../../twin/ids.ts';
 import type { ChangeEvent, TwinState } from '../../twin/types.ts';
@@ -89,7 +89,7 @@ export class JetStreamStore implements TwinStore {
       const c = await openConnection(this.#o);
       const index = new TwinIndex();
       const stream = new TwinStream(c, this.#o.timeoutMs);
-      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials), jobs: new JobBucket(c.jobs), index };
+      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials), jobs: new JobBucket(c.jobs, this.#o.timeoutMs), index };
       await index.start(c);
       await index.barrier(await stream.lastSequence(), this.#o.timeoutMs * 4);
       this.#phase = 'open';
@@ -184,7 +184,7 @@ export class JetStreamStore implements TwinStore {
     await eachLimited(creds.filter((op) => op.type === 'putCredential'), async (op) => { bytes += await conn.credentials.put(op.credential); });
     await eachLimited([...twins], async ([id, twinOps]) => { bytes += await this.#writeTwin(conn.stream, id, twinOps); });
     await eachLimited(creds.filter((op) => op.type === 'deleteCredential'), (op) => conn.credentials.delete(op.kind, op.id));
-    await eachLimited([...jobs.values()], async (op) => { bytes += await conn.jobs.put(op.job); });
+    await eachLimited([...jobs.values()], async (op) => { bytes += op.type === 'putJob' ? await conn.jobs.put(op.job) : (await conn.jobs.delete(op.id), 0); });
     return bytes;
   }
 
@@ -272,22 +272,19 @@ export class JetStreamStore implements TwinStore {
 
   getJob(id: string): Promise<Job | undefined> { return this.#usable().jobs.get(id); }
   listJobs(): Promise<Job[]> { return this.#usable().jobs.list(); }
+  endJob(id: string, status: Exclude<JobStatus, 'running'>, at: Date): Promise<Job> { return this.#usable().jobs.end(id, status, at); }
   /** A leader read of the twin's head: a mark is there exactly when the change it marks is. */
   async hasJobMark(job: string, twin: string): Promise<boolean> { return isTwinId(twin) && ((await this.#usable().stream.head(twin)).head.jobMarks ?? []).includes(job); }
   async jobMarks(job: string): Promise<string[]> { return (await this.#barrier()).index.jobMarks(job); }
+  async markedJobs(): Promise<string[]> { return (await this.#barrier()).index.markedJobs(); }
 
   async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
     const { stream, credentials, jobs, index } = await this.#barrier();
     yield* await exportRecords(index.subjects(), stream, credentials, jobs);
   }
 
-  async countPending(): Promise<number> {
-    return (await this.#barrier()).index.pendingCount;
-  }
-
-  async oldestPending(): Promise<{ twin: string; since: string } | undefined> {
-    return (await this.#barrier()).index.oldestPending();
-  }
+  async countPending(): Promise<number> { return (await this.#barrier()).index.pendingCount; }
+  async oldestPending(): Promise<{ twin: string; since: string } | undefined> { return (await this.#barrier()).index.oldestPending(); }
 
   /** The connection, once the local index has every record acknowledged before this call. */
   async #barrier(): Promise<Conn> {

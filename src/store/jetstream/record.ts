@@ -55,7 +55,7 @@ export interface TwinRecord extends TwinHead {
 export interface OutgoingRecordEvent { type: ConnectorEventType; eventId: string; at: string; event?: object; command?: string; view?: object | null }
 
 /** The ops that live on a twin's subject (every op but the credential ones and job records). */
-export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' | 'putJob' }>;
+export type TwinOp = Exclude<StoreOp, { type: 'putCredential' | 'deleteCredential' | 'putJob' | 'deleteJob' }>;
 
 export const EMPTY_HEAD: Readonly<TwinHead> = Object.freeze({ state: null, pending: null, floor: 0, top: 0 });
 

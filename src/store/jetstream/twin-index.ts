@@ -131,6 +131,9 @@ export class TwinIndex {
   /** Twins holding a done-mark of `job`, in order. */
   jobMarks(job: string): string[] { return [...this.#marked.get(job) ?? []].sort(); }
 
+  /** Jobs with a done-mark on any twin. */
+  markedJobs(): string[] { return [...this.#marked.keys()]; }
+
   get pendingCount(): number { return this.#pending.size; }
 
   oldestPending(): { twin: string; since: string } | undefined {

@@ -49,6 +49,41 @@ export function describeJobContract(subject: StoreUnderTest): void {
       expect((await store.getTwin('p-a'))?.version).toBe(2);
     });
 
+    it('deleteTwinOps also deletes the twin\'s done-marks: a twin created again is a new twin', async () => {
+      if (store.hasJobMark === undefined || store.jobMarks === undefined) return;
+      await store.commit([{ type: 'putJob', job: job(J1) }, { type: 'putJob', job: job(J2) }]);
+      for (const id of ['p-a', 'p-b']) await store.commit([{ type: 'putTwin', twin: sampleTwin(id) }, { type: 'putEvent', event: sampleEvent(id, 1) }]);
+      await store.commit([{ type: 'putJobMark', job: J1, twin: 'p-a' }, { type: 'putJobMark', job: J2, twin: 'p-a' }, { type: 'putJobMark', job: J1, twin: 'p-b' }]);
+      await store.commit(await store.deleteTwinOps('p-a'));
+      expect(await store.hasJobMark(J1, 'p-a')).toBe(false);
+      expect(await store.hasJobMark(J2, 'p-a')).toBe(false);
+      expect(await store.jobMarks(J1)).toEqual(['p-b']);
+      await store.commit([{ type: 'putTwin', twin: sampleTwin('p-a') }, { type: 'putEvent', event: sampleEvent('p-a', 1) }]);
+      expect(await store.hasJobMark(J1, 'p-a')).toBe(false);
+    });
+
+    it('endJob ends the job as stored, keeping the newer counters another writer stored (cluster cancel)', async () => {
+      if (store.endJob === undefined || store.getJob === undefined) return;
+      await store.commit([{ type: 'putJob', job: job(J1) }]);
+      const newer = { ...job(J1), done: 7, scanned: 9, cursor: 'p-9' }; // the runner's batch, after the canceller read
+      await store.commit([{ type: 'putJob', job: newer }]);
+      const ended = await store.endJob(J1, 'cancelled', new Date('2026-01-02T00:00:00.000Z'));
+      expect(ended).toMatchObject({ status: 'cancelled', done: 7, scanned: 9, cursor: 'p-9', endedAt: '2026-01-02T00:00:00.000Z' });
+      expect(await store.getJob(J1)).toEqual(ended);
+      await expect(store.endJob(J1, 'completed', new Date())).rejects.toMatchObject({ code: 'job_ended' });
+      await expect(store.commit([{ type: 'putJob', job: newer }])).rejects.toMatchObject({ code: 'job_ended' });
+      await expect(store.endJob(J2, 'cancelled', new Date())).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it('deletes an ended job\'s record (retention)', async () => {
+      if (store.getJob === undefined || store.listJobs === undefined) return;
+      await store.commit([{ type: 'putJob', job: job(J1) }, { type: 'putJob', job: job(J2) }]);
+      await store.commit([{ type: 'deleteJob', id: J1 }]);
+      expect(await store.getJob(J1)).toBeUndefined();
+      expect((await store.listJobs()).map((j) => j.id)).toEqual([J2]);
+      await store.commit([{ type: 'deleteJob', id: J1 }]); // a missing one is fine
+    });
+
     it('refuses a job op with a bad id as internal, writing nothing', async () => {
       if (store.getJob === undefined || store.listJobs === undefined) return;
       await expect(store.commit([{ type: 'putJob', job: job('nope') }])).rejects.toMatchObject({ code: 'internal' });
