@@ -31,6 +31,7 @@ import type { CredentialOp, JobOp } from './commit-ops.ts';
 import { JobBucket } from './jobs.ts';
 import { foldHistory, headOf, planRecord } from './record.ts';
 import type { TwinHead, TwinOp } from './record.ts';
+import { pagedStates } from './list-pages.ts';
 import { TwinIndex } from './twin-index.ts';
 import { fenced, TwinStream } from './twin-stream.ts';
 
@@ -44,8 +45,6 @@ interface Seen { seq: number; head: TwinHead & { state: null }; exists: boolean 
 
 /** Stands for a snapshot this store did not keep; a commit that would store it is a bug. */
 const ELIDED = Object.freeze({}) as TwinState;
-/** Twins listed per round of parallel reads. */
-const LIST_PAGE = 64;
 
 /**
  * Creates a JetStream store; `open()` connects and creates the stream and bucket if needed.
@@ -232,21 +231,7 @@ export class JetStreamStore implements TwinStore {
 
   async *listTwins(opts: { prefix?: string; after?: string; limit?: number }): AsyncIterable<TwinState> {
     const { stream, index } = await this.#barrier();
-    let left = opts.limit ?? Infinity;
-    const ids = index.ids(opts)[Symbol.iterator]();
-    while (left > 0) {
-      const page: string[] = [];
-      for (let next = ids.next(); !next.done; next = page.length < Math.min(left, LIST_PAGE) ? ids.next() : { done: true, value: undefined }) page.push(next.value);
-      if (page.length === 0) return;
-      this.#usable();
-      const heads = await Promise.all(page.map((id) => stream.head(id)));
-      for (const { head } of heads) {
-        // Deleted since the index listed it: skip, as a LevelDB iterator would not see it either.
-        if (head.state === null || left <= 0) continue;
-        left--;
-        yield head.state;
-      }
-    }
+    yield* pagedStates(index.ids(opts), opts.limit ?? Infinity, (id) => stream.head(id), () => this.#usable());
   }
 
   async readHistory(id: string, opts: { after: number; limit: number }): Promise<ChangeEvent[]> {
