@@ -106,6 +106,12 @@ export class CommandService {
   /** Forgets the commands held for an actor activation (its twin was deleted). */
   forget(scope: object): void { this.#cache.drop(scope); }
 
+  /** Twin `id` was deleted with its commands (committed): no expiry timer or open mark outlives it. */
+  removed(id: string): void {
+    this.#expiry.clear(id);
+    this.#openIndex.track(id, []);
+  }
+
   /** The store keeps commands (LevelDB, memory and JetStream stores). */
   get available(): boolean { return this.#deps.store.readCommands !== undefined; }
 

@@ -170,7 +170,13 @@ export class TwinService {
   remove(id: string, ifVersion?: number): Promise<void> {
     return this.#routed('remove', id, [id, ifVersion], async () => {
       // The deleted twin's commands are gone from the store; a pinned actor must not keep them.
-      const tokenId = await this.#ask(id, async (a) => { try { return await a.remove(ifVersion); } finally { this.commands.forget(a); } });
+      const tokenId = await this.#ask(id, async (a) => {
+        try {
+          const token = await a.remove(ifVersion);
+          this.commands.removed(id);
+          return token;
+        } finally { this.commands.forget(a); }
+      });
       if (tokenId !== null) this.#credentials.forget(tokenId);
     });
   }
