@@ -21,7 +21,7 @@ import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
-import { ClusterNode, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
+import { inClusterMode } from './cluster/mode.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -50,8 +50,10 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   // Nothing is generated or announced before the store's lock and both ports are ours: a start
   // that fails removes a data directory it created and leaves no admin token behind.
   const dbPath = runtime.joinPath(config.data, 'db');
-  // Cluster mode keeps the state in JetStream; the data directory holds only the admin token.
-  const cluster = inClusterMode(config) ? new ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
+  // Cluster mode keeps the state in JetStream; the data directory holds only the admin token. Its
+  // code and the NATS client are loaded only then: a single-node start does not pay for them.
+  const clusterCode = inClusterMode(config) ? await import('./cluster/index.ts') : null;
+  const cluster = clusterCode !== null && inClusterMode(config) ? new clusterCode.ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
   const created = !(await runtime.exists(config.data)) ? config.data : cluster === null && !(await runtime.exists(dbPath)) ? dbPath : null;
   const store: TwinStore = cluster?.store ?? createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
   try {
@@ -106,7 +108,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     onActivation: (seconds) => activation.observe(undefined, seconds),
     ...(cluster === null ? {} : { feed: cluster.feed, router: cluster }),
   });
-  if (cluster !== null) observeCommit = registerClusterMetrics(metrics, cluster, twins);
+  if (cluster !== null) observeCommit = clusterCode!.registerClusterMetrics(metrics, cluster, twins);
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });

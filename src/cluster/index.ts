@@ -2,14 +2,8 @@
  * @module
  * Cluster mode: several Doppel nodes over NATS JetStream (see the README, "Cluster mode").
  */
-import type { Config } from '../config.ts';
-
 export { ClusterNode } from './cluster-node.ts';
 export type { ClusterView } from './cluster-node.ts';
 export { ClusterFeed } from './cluster-feed.ts';
 export { registerClusterMetrics } from './metrics.ts';
-
-/** True when the configuration asks for cluster mode (`--cluster` and `--node-id`). */
-export function inClusterMode(config: Config): config is Config & { cluster: string; nodeId: string } {
-  return config.cluster !== undefined && config.nodeId !== undefined;
-}
+export { inClusterMode } from './mode.ts';
