@@ -3,8 +3,10 @@
  * - direct command round trip, HTTP invoke → WebSocket device session answers → HTTP 200, and
  *   HTTP invoke → CoAP observer of the commands is notified → CoAP POST answer → HTTP 200, at 1
  *   and 16 in flight (p50/p99 and server CPU per command);
- * - a fleet job over many twins (twins/s) while devices send CoAP reports at a fixed rate, and the
- *   devices' p99 with and without the job running, in the same run.
+ * - queued commands with and without many app sessions open (bench/commands-sessions.ts);
+ * - a fleet job over many twins (twins/s; `--job-twins 100000`) while devices send CoAP reports
+ *   at a fixed rate, and the devices' p50/p99 with and without the job running, in the same run.
+ *   The job's twins are seeded into the store before the server starts (bench/seed-store.ts).
  */
 import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,18 +16,25 @@ import { generate, parse } from 'coap-packet';
 import WebSocket from 'ws';
 import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
 import { percentile } from './http-load.ts';
-import { seedDevices, seedTwins } from './seed.ts';
+import { commandsWithSessions } from './commands-sessions.ts';
+import { seedDevices } from './seed.ts';
+import { seedStore } from './seed-store.ts';
 import { BENCH_ADMIN, cpuSeconds, startDoppel, stop } from './server-process.ts';
 import type { Started } from './server-process.ts';
 
 const auth = { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' };
 type Log = (line: string) => void;
 
-export interface CommandsBenchOptions { commands: number; jobTwins: number; reportRate: number; devices: number; log: Log }
+export interface CommandsBenchOptions { commands: number; jobTwins: number; appSessions: number; reportRate: number; devices: number; log: Log }
 
 export async function commandsBench(opts: CommandsBenchOptions): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-commands-'));
-  const server = await startDoppel('node', dir, ['--device-rate', '1000000', '--device-burst', '1000000', '--key-rate', '1000000', '--key-burst', '1000000']);
+  const seeded = await seedStore(dir, opts.jobTwins, 'fleet-', { desired: { temp: 21, mode: 'eco' }, tags: { site: 'berlin' } });
+  await seedStore(dir, opts.appSessions, 'app-', {});
+  opts.log(`(${opts.jobTwins.toLocaleString('en')} job twins seeded into the store in ${seeded.seconds.toFixed(1)} s)\n`);
+  const server = await startDoppel('node', dir, [
+    '--device-rate', '1000000', '--device-burst', '1000000', '--key-rate', '1000000', '--key-burst', '1000000', '--max-streams-per-credential', '1000000',
+  ]);
   try {
     const tokens = await seedDevices(server.port, 16, 'cmd-');
     opts.log('| direct command round trip | in flight | p50 | p99 | commands/s | server CPU per command |');
@@ -37,6 +46,7 @@ export async function commandsBench(opts: CommandsBenchOptions): Promise<void> {
     for (const k of [1, 16]) opts.log(row('HTTP → CoAP observer → CoAP answer → HTTP', k, await roundTrips(server, k, opts.commands)));
     coap.close();
     opts.log('');
+    await commandsWithSessions(server, { sessions: opts.appSessions, commands: Math.min(opts.commands, 1000), log: opts.log });
     await jobUnderLoad(server, opts);
   } finally {
     await stop(server);
@@ -119,7 +129,6 @@ async function coapDevices(server: Started, tokens: string[]): Promise<{ close: 
 
 /** Device CoAP reports at a fixed rate, without and then with a fleet job over `jobTwins` twins. */
 async function jobUnderLoad(server: Started, opts: CommandsBenchOptions): Promise<void> {
-  await seedTwins(server.port, opts.jobTwins, 'fleet-');
   const devices = await seedDevices(server.port, opts.devices, 'dev-');
   const datagrams = coapUpdateDatagrams(devices, 'dev-');
   const reports = (seconds: number) => runCoapLoad({ port: server.coapPort, datagrams, seconds, rate: opts.reportRate, timeoutMs: 5000 });
