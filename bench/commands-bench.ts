@@ -4,9 +4,8 @@
  *   HTTP invoke → CoAP observer of the commands is notified → CoAP POST answer → HTTP 200, at 1
  *   and 16 in flight (p50/p99 and server CPU per command);
  * - queued commands with and without many app sessions open (bench/commands-sessions.ts);
- * - a fleet job over many twins (twins/s; `--job-twins 100000`) while devices send CoAP reports
- *   at a fixed rate, and the devices' p50/p99 with and without the job running, in the same run.
- *   The job's twins are seeded into the store before the server starts (bench/seed-store.ts).
+ * - a fleet job over many twins (`--job-twins 100000`) under device load (bench/commands-job.ts).
+ *   Its twins are seeded into the store before the server starts (bench/seed-store.ts).
  */
 import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, parse } from 'coap-packet';
 import WebSocket from 'ws';
-import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
 import { percentile } from './http-load.ts';
 import { commandsWithSessions } from './commands-sessions.ts';
+import { jobUnderLoad } from './commands-job.ts';
 import { seedDevices } from './seed.ts';
 import { seedStore } from './seed-store.ts';
 import { BENCH_ADMIN, cpuSeconds, startDoppel, stop } from './server-process.ts';
@@ -125,45 +124,4 @@ async function coapDevices(server: Started, tokens: string[]): Promise<{ close: 
   tokens.forEach((_, i) => send({ code: 'GET', confirmable: true, messageId: (mid = mid + 1), token: Buffer.from([0xc0, i]), options: [{ name: 'Observe', value: Buffer.alloc(0) }, ...opts(['t', `cmd-${i}`, 'commands'], i)] }));
   await allObserved;
   return { close: () => socket.close() };
-}
-
-/** Device CoAP reports at a fixed rate, without and then with a fleet job over `jobTwins` twins. */
-async function jobUnderLoad(server: Started, opts: CommandsBenchOptions): Promise<void> {
-  const devices = await seedDevices(server.port, opts.devices, 'dev-');
-  const datagrams = coapUpdateDatagrams(devices, 'dev-');
-  const reports = (seconds: number) => runCoapLoad({ port: server.coapPort, datagrams, seconds, rate: opts.reportRate, timeoutMs: 5000 });
-  const quiet = await reports(5);
-  const cpu0 = await cpuSeconds(server.child.pid!);
-  const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${server.port}/v1/jobs`, { method: 'POST', headers: auth, body: JSON.stringify({ filter: 'tags.site == "berlin"', prefix: 'fleet-', desired: { fw: '2.0' } }) });
-  const { id } = await res.json() as { id: string };
-  if (res.status !== 202) throw new Error(`job refused: ${res.status}`);
-  // The load runs while the job does, in 3 s windows; only windows that ended with the job still
-  // running count as "with the job" (the first counts anyway, if the job is shorter than one).
-  const busy: number[] = [];
-  let windows = 0;
-  for (;;) {
-    const r = await reports(3);
-    const { status } = await (await fetch(`http://127.0.0.1:${server.port}/v1/jobs/${id}`, { headers: auth })).json() as { status: string };
-    if (status === 'running' || windows === 0) { busy.push(...r.latenciesMs); windows++; }
-    if (status !== 'running') break;
-  }
-  const jobEnded = await waitEnded(server, id);
-  const seconds = (Date.parse(jobEnded.endedAt) - Date.parse(jobEnded.createdAt)) / 1000;
-  const cpu = (await cpuSeconds(server.child.pid!)) - cpu0;
-  const q = [...quiet.latenciesMs].sort((a, b) => a - b);
-  const b = busy.sort((x, y) => x - y);
-  opts.log(`| fleet job over ${opts.jobTwins.toLocaleString('en')} twins, ${opts.devices} devices reporting over CoAP at ${opts.reportRate}/s | result |`);
-  opts.log('|---|---|');
-  opts.log(`| job throughput | ${Math.round(jobEnded.done / seconds).toLocaleString('en')} twins/s (${jobEnded.done.toLocaleString('en')} in ${seconds.toFixed(1)} s; server CPU ${(cpu * 1e6 / jobEnded.done).toFixed(0)} µs per twin incl. the reports) |`);
-  opts.log(`| device report latency without the job | p50 ${percentile(q, 50).toFixed(2)} ms, p99 ${percentile(q, 99).toFixed(2)} ms (${q.length} reports) |`);
-  opts.log(`| device report latency with the job running | p50 ${percentile(b, 50).toFixed(2)} ms, p99 ${percentile(b, 99).toFixed(2)} ms (${b.length} reports) |`);
-}
-
-async function waitEnded(server: Started, id: string): Promise<{ done: number; createdAt: string; endedAt: string }> {
-  for (;;) {
-    const job = await (await fetch(`http://127.0.0.1:${server.port}/v1/jobs/${id}`, { headers: auth })).json() as { status: string; done: number; createdAt: string; endedAt: string };
-    if (job.status !== 'running') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
