@@ -171,8 +171,21 @@ export class JobService {
     }
   }
 
-  /** One twin: `done` once its change (with the mark) committed, or already marked before. */
+  /**
+   * One twin, and a twin the job activated goes back out of memory after: left resident, a job's
+   * twins fill the actor cache and the heap, and the longer GC pauses slow every device request.
+   */
   async #applyTo(job: Job, id: string, matches: (state: TwinState) => boolean): Promise<TwinOutcome> {
+    const visiting = !this.#deps.twins.isResident(id);
+    try {
+      return await this.#applyOnce(job, id, matches);
+    } finally {
+      if (visiting) this.#deps.twins.release(id);
+    }
+  }
+
+  /** One twin: `done` once its change (with the mark) committed, or already marked before. */
+  async #applyOnce(job: Job, id: string, matches: (state: TwinState) => boolean): Promise<TwinOutcome> {
     const store = this.#deps.store;
     if (await store.hasJobMark!(job.id, id)) return this.#count('done');
     const mark: StoreOp = { type: 'putJobMark', job: job.id, twin: id };

@@ -266,6 +266,12 @@ export class TwinService {
   /** Passivates idle actors (called periodically by the server). */
   sweep(): number { return this.#registry.sweep(); }
 
+  /** Whether twin `id`'s actor is in memory on this node (never activates it). */
+  isResident(id: string): boolean { return this.#registry.peek(id) !== undefined; }
+
+  /** Passivates twin `id`'s actor if it is idle and unpinned (a visitor that activated it is done). */
+  release(id: string): void { this.#registry.release(id); }
+
   get stats(): { resident: number; activated: number; passivated: number; pending: number } {
     const r = this.#registry;
     return { resident: r.size, activated: r.activated, passivated: r.passivated, pending: r.pending };
