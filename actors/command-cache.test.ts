@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCredentials, createRateLimiter } from '../src/auth/index.ts';
 import { DoppelError } from '../src/errors.ts';
 import { createMemoryStore } from '../src/store/memory-store.ts';
@@ -130,5 +130,28 @@ describe('CommandService command cache', () => {
     await twins.create('a', {}, { via: 'http' });
     expect(await twins.commands.list('a')).toEqual([]);
     detach();
+  });
+
+  it('leaves no expiry timer behind a deleted twin with open commands, and nothing expires later', async () => {
+    // Only the expiry timers use setTimeout here: the fake clock counts them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const heard: string[] = [];
+      twins.commands.listenAll((c) => heard.push(`${c.twin}:${c.status}`));
+      await twins.commands.invoke('a', { name: 'x', ttlSeconds: 1 });
+      await twins.commands.invoke('a', { name: 'y', ttlSeconds: 5 });
+      expect(vi.getTimerCount()).toBe(1);
+      await twins.remove('a');
+      expect(vi.getTimerCount()).toBe(0);
+      // The same id again: a lingering timer would wake it; the new incarnation has no commands.
+      await twins.create('a', {}, { via: 'http' });
+      clock += 10_000;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(heard).toEqual(['a:queued', 'a:queued']);
+      expect(await inner.readCommands!('a')).toEqual([]);
+      expect(await twins.commands.openOrdersIfAny('a')).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

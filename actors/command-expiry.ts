@@ -39,6 +39,14 @@ export class ExpiryTimers {
     this.#timers.set(twin, { at: soonest, timer });
   }
 
+  /** Twin `twin` was deleted (its commands with it): its timer goes too, so nothing wakes for it later. */
+  clear(twin: string): void {
+    const current = this.#timers.get(twin);
+    if (current === undefined) return;
+    clearTimeout(current.timer);
+    this.#timers.delete(twin);
+  }
+
   /** The server is stopping: no timer keeps it alive or fires into a closed store. */
   stop(): void {
     this.#stopped = true;

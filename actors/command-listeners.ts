@@ -1,24 +1,29 @@
 /**
  * Who hears of a node's commands: listeners of one twin's status changes (long polls, direct
- * invocations), of every twin's (app sessions filter by what they follow), and live device
- * sessions taking new orders. In-memory only; the service calls them after each commit.
+ * invocations, app sessions following the twin by id), of the twins under an id prefix (app
+ * sessions following a prefix; the empty prefix is every twin: metrics), and live device sessions
+ * taking new orders. Indexed by twin id and by prefix, so a change is offered only to those
+ * following its twin, never to every app session. In-memory only; the service calls them after
+ * each commit.
  */
 import type { Command, CommandOrder } from '../src/twin/commands.ts';
 import type { DeviceSink } from './command-routing.ts';
 
+type Listener = (command: Command) => void;
+
 export class CommandListeners {
-  readonly #listeners = new Map<string, Set<(command: Command) => void>>();
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #prefixes = new Map<string, Set<Listener>>();
   readonly #sinks = new Map<string, Set<DeviceSink>>();
-  readonly #all = new Set<(command: Command) => void>();
 
   /** Hears every status change of twin `id`'s commands; returns the remover. */
-  listen(id: string, listener: (command: Command) => void): () => void {
+  listen(id: string, listener: Listener): () => void {
     return addTo(this.#listeners, id, listener);
   }
 
-  listenAll(listener: (command: Command) => void): () => void {
-    this.#all.add(listener);
-    return () => { this.#all.delete(listener); };
+  /** Hears every status change of the commands of twins whose id starts with `prefix`; returns the remover. */
+  listenPrefix(prefix: string, listener: Listener): () => void {
+    return addTo(this.#prefixes, prefix, listener);
   }
 
   /** A live device session of twin `id`; returns the detacher. */
@@ -37,15 +42,36 @@ export class CommandListeners {
     }
   }
 
+  /** How many listeners a change of twin `id` is offered to (each once). */
+  audience(id: string): number {
+    return this.#audience(id).size;
+  }
+
   /** Hands a committed change to this node's listeners. */
   tell(id: string, command: Command): void {
-    for (const listener of [...this.#listeners.get(id) ?? [], ...this.#all]) {
+    for (const listener of this.#audience(id)) {
       try {
         listener(command);
       } catch {
         // One failing listener (a closed session) must not fail the committed change for others.
       }
     }
+  }
+
+  /**
+   * The listeners of twin `id` and of every prefix of it, once each (a session following the twin
+   * by id and by prefix registers one listener under both). Cost bounded by the id's length or the
+   * number of prefixes followed, whichever is smaller, not by the number of sessions.
+   */
+  #audience(id: string): Set<Listener> {
+    const found = new Set(this.#listeners.get(id));
+    if (this.#prefixes.size === 0) return found;
+    if (this.#prefixes.size <= id.length + 1) {
+      for (const [prefix, set] of this.#prefixes) if (id.startsWith(prefix)) for (const l of set) found.add(l);
+    } else {
+      for (let end = 0; end <= id.length; end++) for (const l of this.#prefixes.get(id.slice(0, end)) ?? []) found.add(l);
+    }
+    return found;
   }
 }
 

@@ -89,8 +89,14 @@ export class CommandService {
   /** Hears every status change of twin `id`'s commands (after its commit); returns the remover. */
   listen(id: string, listener: (command: Command) => void): () => void { return this.#heard.listen(id, listener); }
 
-  /** Hears every status change of every twin's commands (app sessions filter by what they follow). */
-  listenAll(listener: (command: Command) => void): () => void { return this.#heard.listenAll(listener); }
+  /** Hears every status change of the commands of twins whose id starts with `prefix` (app sessions following a prefix). */
+  listenPrefix(prefix: string, listener: (command: Command) => void): () => void { return this.#heard.listenPrefix(prefix, listener); }
+
+  /** Hears every status change of every twin's commands (metrics). */
+  listenAll(listener: (command: Command) => void): () => void { return this.#heard.listenPrefix('', listener); }
+
+  /** How many listeners on this node a change of twin `id`'s commands reaches. */
+  audience(id: string): number { return this.#heard.audience(id); }
 
   /** A live device session of twin `id`: sent each command as it is added. Returns the detacher. */
   attachSink(id: string, sink: DeviceSink): () => void {
@@ -101,6 +107,12 @@ export class CommandService {
 
   /** Forgets the commands held for an actor activation (its twin was deleted). */
   forget(scope: object): void { this.#cache.drop(scope); }
+
+  /** Twin `id` was deleted with its commands (committed): no expiry timer or open mark outlives it. */
+  removed(id: string): void {
+    this.#expiry.clear(id);
+    this.#openIndex.track(id, []);
+  }
 
   /** The store keeps commands (LevelDB, memory and JetStream stores). */
   get available(): boolean { return this.#deps.store.readCommands !== undefined; }

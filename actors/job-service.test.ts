@@ -18,9 +18,10 @@ async function setup(opts: { now?: () => Date } = {}) {
   const recording: TwinStore = store;
   recording.commit = (ops: StoreOp[]) => { commits.push(ops); return commit(ops); };
   const credentials = await createCredentials({ store, adminToken: 'admin-token-0123456789abcdef', limiter: createRateLimiter(), limits: { device: { rate: 1e6, burst: 1e6 }, key: { rate: 1e6, burst: 1e6 } } });
-  const twins = new TwinService({
+  const options = {
     store: recording, credentials, limits: DEFAULT_LIMITS, historyRetention: 1000, livenessMs: 60_000, maxResident: 1000, idleMs: 300_000, maxPendingPerTwin: 10_000,
-  });
+  };
+  const twins = new TwinService(options);
   for (const id of ['a', 'b', 'c']) await twins.create(id, { desired: {} }, { via: 'http' });
   const jobs = new JobService({ twins, store: recording, pacing: { pauseMs: 0 }, ...opts });
   const ended = async (id: string) => {
@@ -30,7 +31,9 @@ async function setup(opts: { now?: () => Date } = {}) {
       await new Promise((r) => setTimeout(r, 5));
     }
   };
-  return { store, twins, jobs, commits, ended };
+  /** Another service on the same store: twins it creates are not resident in `twins`. */
+  const elsewhere = () => new TwinService(options);
+  return { store, twins, jobs, commits, ended, elsewhere };
 }
 
 describe('JobService', () => {
@@ -61,6 +64,21 @@ describe('JobService', () => {
     expect((await twins.get('b')).desired).toEqual({ fw: '9' });
     const tokens = (await store.readHistory('b', { after: 0, limit: 100 })).map((e) => e.clientToken ?? null);
     expect(tokens.filter((t) => t === `job:${job.id}`)).toHaveLength(1);
+  });
+
+  it('leaves in memory only the twins that were there before it: a job does not fill the actor cache', async () => {
+    const { store, twins, jobs, ended, elsewhere } = await setup();
+    const other = elsewhere();
+    for (let i = 0; i < 20; i++) await other.create(`v-${i}`, { desired: {} }, { via: 'http' });
+    const detach = await twins.attachDevice('a', 'ws');
+    expect(twins.stats.resident).toBe(3);
+    const job = await jobs.start({ filter: 'exists(id)', prefix: '', desired: { fw: '2' } });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed', matched: 23, done: 23 });
+    expect(twins.stats.resident).toBe(3);
+    for (const id of ['a', 'b', 'c']) expect(twins.isResident(id), id).toBe(true);
+    expect(twins.isResident('v-7')).toBe(false);
+    expect((await store.getTwin('v-7'))?.desired).toEqual({ fw: '2' });
+    detach();
   });
 
   it('cancels: the record ends cancelled and a second cancel is job_ended', async () => {

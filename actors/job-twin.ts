@@ -49,6 +49,17 @@ export class JobTwins {
    * marks are deleted and nothing but the lease keeps this runner from applying again.
    */
   async apply(job: Job, id: string, matches: (state: TwinState) => boolean, stillHolds: () => boolean = () => true): Promise<TwinOutcome> {
+    // A twin the job activated goes back out of memory after: left resident, a job's twins fill
+    // the actor cache and the heap, and the longer GC pauses slow every device request.
+    const visiting = !this.#deps.twins.isResident(id);
+    try {
+      return await this.#applyOnce(job, id, matches, stillHolds);
+    } finally {
+      if (visiting) this.#deps.twins.release(id);
+    }
+  }
+
+  async #applyOnce(job: Job, id: string, matches: (state: TwinState) => boolean, stillHolds: () => boolean): Promise<TwinOutcome> {
     const { store, twins } = this.#deps;
     const mark: StoreOp = { type: 'putJobMark', job: job.id, twin: id };
     for (let attempt = 0; attempt < VERSION_RETRIES; attempt++) {

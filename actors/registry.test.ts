@@ -361,4 +361,17 @@ describe('ActorRegistry LRU under pressure (review regressions)', () => {
     }
     expect(created).toBe(1);
   });
+
+  it('release passivates an idle, unpinned actor at once, never a busy or pinned one', async () => {
+    const { registry, touch, hold } = setup();
+    await touch('idle');
+    (await touch('pinned')).pinned = true;
+    const release = hold('busy');
+    for (const id of ['idle', 'pinned', 'busy', 'absent']) registry.release(id);
+    expect(registry.peek('idle')).toBeUndefined();
+    expect(registry.peek('pinned')).toBeDefined();
+    expect(registry.peek('busy')).toBeDefined();
+    expect(registry.passivated).toBe(1);
+    await release();
+  });
 });

@@ -113,6 +113,18 @@ export class ActorRegistry<A extends Actor> {
     if (this.#actors.delete(id)) this.passivated++;
   }
 
+  /**
+   * Passivates `id`'s actor now if it is idle and nothing pins it: for a one-off visitor (a fleet
+   * job) that activated it, so walking 100,000 twins does not leave them all resident.
+   */
+  release(id: string): void {
+    const actor = this.#actors.get(id);
+    if (actor !== undefined && actor.mailbox.idle && actor.canPassivate()) {
+      this.#actors.delete(id);
+      this.passivated++;
+    }
+  }
+
   /** Passivates actors idle for longer than `idleMs`; returns how many. */
   sweep(): number {
     const cutoff = this.#clock() - this.#opts.idleMs;

@@ -178,7 +178,13 @@ export class TwinService {
   remove(id: string, ifVersion?: number): Promise<void> {
     return this.#routed('remove', id, [id, ifVersion], async () => {
       // The deleted twin's commands are gone from the store; a pinned actor must not keep them.
-      const tokenId = await this.#ask(id, async (a) => { try { return await a.remove(ifVersion); } finally { this.commands.forget(a); } });
+      const tokenId = await this.#ask(id, async (a) => {
+        try {
+          const token = await a.remove(ifVersion);
+          this.commands.removed(id);
+          return token;
+        } finally { this.commands.forget(a); }
+      });
       if (tokenId !== null) this.#credentials.forget(tokenId);
     });
   }
@@ -260,6 +266,12 @@ export class TwinService {
 
   /** Passivates idle actors (called periodically by the server). */
   sweep(): number { return this.#registry.sweep(); }
+
+  /** Whether twin `id`'s actor is in memory on this node (never activates it). */
+  isResident(id: string): boolean { return this.#registry.peek(id) !== undefined; }
+
+  /** Passivates twin `id`'s actor if it is idle and unpinned (a visitor that activated it is done). */
+  release(id: string): void { this.#registry.release(id); }
 
   get stats(): { resident: number; activated: number; passivated: number; pending: number } {
     const r = this.#registry;

@@ -3,8 +3,9 @@
  * - direct command round trip, HTTP invoke → WebSocket device session answers → HTTP 200, and
  *   HTTP invoke → CoAP observer of the commands is notified → CoAP POST answer → HTTP 200, at 1
  *   and 16 in flight (p50/p99 and server CPU per command);
- * - a fleet job over many twins (twins/s) while devices send CoAP reports at a fixed rate, and the
- *   devices' p99 with and without the job running, in the same run.
+ * - queued commands with and without many app sessions open (bench/commands-sessions.ts);
+ * - a fleet job over many twins (`--job-twins 100000`) under device load (bench/commands-job.ts).
+ *   Its twins are seeded into the store before the server starts (bench/seed-store.ts).
  */
 import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,20 +13,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, parse } from 'coap-packet';
 import WebSocket from 'ws';
-import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
 import { percentile } from './http-load.ts';
-import { seedDevices, seedTwins } from './seed.ts';
+import { commandsWithSessions } from './commands-sessions.ts';
+import { jobUnderLoad } from './commands-job.ts';
+import { seedDevices } from './seed.ts';
+import { seedStore } from './seed-store.ts';
 import { BENCH_ADMIN, cpuSeconds, startDoppel, stop } from './server-process.ts';
 import type { Started } from './server-process.ts';
 
 const auth = { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' };
 type Log = (line: string) => void;
 
-export interface CommandsBenchOptions { commands: number; jobTwins: number; reportRate: number; devices: number; log: Log }
+export interface CommandsBenchOptions { commands: number; jobTwins: number; appSessions: number; reportRate: number; devices: number; log: Log }
 
 export async function commandsBench(opts: CommandsBenchOptions): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-commands-'));
-  const server = await startDoppel('node', dir, ['--device-rate', '1000000', '--device-burst', '1000000', '--key-rate', '1000000', '--key-burst', '1000000']);
+  const seeded = await seedStore(dir, opts.jobTwins, 'fleet-', { desired: { temp: 21, mode: 'eco' }, tags: { site: 'berlin' } });
+  await seedStore(dir, opts.appSessions, 'app-', {});
+  opts.log(`(${opts.jobTwins.toLocaleString('en')} job twins seeded into the store in ${seeded.seconds.toFixed(1)} s)\n`);
+  const server = await startDoppel('node', dir, [
+    '--device-rate', '1000000', '--device-burst', '1000000', '--key-rate', '1000000', '--key-burst', '1000000', '--max-streams-per-credential', '1000000',
+  ]);
   try {
     const tokens = await seedDevices(server.port, 16, 'cmd-');
     opts.log('| direct command round trip | in flight | p50 | p99 | commands/s | server CPU per command |');
@@ -37,6 +45,7 @@ export async function commandsBench(opts: CommandsBenchOptions): Promise<void> {
     for (const k of [1, 16]) opts.log(row('HTTP → CoAP observer → CoAP answer → HTTP', k, await roundTrips(server, k, opts.commands)));
     coap.close();
     opts.log('');
+    await commandsWithSessions(server, { sessions: opts.appSessions, commands: Math.min(opts.commands, 1000), log: opts.log });
     await jobUnderLoad(server, opts);
   } finally {
     await stop(server);
@@ -115,46 +124,4 @@ async function coapDevices(server: Started, tokens: string[]): Promise<{ close: 
   tokens.forEach((_, i) => send({ code: 'GET', confirmable: true, messageId: (mid = mid + 1), token: Buffer.from([0xc0, i]), options: [{ name: 'Observe', value: Buffer.alloc(0) }, ...opts(['t', `cmd-${i}`, 'commands'], i)] }));
   await allObserved;
   return { close: () => socket.close() };
-}
-
-/** Device CoAP reports at a fixed rate, without and then with a fleet job over `jobTwins` twins. */
-async function jobUnderLoad(server: Started, opts: CommandsBenchOptions): Promise<void> {
-  await seedTwins(server.port, opts.jobTwins, 'fleet-');
-  const devices = await seedDevices(server.port, opts.devices, 'dev-');
-  const datagrams = coapUpdateDatagrams(devices, 'dev-');
-  const reports = (seconds: number) => runCoapLoad({ port: server.coapPort, datagrams, seconds, rate: opts.reportRate, timeoutMs: 5000 });
-  const quiet = await reports(5);
-  const cpu0 = await cpuSeconds(server.child.pid!);
-  const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${server.port}/v1/jobs`, { method: 'POST', headers: auth, body: JSON.stringify({ filter: 'tags.site == "berlin"', prefix: 'fleet-', desired: { fw: '2.0' } }) });
-  const { id } = await res.json() as { id: string };
-  if (res.status !== 202) throw new Error(`job refused: ${res.status}`);
-  // The load runs while the job does, in 3 s windows; only windows that ended with the job still
-  // running count as "with the job" (the first counts anyway, if the job is shorter than one).
-  const busy: number[] = [];
-  let windows = 0;
-  for (;;) {
-    const r = await reports(3);
-    const { status } = await (await fetch(`http://127.0.0.1:${server.port}/v1/jobs/${id}`, { headers: auth })).json() as { status: string };
-    if (status === 'running' || windows === 0) { busy.push(...r.latenciesMs); windows++; }
-    if (status !== 'running') break;
-  }
-  const jobEnded = await waitEnded(server, id);
-  const seconds = (Date.parse(jobEnded.endedAt) - Date.parse(jobEnded.createdAt)) / 1000;
-  const cpu = (await cpuSeconds(server.child.pid!)) - cpu0;
-  const q = [...quiet.latenciesMs].sort((a, b) => a - b);
-  const b = busy.sort((x, y) => x - y);
-  opts.log(`| fleet job over ${opts.jobTwins.toLocaleString('en')} twins, ${opts.devices} devices reporting over CoAP at ${opts.reportRate}/s | result |`);
-  opts.log('|---|---|');
-  opts.log(`| job throughput | ${Math.round(jobEnded.done / seconds).toLocaleString('en')} twins/s (${jobEnded.done.toLocaleString('en')} in ${seconds.toFixed(1)} s; server CPU ${(cpu * 1e6 / jobEnded.done).toFixed(0)} µs per twin incl. the reports) |`);
-  opts.log(`| device report latency without the job | p50 ${percentile(q, 50).toFixed(2)} ms, p99 ${percentile(q, 99).toFixed(2)} ms (${q.length} reports) |`);
-  opts.log(`| device report latency with the job running | p50 ${percentile(b, 50).toFixed(2)} ms, p99 ${percentile(b, 99).toFixed(2)} ms (${b.length} reports) |`);
-}
-
-async function waitEnded(server: Started, id: string): Promise<{ done: number; createdAt: string; endedAt: string }> {
-  for (;;) {
-    const job = await (await fetch(`http://127.0.0.1:${server.port}/v1/jobs/${id}`, { headers: auth })).json() as { status: string; done: number; createdAt: string; endedAt: string };
-    if (job.status !== 'running') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

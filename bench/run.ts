@@ -213,9 +213,13 @@ const scenarios: Record<string, Scenario> = {
   },
   async commands(log) {
     log('## Commands and fleet jobs\n');
-    const jobTwins = quick ? 2000 : 10_000;
-    log(`Direct commands to 16 devices (WebSocket device sessions, then CoAP observers of their commands), ${quick ? 200 : 2000} per cell; then a fleet job (a desired patch) over ${jobTwins.toLocaleString('en')} twins while 100 devices send CoAP reports at 500/s. Default --sync (fsync on).\n`);
-    await commandsBench({ commands: quick ? 200 : 2000, jobTwins, reportRate: 500, devices: 100, log });
+    // --job-twins N: the fleet job's size (issue 15 measures 100,000).
+    const at = process.argv.indexOf('--job-twins');
+    const jobTwins = at >= 0 ? Number(process.argv[at + 1]) : quick ? 2000 : 10_000;
+    if (!Number.isSafeInteger(jobTwins) || jobTwins < 1) throw new Error('--job-twins takes a number of twins, e.g. --job-twins 100000');
+    const appSessions = quick ? 200 : 2000;
+    log(`Direct commands to 16 devices (WebSocket device sessions, then CoAP observers of their commands), ${quick ? 200 : 2000} per cell; queued commands with ${appSessions.toLocaleString('en')} app sessions open; then a fleet job (a desired patch) over ${jobTwins.toLocaleString('en')} twins while 100 devices send CoAP reports at 500/s. Default --sync (fsync on).\n`);
+    await commandsBench({ commands: quick ? 200 : 2000, jobTwins, appSessions, reportRate: 500, devices: 100, log });
   },
   async runtimes(log) {
     log('## Node and Deno side by side\n');

@@ -16,13 +16,12 @@ import { maskConfig, natsUrls } from './config.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ConnectorService } from './connector/service.ts';
-import { ClusterConnectors } from './connector/cluster-service.ts';
 import { createRegistry, registerProcessMetrics } from './metrics/index.ts';
 import type { Runtime } from './runtime/types.ts';
 import { createLevelStore } from './store/index.ts';
 import type { LevelStoreTestHooks, TwinStore } from './store/index.ts';
 import { loadTls } from './tls.ts';
-import { assertNatsAccess, ClusterNode, CLUSTER_NAMESPACE, inClusterMode, registerClusterMetrics } from './cluster/index.ts';
+import { inClusterMode } from './cluster/mode.ts';
 
 export interface DoppelServer {
   readonly httpPort: number;
@@ -51,9 +50,11 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
   // Nothing is generated or announced before the store's lock and both ports are ours: a start
   // that fails removes a data directory it created and leaves no admin token behind.
   const dbPath = runtime.joinPath(config.data, 'db');
-  // Cluster mode keeps the state in JetStream; the data directory holds only the admin token.
-  if (inClusterMode(config)) assertNatsAccess(natsUrls(config.cluster), runtime);
-  const cluster = inClusterMode(config) ? new ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
+  // Cluster mode keeps the state in JetStream; the data directory holds only the admin token. Its
+  // code and the NATS client are loaded only then: a single-node start does not pay for them.
+  const clusterCode = inClusterMode(config) ? await import('./cluster/index.ts') : null;
+  if (clusterCode !== null && inClusterMode(config)) clusterCode.assertNatsAccess(natsUrls(config.cluster), runtime);
+  const cluster = clusterCode !== null && inClusterMode(config) ? new clusterCode.ClusterNode({ config, logger, onListenerError: (err) => logger.error('subscriber failed', { err }) }) : null;
   const created = !(await runtime.exists(config.data)) ? config.data : cluster === null && !(await runtime.exists(dbPath)) ? dbPath : null;
   const store: TwinStore = cluster?.store ?? createLevelStore({ path: dbPath, sync: config.sync, ...(options.storeHooks ? { testHooks: options.storeHooks } : {}) });
   try {
@@ -94,8 +95,8 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     name: 'doppel_actors_activation_seconds', help: 'Time to load a twin into its actor on activation: store read, decode, compaction (no queueing, no protocol)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
   });
-  // Cluster mode: definitions in the cluster, the twin stream as the outbox (docs/design/cluster.md §10).
-  const connectors = cluster === null ? new ConnectorService({ store, logger, metrics }) : new ClusterConnectors({ cluster, namespace: CLUSTER_NAMESPACE, logger, metrics });
+  // Cluster mode: definitions in the cluster, the twin stream as the outbox (docs/design/cluster.md §11).
+  const connectors = cluster === null ? new ConnectorService({ store, logger, metrics }) : new (await import('./connector/cluster-service.ts')).ClusterConnectors({ cluster, namespace: clusterCode!.CLUSTER_NAMESPACE, logger, metrics });
   await connectors.load().catch(async (err: unknown) => { await undoStart(); throw err; });
   const twins = new TwinService({
     store, credentials, outbox: connectors,
@@ -109,7 +110,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     onActivation: (seconds) => activation.observe(undefined, seconds),
     ...(cluster === null ? {} : { feed: cluster.feed, router: cluster }),
   });
-  if (cluster !== null) observeCommit = registerClusterMetrics(metrics, cluster, twins);
+  if (cluster !== null) observeCommit = clusterCode!.registerClusterMetrics(metrics, cluster, twins);
   metrics.gauge({ name: 'doppel_actors_resident', help: 'Twin actors in memory', collect: () => twins.stats.resident });
   metrics.counter({ name: 'doppel_actors_activated_total', help: 'Twin actors activated (loaded into memory) since start', collect: () => twins.stats.activated });
   metrics.counter({ name: 'doppel_actors_passivated_total', help: 'Twin actors passivated (dropped from memory) since start', collect: () => twins.stats.passivated });

@@ -18,10 +18,9 @@ export function appHandler(session: Session): SessionHandler {
   const { twins, metrics, maxSubscriptions } = session.deps;
   const principal = session.principal;
   const feeds = new Feeds(session.outbox, twins);
-  const subscriptions = new Subscriptions({ twins, outbox: session.outbox, feeds, maxSubscriptions, gauge: metrics.subscriptions });
   // Every status change of a command to a followed twin (the subscription authorized the read).
-  const stopCommands = twins.commands.listenAll((command) => {
-    if (subscriptions.covers(command.twin)) session.send(commandEventFrame(command));
+  const subscriptions = new Subscriptions({
+    twins, outbox: session.outbox, feeds, maxSubscriptions, gauge: metrics.subscriptions, onCommand: (command) => session.send(commandEventFrame(command)),
   });
 
   async function subscribe(m: SubscribeMessage): Promise<void> {
@@ -97,7 +96,7 @@ export function appHandler(session: Session): SessionHandler {
         case 'result': throw new DoppelError('forbidden', 'Forbidden: commands are answered by the device, in its own session (or over HTTP)');
       }
     },
-    dispose: () => { stopCommands(); subscriptions.dispose(); },
+    dispose: () => { subscriptions.dispose(); },
   };
 }
 

@@ -3,10 +3,12 @@
  * (one `openPrefixStream` each, including twins created later). All streams of the connection
  * share its `Feeds.positions`, so overlapping subscriptions never duplicate a version; each stream
  * buffers live changes while it catches up (actors/live-buffer.ts). Closing a subscription closes
- * its stream, even one still opening.
+ * its stream, even one still opening. Each subscription also registers the connection's command
+ * listener for its twin or prefix, so command events reach only the connections following the twin.
  */
 import { openPrefixStream, openTwinStream, StreamCloser } from '../../actors/index.ts';
 import type { TwinService } from '../../actors/index.ts';
+import type { Command } from '../../src/twin/commands.ts';
 import { DoppelError } from '../../src/errors.ts';
 import type { Gauge } from '../../src/metrics/index.ts';
 import type { Outbox } from './backlog.ts';
@@ -27,11 +29,16 @@ export interface SubscriptionDeps {
   maxSubscriptions: number;
   /** `doppel_ws_subscriptions`, shared by all connections. */
   gauge: Gauge;
+  /** Hears each status change of a followed twin's commands, once per change however many subscriptions cover it. */
+  onCommand: (command: Command) => void;
 }
 
 export class Subscriptions {
   readonly #ids = new Map<string, Subscription>();
   readonly #prefixes = new Map<string, Subscription>();
+  /** What ends each subscription's command listener, by twin id and by prefix. */
+  readonly #unlistenIds = new Map<string, () => void>();
+  readonly #unlistenPrefixes = new Map<string, () => void>();
   readonly #deps: SubscriptionDeps;
   #disposed = false;
 
@@ -72,6 +79,7 @@ export class Subscriptions {
       if (this.#ids.has(id)) continue;
       const sub = new StreamCloser();
       this.#ids.set(id, sub);
+      this.#unlistenIds.set(id, this.#deps.twins.commands.listen(id, this.#deps.onCommand));
       this.#deps.gauge.inc();
       opening.push([id, sub]);
     }
@@ -101,6 +109,8 @@ export class Subscriptions {
     sub.close();
     if (this.#ids.get(id) === sub) {
       this.#ids.delete(id);
+      this.#unlistenIds.get(id)?.();
+      this.#unlistenIds.delete(id);
       this.#deps.gauge.dec();
     }
   }
@@ -111,6 +121,7 @@ export class Subscriptions {
     const { twins, outbox, feeds } = this.#deps;
     const sub = new StreamCloser();
     this.#prefixes.set(prefix, sub);
+    this.#unlistenPrefixes.set(prefix, this.#deps.twins.commands.listenPrefix(prefix, this.#deps.onCommand));
     this.#deps.gauge.inc();
     await openPrefixStream(twins, prefix, {
       since, positions: feeds.positions, closer: sub, maxBuffered: MAX_BUFFERED,
@@ -131,14 +142,17 @@ export class Subscriptions {
   removePrefix(prefix: string): void {
     const sub = this.#prefixes.get(prefix);
     if (sub === undefined) return;
-    sub.close();
-    this.#prefixes.delete(prefix);
-    this.#deps.gauge.dec();
+    this.#closePrefix(prefix, sub);
     this.#deps.feeds.positions.forgetWhere((id) => id.startsWith(prefix) && !this.#ids.has(id) && !this.#coveredByPrefix(id));
   }
 
-  /** Is twin `id` followed, by id or by prefix? (Command events go to the connections following it.) */
-  covers(id: string): boolean { return this.#ids.has(id) || this.#coveredByPrefix(id); }
+  #closePrefix(prefix: string, sub: Subscription): void {
+    sub.close();
+    this.#prefixes.delete(prefix);
+    this.#unlistenPrefixes.get(prefix)?.();
+    this.#unlistenPrefixes.delete(prefix);
+    this.#deps.gauge.dec();
+  }
 
   #coveredByPrefix(id: string): boolean {
     for (const prefix of this.#prefixes.keys()) if (id.startsWith(prefix)) return true;
@@ -150,11 +164,7 @@ export class Subscriptions {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const [id, sub] of this.#ids) this.#dropId(id, sub);
-    for (const prefix of [...this.#prefixes.keys()]) {
-      this.#prefixes.get(prefix)!.close();
-      this.#prefixes.delete(prefix);
-      this.#deps.gauge.dec();
-    }
+    for (const [prefix, sub] of [...this.#prefixes]) this.#closePrefix(prefix, sub);
   }
 }
 

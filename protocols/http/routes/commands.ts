@@ -107,6 +107,8 @@ export function commandRoutes(app: Hono<Env>, table: RouteTable, deps: CommandRo
     authorize(c.get('principal'), 'device:read', id);
     const cid = commandId(c);
     const { waitMs } = parseWith(WaitQuery, c.req.query(), 'query');
+    // A plain read: no signal to combine, no shutdown hook to register.
+    if (waitMs === 0) return c.json(json(await commands.get(id, cid)));
     const wait = waitSignal(c);
     try {
       return c.json(json(await commands.waitForEnd(id, cid, waitMs, wait.signal)));

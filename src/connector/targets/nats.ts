@@ -6,9 +6,7 @@
  * `<subject>.>` (asked of JetStream, the answer kept 10 s), the publish waits for the stream's ack;
  * otherwise a core publish plus a flush (the server has it) acknowledges.
  */
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { OutboxEntry } from '../../store/types.ts';
 import { DeliveryError, withTimeout } from './target.ts';
 import type { Target } from './target.ts';
@@ -17,6 +15,14 @@ const TIMEOUT_MS = 10_000;
 /** How long the answer to "does a stream capture `<subject>.>`?" is trusted before asking again. */
 const STREAM_CHECK_MS = 10_000;
 
+/**
+ * The NATS client, loaded on first use: a server without NATS connectors (and not in cluster mode)
+ * never loads it, which keeps a single-node start lean.
+ */
+let library: Promise<{ connect: typeof import('@nats-io/transport-node').connect; js: typeof import('@nats-io/jetstream') }> | null = null;
+const natsLibrary = () => (library ??= Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')])
+  .then(([transport, js]) => ({ connect: transport.connect, js }), (err: unknown) => { library = null; throw err; }));
+
 export function natsToken(twin: string): string {
   return twin.replaceAll('%', '%25').replaceAll('.', '%2E');
 }
@@ -24,7 +30,7 @@ export function natsToken(twin: string): string {
 export function natsTarget(opts: { url: string; subject: string }): Target {
   let connection: Promise<NatsConnection> | null = null;
   const connected = (): Promise<NatsConnection> => {
-    connection ??= connect({ servers: opts.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5000 })
+    connection ??= natsLibrary().then(({ connect }) => connect({ servers: opts.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5000 }))
       .catch((err: unknown) => { connection = null; throw err; });
     return connection;
   };
@@ -41,7 +47,7 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
         // Asked, not tried: a JetStream publish to a subject that only plain subscribers listen on
         // would wait for an ack that never comes.
         if (await captured(nc)) {
-          await jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
+          await (await natsLibrary()).js.jetstream(nc).publish(subject, body, { msgID: entry.eventId, timeout: TIMEOUT_MS });
           return;
         }
         nc.publish(subject, body);
@@ -61,7 +67,7 @@ export function natsTarget(opts: { url: string; subject: string }): Target {
 /** Whether a JetStream stream captures any subject under `subject.`; false without JetStream. */
 async function capturedByStream(nc: NatsConnection, subject: string): Promise<boolean> {
   try {
-    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    const jsm = await (await natsLibrary()).js.jetstreamManager(nc, { timeout: 2000 });
     for await (const name of jsm.streams.names(`${subject}.>`)) if (name !== '') return true;
     return false;
   } catch {
