@@ -57,8 +57,8 @@ export const ConfigSchema = z.object({
   coapAckTimeoutMs: positiveInt.default(2000).describe('CoAP ACK_TIMEOUT for confirmable notifications (RFC 7252 §4.8)'),
   coapMaxRetransmit: wholeNumber(0, 10, 'must be a whole number from 0 to 10').default(4).describe('CoAP MAX_RETRANSMIT: an observer that acknowledges none of these retransmissions is removed'),
   jobRetentionDays: positiveInt.default(7).describe('Ended fleet jobs are deleted this many days after they ended'),
-  jobBatchSize: positiveInt.optional().describe('Fleet jobs: twins per batch, the job\'s progress stored after each (unset: the built-in pacing)'),
-  jobPauseMs: wholeNumber(0, 600_000, 'must be a whole number from 0 to 600000').optional().describe('Fleet jobs: pause between batches in ms, 16× while mailboxes are busy (unset: the built-in pacing)'),
+  jobBatchSize: positiveInt.default(64).describe('Fleet jobs: twins per batch, the job\'s progress stored after each'),
+  jobPauseMs: wholeNumber(0, 600_000, 'must be a whole number from 0 to 600000').default(2).describe('Fleet jobs: pause between batches in ms, 16× while mailboxes are busy'),
   shutdownSeconds: positiveInt.default(10).describe('Longest SIGTERM drain before closing anyway'),
   cluster: z.string(rule('must be NATS URLs')).min(1, 'must not be empty').refine(isNatsUrlList, 'must be comma-separated NATS URLs like nats://h1:4222,nats://h2:4222').optional()
     .describe('Cluster mode: NATS servers (nats://h1:4222,nats://h2:4222) whose JetStream holds the state instead of LevelDB; needs --node-id'),

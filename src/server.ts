@@ -134,7 +134,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     onError: (job, err) => logger.error(cluster === null ? 'fleet job stopped; it resumes at the next start' : 'fleet job stopped here; a node resumes it within seconds', { job, err }),
     ...(cluster === null ? {} : { leases: cluster.jobLeases }),
     retentionMs: config.jobRetentionDays * 86_400_000,
-    pacing: { ...(config.jobBatchSize === undefined ? {} : { batchSize: config.jobBatchSize }), ...(config.jobPauseMs === undefined ? {} : { pauseMs: config.jobPauseMs }) },
+    pacing: { batchSize: config.jobBatchSize, pauseMs: config.jobPauseMs },
   });
   metrics.gauge({ name: 'doppel_jobs_running', help: 'Fleet jobs running in this process', collect: () => jobs.running });
 

@@ -14,7 +14,8 @@ import { createLevelStore, restoreStore } from '../../src/store/index.ts';
 import { createJetStreamStore } from '../../src/store/jetstream/index.ts';
 import type { JetStreamStore } from '../../src/store/jetstream/index.ts';
 import { storeNames, twinSubject } from '../../src/store/jetstream/names.ts';
-import type { StoredCredential } from '../../src/store/types.ts';
+import type { StoredConnector, StoredCredential } from '../../src/store/types.ts';
+import { ConnectorBucket } from '../../src/store/jetstream/connectors.ts';
 import { DEFAULT_LIMITS } from '../../src/twin/types.ts';
 import { startNats } from '../../bench/nats-servers.ts';
 import type { NatsCluster } from '../../bench/nats-servers.ts';
@@ -102,6 +103,8 @@ describe('TwinActor on the JetStream store', () => {
     const job = planJob('j-00000000-0000-4000-8000-00000000000b', { filter: 'exists(id)', prefix: 'site:', desired: { temp: 22 } }, new Date());
     await store.commit([{ type: 'putJob', job }]);
     await actor.patch({ desired: { temp: 22 } }, { via: 'system', alsoCommit: [{ type: 'putJobMark', job: job.id, twin: 'site:a.1' }] });
+    const hook = { id: 'hook', kind: 'webhook', prefix: 'site:', filter: null, events: ['change'], maxAgeSeconds: 60, url: 'http://127.0.0.1:9/h', secret: 'sixteen-characters', createdAt: new Date().toISOString() } satisfies StoredConnector;
+    await (await ConnectorBucket.open(store.connected, 'backup', 1)).create(hook);
     const dir = await mkdtemp(join(tmpdir(), 'doppel-restore-'));
     const level = createLevelStore({ path: join(dir, 'db') });
     try {
@@ -113,6 +116,7 @@ describe('TwinActor on the JetStream store', () => {
       expect(await level.oldestPending()).toEqual(await store.oldestPending());
       expect(await level.getJob!(job.id)).toEqual(job);
       expect(await level.jobMarks!(job.id)).toEqual(['site:a.1']);
+      expect(await level.listConnectors!()).toEqual([hook]); // the definition, not the cluster's start position
     } finally {
       await level.close();
       await rm(dir, { recursive: true, force: true });

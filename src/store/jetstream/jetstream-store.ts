@@ -24,6 +24,7 @@ import { checkHistoryQuery, keyWriteOf } from '../keys.ts';
 import type { BatchStats, CredentialOf, StoreOp, StoredCredential, TwinStore } from '../types.ts';
 import { closeConnection, openConnection, parseStoreOptions } from './connection.ts';
 import type { Connected, JetStreamStoreOptions, ResolvedOptions } from './connection.ts';
+import { ConnectorBucket } from './connectors.ts';
 import { CredentialBucket } from './credentials.ts';
 import { exportRecords } from './export-records.ts';
 import { eachLimited, groupOps } from './commit-ops.ts';
@@ -264,8 +265,9 @@ export class JetStreamStore implements TwinStore {
   async markedJobs(): Promise<string[]> { return (await this.#barrier()).index.markedJobs(); }
 
   async *records(): AsyncIterable<{ key: string; value: Uint8Array }> {
-    const { stream, credentials, jobs, index } = await this.#barrier();
-    yield* await exportRecords(index.subjects(), stream, credentials, jobs);
+    const conn = await this.#barrier();
+    const connectors = await (await ConnectorBucket.open(conn.c, this.#o.namespace, this.#o.replicas)).list();
+    yield* await exportRecords(conn.index.subjects(), conn.stream, conn.credentials, conn.jobs, connectors);
   }
 
   async countPending(): Promise<number> { return (await this.#barrier()).index.pendingCount; }
