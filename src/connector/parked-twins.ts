@@ -35,6 +35,8 @@ const PAUSE_MS = 1_000;
 
 export interface ParkedTwinsDeps {
   connector: string;
+  /** Where the connector's delivery starts: a parked twin never starts below it. */
+  startSeq: number;
   bucket: ConnectorBucket;
   logger: Logger;
   owns: () => boolean;
@@ -74,7 +76,7 @@ export class ParkedTwins {
 
   /** Starts a loop for every twin parked in the bucket (a takeover); call before consuming. */
   async resume(): Promise<void> {
-    for (const p of await this.#deps.bucket.parked(this.#deps.connector)) this.#start(p.twin, p.fromSeq);
+    for (const p of await this.#deps.bucket.parked(this.#deps.connector)) this.#start(p.twin, Math.max(p.fromSeq, this.#deps.startSeq));
   }
 
   /** Parks `twin` from `fromSeq`, durably; the caller then acknowledges what it held of it. */

@@ -93,7 +93,7 @@ export class StreamWorker {
     this.#deps = deps;
     this.#sender = new EventSender(def, deps);
     this.#parked = new ParkedTwins({
-      connector: def.id, bucket: deps.bucket, logger: deps.logger, owns: deps.owns, stop: this.#stop.signal,
+      connector: def.id, startSeq: def.startSeq, bucket: deps.bucket, logger: deps.logger, owns: deps.owns, stop: this.#stop.signal,
       deliver: (twin, record, signal, failed) => this.#sender.send({ entries: this.#entriesOf(twin, record), next: 0 }, signal, failed),
     });
   }

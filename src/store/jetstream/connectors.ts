@@ -76,6 +76,8 @@ export class ConnectorBucket {
       throw unavailable('cannot store a connector', err);
     }
     await this.#kv.delete(`s.${def.id}`).catch(() => undefined);
+    // A parked twin a deleted connector of the same id left behind (its loop wrote late).
+    for (const p of await this.parked(def.id).catch(() => [])) await this.#kv.purge(parkedKey(def.id, p.twin)).catch(() => undefined);
     return stored;
   }
 
