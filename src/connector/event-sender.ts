@@ -39,8 +39,9 @@ export class EventSender {
   /**
    * Sends what is left of `item`, retrying with backoff (`failed` after each failure); true once
    * the target took every event, false when `signal` aborted or this node lost the lease.
+   * `pause` waits between attempts (a parked twin gives its turn up meanwhile).
    */
-  async send(item: { entries: OutboxEntry[]; next: number }, signal: AbortSignal, failed: () => void): Promise<boolean> {
+  async send(item: { entries: OutboxEntry[]; next: number }, signal: AbortSignal, failed: () => void, pause: (ms: number, signal: AbortSignal) => Promise<void> = sleep): Promise<boolean> {
     let attempts = 0;
     while (item.next < item.entries.length) {
       if (signal.aborted || !this.#deps.owns()) return false;
@@ -57,7 +58,7 @@ export class EventSender {
         attempts++;
         this.#failed(err);
         failed();
-        await sleep(retryDelayMs(attempts, DEFAULT_BACKOFF, Math.random(), (err as { retryAfterMs?: number }).retryAfterMs), signal);
+        await pause(retryDelayMs(attempts, DEFAULT_BACKOFF, Math.random(), (err as { retryAfterMs?: number }).retryAfterMs), signal);
         continue;
       }
       attempts = 0;

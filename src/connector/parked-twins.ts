@@ -15,7 +15,8 @@
  *   read finds them), and only when it too finds nothing is the key deleted and the held records
  *   handed back to the consumer's side. A failure or too many held records while closing parks
  *   the twin again (the held ones acknowledged: the loop will read them).
- * - At most CONCURRENCY parked twins deliver at once; the others wait their turn (one record).
+ * - At most CONCURRENCY parked twins send at once; the others wait their turn (one record; a
+ *   twin waiting to retry gives its turn up meanwhile).
  * - A node taking the connector over resumes every parked twin from the bucket (`resume`).
  */
 import type { JsMsg } from '@nats-io/jetstream';
@@ -44,9 +45,9 @@ export interface ParkedTwinsDeps {
   stop: AbortSignal;
   /**
    * Delivers `record`'s events with backoff; true once all were taken, false when stopped or
-   * the lease was lost. `failed` is called on each failed attempt.
+   * the lease was lost. `failed` is called on each failed attempt, `pause` waits between them.
    */
-  deliver: (twin: string, record: TwinRecord, signal: AbortSignal, failed: () => void) => Promise<boolean>;
+  deliver: (twin: string, record: TwinRecord, signal: AbortSignal, failed: () => void, pause: (ms: number, signal: AbortSignal) => Promise<void>) => Promise<boolean>;
 }
 
 interface Held { m: JsMsg; release: () => void }
@@ -163,17 +164,30 @@ export class ParkedTwins {
     }
   }
 
+  /** Delivers one record within a turn, given up while it waits to retry: failing twins never hold every turn. */
   async #deliverInTurn(p: Parked, record: TwinRecord): Promise<boolean> {
-    // A finished turn passes straight to the next waiter, so never more than CONCURRENCY run.
-    if (this.#active < CONCURRENCY) this.#active++;
-    else await new Promise<void>((resolve) => this.#turns.push(resolve));
+    await this.#takeTurn();
     try {
-      return await this.#deps.deliver(p.twin, record, this.#deps.stop, () => { if (p.state === 'closing') this.#reopen(p); });
+      const pause = async (ms: number, signal: AbortSignal): Promise<void> => {
+        this.#passTurn();
+        try { await sleep(ms, signal); } finally { await this.#takeTurn(); }
+      };
+      return await this.#deps.deliver(p.twin, record, this.#deps.stop, () => { if (p.state === 'closing') this.#reopen(p); }, pause);
     } finally {
-      const next = this.#turns.shift();
-      if (next !== undefined) next();
-      else this.#active--;
+      this.#passTurn();
     }
+  }
+
+  async #takeTurn(): Promise<void> {
+    if (this.#active < CONCURRENCY || this.#deps.stop.aborted) { this.#active++; return; }
+    await new Promise<void>((resolve) => this.#turns.push(resolve));
+  }
+
+  /** A finished turn passes straight to the next waiter, so never more than CONCURRENCY run. */
+  #passTurn(): void {
+    const next = this.#turns.shift();
+    if (next !== undefined) next();
+    else this.#active--;
   }
 
   /** Deletes the key, then hands the held records back; false (still parked) when the bucket fails. */

@@ -94,7 +94,7 @@ export class StreamWorker {
     this.#sender = new EventSender(def, deps);
     this.#parked = new ParkedTwins({
       connector: def.id, startSeq: def.startSeq, bucket: deps.bucket, logger: deps.logger, owns: deps.owns, stop: this.#stop.signal,
-      deliver: (twin, record, signal, failed) => this.#sender.send({ entries: this.#entriesOf(twin, record), next: 0 }, signal, failed),
+      deliver: (twin, record, signal, failed, pause) => this.#sender.send({ entries: this.#entriesOf(twin, record), next: 0 }, signal, failed, pause),
     });
   }
 
