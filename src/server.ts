@@ -96,7 +96,7 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
   });
   // Cluster mode: definitions in the cluster, the twin stream as the outbox (docs/design/cluster.md §11).
-  const connectors = cluster === null ? new ConnectorService({ store, logger, metrics }) : new (await import('./connector/cluster-service.ts')).ClusterConnectors({ cluster, namespace: clusterCode!.CLUSTER_NAMESPACE, logger, metrics });
+  const connectors = cluster === null ? new ConnectorService({ store, logger, metrics }) : new (await import('./connector/cluster-service.ts')).ClusterConnectors({ cluster, namespace: clusterCode!.CLUSTER_NAMESPACE, logger, metrics, ...testConnectorWindow(runtime) });
   await connectors.load().catch(async (err: unknown) => { await undoStart(); throw err; });
   const twins = new TwinService({
     store, credentials, outbox: connectors,
@@ -228,4 +228,10 @@ export async function startServer(config: Config, runtime: Runtime, logger: Logg
       logger.info('stopped');
     })()),
   };
+}
+
+/** Test only: DOPPEL_TEST_CONNECTOR_WINDOW shrinks cluster connectors' window (max_ack_pending) so tests reach it. */
+function testConnectorWindow(runtime: Runtime): { window?: number } {
+  const window = Number(runtime.env.DOPPEL_TEST_CONNECTOR_WINDOW);
+  return Number.isInteger(window) && window > 0 ? { window } : {};
 }

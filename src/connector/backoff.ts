@@ -16,3 +16,13 @@ export function retryDelayMs(attempt: number, policy: BackoffPolicy, random: num
   const delay = bound / 2 + (bound / 2) * random;
   return Math.max(delay, Math.min(retryAfterMs ?? 0, policy.capMs * 10));
 }
+
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

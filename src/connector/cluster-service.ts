@@ -58,9 +58,12 @@ export class ClusterConnectors implements OutboxPlanner, ConnectorRegistry {
   #timer: ReturnType<typeof setInterval> | null = null;
   #ticking: Promise<void> | null = null;
   #closed = false;
+  readonly #window: number | undefined;
 
-  constructor(opts: { cluster: ConnectorCluster; namespace: string; logger: Logger; metrics?: MetricsRegistry }) {
+  /** `window`: each connector consumer's max_ack_pending (tests make it small). */
+  constructor(opts: { cluster: ConnectorCluster; namespace: string; logger: Logger; metrics?: MetricsRegistry; window?: number }) {
     this.#cluster = opts.cluster;
+    this.#window = opts.window;
     this.#namespace = opts.namespace;
     this.#logger = opts.logger;
     this.#outcomes = opts.metrics === undefined ? () => {} : connectorMetrics(opts.metrics, this);
@@ -190,7 +193,7 @@ export class ClusterConnectors implements OutboxPlanner, ConnectorRegistry {
     }
     for (const def of wanted.values()) {
       if (this.#workers.has(def.id) || this.#closed) continue;
-      const worker = new StreamWorker(def, { bucket, target: targetOf(def), logger: this.#logger, node: this.#cluster.id, owns: () => this.#cluster.owns(connectorLeaseKey(def.id)), onOutcome: (o) => this.#outcomes(def.id, o) });
+      const worker = new StreamWorker(def, { bucket, target: targetOf(def), logger: this.#logger, node: this.#cluster.id, owns: () => this.#cluster.owns(connectorLeaseKey(def.id)), onOutcome: (o) => this.#outcomes(def.id, o), ...(this.#window === undefined ? {} : { window: this.#window }) });
       this.#workers.set(def.id, { def, worker, bucket });
       this.#logger.info('delivering connector', { connector: def.id, node: this.#cluster.id });
       worker.start();

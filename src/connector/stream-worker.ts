@@ -8,25 +8,27 @@
  *   (and confirmed by the server) only once the target took all of its events, so the consumer's
  *   ack floor never passes an undelivered event.
  * - A failing twin backs off and holds its later records unacknowledged (never nak'ed out of
- *   order); other twins go on until MAX_ACK_PENDING records are held, then the backlog waits in
- *   the stream, not in memory. Held records are kept alive (`working()`) so the server does not
- *   redeliver them out of order.
+ *   order), kept alive (`working()`) so the server does not redeliver them out of order. Once it
+ *   holds more than its share of the window (parkAt) it is parked (parked-twins.ts): delivered
+ *   apart from the stream, its records acknowledged, so it never holds back other twins.
  * - A session ends on any consumer failure: everything held is let go, and the next session
  *   restarts the consumer from its ack floor (at least once, per-twin order kept).
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../log.ts';
 import { decodeValue } from '../store/codec.ts';
-import { ACK_WAIT_MS, consumerName } from '../store/jetstream/connectors.ts';
+import { ACK_WAIT_MS, consumerName, MAX_ACK_PENDING } from '../store/jetstream/connectors.ts';
 import type { ClusterConnector, ConnectorBucket, ConnectorNumbers } from '../store/jetstream/connectors.ts';
 import { twinIdOfSubject } from '../store/jetstream/names.ts';
 import type { TwinRecord } from '../store/jetstream/record.ts';
 import type { OutboxEntry } from '../store/types.ts';
-import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
+import { sleep } from './backoff.ts';
+import { EventSender } from './event-sender.ts';
+import type { Target } from './targets/target.ts';
+import { ParkedTwins } from './parked-twins.ts';
 import { toSelector } from './select.ts';
 import type { Selector } from './select.ts';
 import { deliveriesOf, TrimWatch } from './stream-events.ts';
-import type { Target } from './targets/target.ts';
 import type { WorkerStats } from './worker.ts';
 
 /** Twins delivered at once per connector. */
@@ -35,6 +37,8 @@ const CONCURRENCY = 16;
 const PULL = 256;
 const RESTART_PAUSE_MS = 1_000;
 const PUBLISH_MS = 1_000;
+/** A failing twin holding more records than this (or a quarter of the free window) is parked. */
+const PARK_AT = 64;
 
 export interface StreamWorkerDeps {
   bucket: ConnectorBucket;
@@ -48,22 +52,29 @@ export interface StreamWorkerDeps {
    */
   owns: () => boolean;
   onOutcome?: (outcome: 'delivered' | 'failed' | 'dropped') => void;
+  /** The consumer's max_ack_pending (default MAX_ACK_PENDING; smaller in tests). */
+  window?: number;
 }
 
 interface Item { m: JsMsg; entries: OutboxEntry[]; next: number }
+/** One twin's held records; `abort` ends its delivery (session ended or twin parked). */
+interface TwinQueue { twin: string; items: Item[]; abort: AbortController; failing: boolean; parking: boolean }
 
 /** What one consumer session holds; dropped whole when the session ends. */
 class Session {
   readonly abort = new AbortController();
   readonly held = new Map<number, JsMsg>();
-  readonly queues = new Map<string, Item[]>();
+  readonly queues = new Map<string, TwinQueue>();
   readonly waiting: string[] = [];
   readonly drains = new Set<Promise<void>>();
   active = 0;
+  constructor() {
+    this.abort.signal.addEventListener('abort', () => { for (const q of this.queues.values()) q.abort.abort(); }, { once: true });
+  }
 }
 
 export class StreamWorker {
-  readonly stats: WorkerStats = { delivered: 0, failed: 0, dropped: 0, lastError: null, state: 'healthy' };
+  readonly #sender: EventSender;
   readonly #def: ClusterConnector;
   readonly #selector: Selector;
   readonly #deps: StreamWorkerDeps;
@@ -73,17 +84,28 @@ export class StreamWorker {
   #floor = 0;
   #loop: Promise<void> | null = null;
   #publisher: ReturnType<typeof setInterval> | null = null;
+  readonly #parked: ParkedTwins;
+  #resumed = false;
 
   constructor(def: ClusterConnector, deps: StreamWorkerDeps) {
     this.#def = def;
     this.#selector = toSelector(def);
     this.#deps = deps;
+    this.#sender = new EventSender(def, deps);
+    this.#parked = new ParkedTwins({
+      connector: def.id, startSeq: def.startSeq, bucket: deps.bucket, logger: deps.logger, owns: deps.owns, stop: this.#stop.signal,
+      deliver: (twin, record, signal, failed, pause) => this.#sender.send({ entries: this.#entriesOf(twin, record), next: 0 }, signal, failed, pause),
+    });
   }
+
+  get stats(): WorkerStats { return this.#sender.stats; }
 
   /** When the oldest event held undelivered was written (ms), for the lag. */
   get oldestAt(): number | null {
     const first = this.#session?.held.values().next();
-    return first === undefined || first.done === true ? null : Math.floor(Number(first.value.info.timestampNanos) / 1_000_000);
+    const held = first === undefined || first.done === true ? null : Math.floor(Number(first.value.info.timestampNanos) / 1_000_000);
+    const parked = this.#parked.oldestAt;
+    return held === null || parked === null ? held ?? parked : Math.min(held, parked);
   }
 
   start(): void {
@@ -96,6 +118,7 @@ export class StreamWorker {
   async stop(publish = true): Promise<void> {
     this.#stop.abort(); // ends the session, which closes its consumer
     await this.#loop;
+    await this.#parked.stopped();
     if (this.#publisher !== null) clearInterval(this.#publisher);
     if (publish) await this.#publish();
     await this.#deps.target.close().catch(() => undefined);
@@ -117,7 +140,9 @@ export class StreamWorker {
       const onStop = () => session.abort.abort();
       this.#stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        await bucket.restartConsumer(this.#def, this.#floor);
+        // Parked twins first: their records must be ignored from the first one the consumer brings.
+        if (!this.#resumed) { await this.#parked.resume(); this.#resumed = true; }
+        await bucket.restartConsumer(this.#def, this.#floor, this.#deps.window);
         const { js, names } = bucket.connected;
         const messages = await (await js.consumers.get(names.stream, consumerName(this.#def.id))).consume({ max_messages: PULL });
         // A session ended (stop, lost lease) stops waiting for the next record at once, even
@@ -150,6 +175,7 @@ export class StreamWorker {
     if (session.abort.signal.aborted) return; // let go: the next holder or session gets it again
     if (session.held.has(m.seq)) return; // a redelivery of a record still held: the original is on its way
     const twin = twinIdOfSubject(this.#deps.bucket.connected.names, m.subject);
+    if (this.#parked.offer(twin, m, () => this.#accept(session, m))) return;
     let record: TwinRecord;
     try {
       record = decodeValue<TwinRecord>(m.data);
@@ -159,31 +185,53 @@ export class StreamWorker {
       m.ack();
       return;
     }
-    const trimmed = this.#trimmed.missed(twin, record, this.#selector);
-    if (trimmed > 0) {
-      this.stats.dropped += trimmed;
-      for (let i = 0; i < trimmed; i++) this.#deps.onOutcome?.('dropped');
-    }
-    const entries = deliveriesOf(twin, record, this.#selector);
+    const entries = this.#entriesOf(twin, record);
     if (entries.length === 0) { m.ack(); return; }
     session.held.set(m.seq, m);
     const queue = session.queues.get(twin);
-    if (queue !== undefined) { queue.push({ m, entries, next: 0 }); return; }
-    session.queues.set(twin, [{ m, entries, next: 0 }]);
+    if (queue !== undefined) { queue.items.push({ m, entries, next: 0 }); this.#parkIfHeavy(session, queue); return; }
+    session.queues.set(twin, { twin, items: [{ m, entries, next: 0 }], abort: new AbortController(), failing: false, parking: false });
     if (session.active < CONCURRENCY) this.#drain(session, twin);
     else session.waiting.push(twin);
+  }
+
+  /** The events of `twin`'s record this connector delivers, counting those retention trimmed before it. */
+  #entriesOf(twin: string, record: TwinRecord): OutboxEntry[] {
+    const trimmed = this.#trimmed.missed(twin, record, this.#selector);
+    if (trimmed > 0) this.#sender.dropped(trimmed);
+    return deliveriesOf(twin, record, this.#selector);
+  }
+
+  /** Parks a failing twin holding more than its share of the window: durably first, then acknowledges what it held. */
+  #parkIfHeavy(session: Session, q: TwinQueue): void {
+    const free = (this.#deps.window ?? MAX_ACK_PENDING) - session.held.size;
+    if (!q.failing || q.parking || q.items.length <= Math.min(PARK_AT, Math.max(1, Math.floor(free / 4)))) return;
+    q.parking = true;
+    q.abort.abort();
+    // Counted with the drains: the next session starts only once the twin is parked (or not).
+    const parking = this.#parked.park(q.twin, q.items[0]!.m.seq).then(() => {
+      // Records that came meanwhile are in q.items too; later ones the parked loop reads.
+      for (const item of q.items) { session.held.delete(item.m.seq); item.m.ack(); }
+      if (session.queues.get(q.twin) === q) session.queues.delete(q.twin);
+    }, (err: unknown) => {
+      this.#deps.logger.warn('connector cannot park a failing twin; restarting from its ack floor', { connector: this.#def.id, twin: q.twin, err: String(err) });
+      session.abort.abort();
+    }).finally(() => session.drains.delete(parking));
+    session.drains.add(parking);
   }
 
   #drain(session: Session, twin: string): void {
     session.active++;
     const run = (async () => {
-      const queue = session.queues.get(twin)!;
-      while (queue.length > 0 && !session.abort.signal.aborted) {
-        if (!(await this.#deliver(session, queue[0]!))) return;
-        session.held.delete(queue[0]!.m.seq);
-        queue.shift();
+      const q = session.queues.get(twin);
+      if (q === undefined) return;
+      while (q.items.length > 0 && !q.abort.signal.aborted) {
+        const item = q.items[0]!;
+        if (!(await this.#deliver(session, q, item)) || q.parking) return;
+        session.held.delete(item.m.seq);
+        q.items.shift();
       }
-      if (queue.length === 0) session.queues.delete(twin);
+      if (q.items.length === 0 && session.queues.get(twin) === q) session.queues.delete(twin);
     })().finally(() => {
       session.active--;
       session.drains.delete(run);
@@ -193,35 +241,15 @@ export class StreamWorker {
     session.drains.add(run);
   }
 
-  /** Delivers what is left of `item`, retrying with backoff; true once the record is acknowledged. */
-  async #deliver(session: Session, item: Item): Promise<boolean> {
-    const { signal } = session.abort;
-    let attempts = 0;
-    while (item.next < item.entries.length) {
-      if (signal.aborted) return false;
-      if (!this.#deps.owns()) { session.abort.abort(); return false; }
-      const entry = item.entries[item.next]!;
-      if (Date.now() - Date.parse(entry.at) > this.#def.maxAgeSeconds * 1000) {
-        this.stats.dropped++;
-        this.#deps.onOutcome?.('dropped');
-        item.next++;
-        continue;
-      }
-      try {
-        await this.#deps.target.send(entry, JSON.stringify({ type: entry.type, event: entry.event }), signal);
-      } catch (err) {
-        if (signal.aborted) return false;
-        attempts++;
-        this.#failed(err);
-        await sleep(retryDelayMs(attempts, DEFAULT_BACKOFF, Math.random(), (err as { retryAfterMs?: number }).retryAfterMs), signal);
-        continue;
-      }
-      attempts = 0;
-      item.next++;
-      this.stats.delivered++;
-      this.#deps.onOutcome?.('delivered');
-      this.#setState('healthy');
+  /** Delivers what is left of `item`, then acknowledges it; true once it is acknowledged. */
+  async #deliver(session: Session, q: TwinQueue, item: Item): Promise<boolean> {
+    const { signal } = q.abort;
+    const sent = await this.#sender.send(item, signal, () => { q.failing = true; this.#parkIfHeavy(session, q); });
+    if (!sent) {
+      if (!signal.aborted && !this.#deps.owns()) session.abort.abort();
+      return false;
     }
+    q.failing = false;
     return this.#ack(item.m, signal);
   }
 
@@ -240,20 +268,6 @@ export class StreamWorker {
     return !signal.aborted;
   }
 
-  #failed(err: unknown): void {
-    this.stats.failed++;
-    this.stats.lastError = err instanceof Error ? err.message : String(err);
-    this.#deps.onOutcome?.('failed');
-    this.#setState('failing');
-  }
-
-  #setState(state: WorkerStats['state']): void {
-    if (this.stats.state === state) return;
-    this.stats.state = state;
-    if (state === 'failing') this.#deps.logger.warn('connector failing', { connector: this.#def.id, lastError: this.stats.lastError });
-    else this.#deps.logger.info('connector healthy again', { connector: this.#def.id });
-  }
-
   /** Publishes the numbers for GET /v1/connectors/{id} on every node. */
   async #publish(): Promise<void> {
     const { bucket, node } = this.#deps;
@@ -267,13 +281,4 @@ export class StreamWorker {
       // The next tick publishes again; the numbers are informational.
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -3,12 +3,17 @@
  * (R3) and a real webhook receiver. A connector created on one node is listed on all; writes made
  * on every node are delivered at least once, in version order per twin; a kill -9 of the node
  * delivering a connector, with a backlog or while deliveries flow, leaves another node to deliver
- * the rest, in order.
+ * the rest, in order. A failing twin holding more than its share of the (test-sized) window is
+ * parked: other twins go on, and it is delivered in order once it recovers, after a kill -9 too.
  */
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeValue } from '../../src/store/codec.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../connectors/receiver.ts';
-import { json, leaseHolder, startThreeNodes } from './support.ts';
+import { json, leaseHolder, startNode, startThreeNodes } from './support.ts';
 import type { DoppelNode, ThreeNodes } from './support.ts';
 
 type Node = DoppelNode & { stop(): Promise<void> };
@@ -17,7 +22,20 @@ const SECRET = 'a-webhook-secret-0123456789';
 let cluster: ThreeNodes;
 const receivers: Receiver[] = [];
 
-beforeAll(async () => { cluster = await startThreeNodes(); }, 120_000);
+/** The connectors' consumer window for this file (test-only variable), so one twin can outgrow it. */
+const WINDOW = 32;
+
+/** Starts nodes (child processes inherit the environment) with the test window. */
+async function withTestWindow<T>(start: () => Promise<T>): Promise<T> {
+  process.env.DOPPEL_TEST_CONNECTOR_WINDOW = String(WINDOW);
+  try {
+    return await start();
+  } finally {
+    delete process.env.DOPPEL_TEST_CONNECTOR_WINDOW;
+  }
+}
+
+beforeAll(async () => { cluster = await withTestWindow(() => startThreeNodes()); }, 120_000);
 afterAll(async () => {
   await cluster?.stop();
   await Promise.all(receivers.map((r) => r.stop()));
@@ -37,6 +55,18 @@ function firstDeliveriesInOrder(versions: number[], last: number): boolean {
   const seen: number[] = [];
   for (const v of versions) if (!seen.includes(v)) seen.push(v);
   return seen.length === last && seen.every((v, i) => v === i + 1);
+}
+
+/** Where parked `twin` resumes on connector `id`, read from the connectors bucket (undefined: not parked). */
+async function parkedFrom(id: string, twin: string): Promise<number | undefined> {
+  const nats = cluster.nats;
+  const nc = await natsConnect({ servers: nats.urls.filter((_, i) => nats.nodes[i]!.alive), timeout: 2_000 });
+  try {
+    const entry = await (await new Kvm(jetstream(nc)).open('dpl_doppel_connectors')).get(`p.${id}.${twin}`);
+    return entry === null || entry.operation !== 'PUT' ? undefined : decodeValue<{ fromSeq: number }>(entry.value).fromSeq;
+  } finally {
+    await nc.close();
+  }
 }
 
 /** A write, retried as a client honouring Retry-After would while a shard moves (503 unavailable). */
@@ -160,4 +190,45 @@ describe('connectors across nodes', () => {
     }
     expect(r.badSignatures).toBe(0);
   }, 240_000);
+
+  it('a failing twin is parked: other twins go on, and it is delivered in order once it recovers, after a kill -9 too', async () => {
+    // The earlier tests killed two nodes: one more, so a node is left after this test's kill.
+    cluster.nodes.push(await withTestWindow(() => startNode(cluster.nats, 'd', 3)));
+    const r = await receiver();
+    r.failTwins.add('cl-p-a');
+    await json(await node(2).call('POST', '/v1/connectors', { id: 'cl-park', kind: 'webhook', url: r.url, secret: SECRET, prefix: 'cl-p-' }), 201);
+    // More records of the failing twin than the window holds, then another twin's.
+    const FIRST = WINDOW + 8;
+    await write(0, 'POST', '/v1/twins', { id: 'cl-p-a' }, 201);
+    for (let v = 2; v <= FIRST; v++) await write(v, 'PATCH', '/v1/twins/cl-p-a', { desired: { v } }, 200);
+    await writeAround('cl-p-b', 5, 1);
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-b'), 5) ? true : undefined), 'the other twin while one fails', 60_000);
+    expect(r.versionsOf('cl-p-a')).toEqual([]);
+    expect(await eventually(() => parkedFrom('cl-park', 'cl-p-a'), 'the failing twin parked', 30_000)).toBeGreaterThan(0);
+    // The target recovers: every event of the parked twin arrives, in order.
+    r.failTwins.delete('cl-p-a');
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-a'), FIRST) ? true : undefined), 'the parked twin after recovery', 90_000)
+      .catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(r.versionsOf('cl-p-a'))}`); });
+    // Failing again and parked again, the delivering node is killed: the next one finishes it in order.
+    r.failTwins.add('cl-p-a');
+    const LAST = FIRST + WINDOW + 8;
+    for (let v = FIRST + 1; v <= LAST; v++) await write(v, 'PATCH', '/v1/twins/cl-p-a', { desired: { v } }, 200);
+    await write(0, 'PATCH', '/v1/twins/cl-p-b', { desired: { v: 6 } }, 200);
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-b'), 6) ? true : undefined), 'the other twin while one fails again', 60_000);
+    await eventually(() => parkedFrom('cl-park', 'cl-p-a'), 'the failing twin parked again', 30_000);
+    const holderId = await leaseHolder(cluster.nats, 'connector:cl-park');
+    const holder = cluster.nodes.find((n) => n.id === holderId)!;
+    await holder.stop(); // SIGKILL
+    cluster.nodes.splice(cluster.nodes.indexOf(holder), 1);
+    r.failTwins.delete('cl-p-a');
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-a'), LAST) ? true : undefined), 'the parked twin after the kill', 120_000)
+      .catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(r.versionsOf('cl-p-a'))}`); });
+    expect(await leaseHolder(cluster.nats, 'connector:cl-park')).not.toBe(holderId);
+    await eventually(async () => ((await parkedFrom('cl-park', 'cl-p-a')) === undefined ? true : undefined), 'the twin unparked', 60_000);
+    // Unparked: later writes of both twins go through the consumer again.
+    await write(0, 'PATCH', '/v1/twins/cl-p-a', { desired: { after: true } }, 200);
+    await write(1, 'PATCH', '/v1/twins/cl-p-b', { desired: { after: true } }, 200);
+    await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-a'), LAST + 1) && firstDeliveriesInOrder(r.versionsOf('cl-p-b'), 7) ? true : undefined), 'writes after unparking', 60_000);
+    expect(r.badSignatures).toBe(0);
+  }, 300_000);
 });

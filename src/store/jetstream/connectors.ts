@@ -4,7 +4,8 @@
  * connector on the twin stream, whose ack floor is where that connector's outbox begins.
  *
  * Keys: `d.<id>` the definition (with the stream sequence its delivery starts at), `s.<id>` the
- * numbers the delivering node last published.
+ * numbers the delivering node last published, `p.<id>.<twin token>` a parked twin (delivered
+ * apart from the consumer, from `fromSeq` on: src/connector/parked-twins.ts).
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -14,6 +15,7 @@ import { decodeValue, encodeValue } from '../codec.ts';
 import type { StoredConnector } from '../types.ts';
 import type { Connected } from './connection.ts';
 import { unavailable } from './connection.ts';
+import { twinToken } from './names.ts';
 
 /** A connector as the cluster stores it: delivery starts at stream sequence `startSeq`. */
 export interface ClusterConnector extends StoredConnector { startSeq: number }
@@ -37,6 +39,11 @@ export const MAX_ACK_PENDING = 1024;
 export const ACK_WAIT_MS = 30_000;
 const CONSUMER_NOT_FOUND = 10014;
 const KEY_EXISTS = 10071;
+
+/** A twin delivered apart from the consumer, from stream sequence `fromSeq` of its subject on. */
+export const ParkedTwin = z.object({ twin: z.string(), fromSeq: z.number().int().positive() });
+export type ParkedTwin = z.infer<typeof ParkedTwin>;
+const parkedKey = (connector: string, twin: string): string => `p.${connector}.${twinToken(twin)}`;
 
 export const consumerName = (connector: string): string => `dpl_conn_${connector}`;
 
@@ -69,6 +76,8 @@ export class ConnectorBucket {
       throw unavailable('cannot store a connector', err);
     }
     await this.#kv.delete(`s.${def.id}`).catch(() => undefined);
+    // A parked twin a deleted connector of the same id left behind (its loop wrote late).
+    for (const p of await this.parked(def.id).catch(() => [])) await this.#kv.purge(parkedKey(def.id, p.twin)).catch(() => undefined);
     return stored;
   }
 
@@ -94,6 +103,7 @@ export class ConnectorBucket {
   async remove(id: string): Promise<void> {
     await this.#kv.delete(`d.${id}`).catch((err: unknown) => { throw unavailable('cannot delete a connector', err); });
     await this.#kv.delete(`s.${id}`).catch(() => undefined);
+    for (const p of await this.parked(id).catch(() => [])) await this.#kv.purge(parkedKey(id, p.twin)).catch(() => undefined);
     await this.#c.jsm.consumers.delete(this.#c.names.stream, consumerName(id)).catch(() => undefined);
   }
 
@@ -108,13 +118,41 @@ export class ConnectorBucket {
     await this.#kv.put(`s.${id}`, encodeValue(numbers));
   }
 
+  /** Records (durably) that `twin` is delivered apart from the consumer, from `fromSeq` on. */
+  async park(id: string, twin: string, fromSeq: number): Promise<void> {
+    await this.#kv.put(parkedKey(id, twin), encodeValue({ twin, fromSeq } satisfies ParkedTwin))
+      .catch((err: unknown) => { throw unavailable('cannot park a twin', err); });
+  }
+
+  async unpark(id: string, twin: string): Promise<void> {
+    await this.#kv.purge(parkedKey(id, twin)).catch((err: unknown) => { throw unavailable('cannot unpark a twin', err); });
+  }
+
+  /** The connector's parked twins. */
+  async parked(id: string): Promise<ParkedTwin[]> {
+    const keys: string[] = [];
+    try {
+      for await (const k of await this.#kv.keys(`p.${id}.>`)) keys.push(k);
+    } catch (err) {
+      throw unavailable('cannot list parked twins', err);
+    }
+    const found: ParkedTwin[] = [];
+    for (const k of keys) {
+      const entry = await this.#kv.get(k).catch((err: unknown) => { throw unavailable('cannot read a parked twin', err); });
+      if (entry === null || entry.operation !== 'PUT' || entry.value.length === 0) continue;
+      const parsed = ParkedTwin.safeParse(decodeValue(entry.value));
+      if (parsed.success) found.push(parsed.data);
+    }
+    return found;
+  }
+
   /**
    * Recreates the connector's consumer from its ack floor (never below `startSeq` nor the last
    * published floor), so records a dead node held unacknowledged come again first, in stream
    * order, before anything later: per-twin order survives the takeover. Records acknowledged
    * above the floor come again too (at least once).
    */
-  async restartConsumer(def: ClusterConnector, publishedFloor: number): Promise<number> {
+  async restartConsumer(def: ClusterConnector, publishedFloor: number, window = MAX_ACK_PENDING): Promise<number> {
     const { jsm, names } = this.#c;
     const name = consumerName(def.id);
     const info = await jsm.consumers.info(names.stream, name).catch((err: unknown) => {
@@ -127,7 +165,7 @@ export class ConnectorBucket {
     if (info !== undefined) await jsm.consumers.delete(names.stream, name);
     await jsm.consumers.add(names.stream, {
       durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start,
-      filter_subject: `${names.twinSubjects}>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_MS * 1_000_000,
+      filter_subject: `${names.twinSubjects}>`, max_ack_pending: window, ack_wait: ACK_WAIT_MS * 1_000_000,
     }).catch((err: unknown) => { throw unavailable('cannot create a connector\'s consumer', err); });
     return start;
   }
@@ -135,7 +173,8 @@ export class ConnectorBucket {
   /**
    * The lowest stream sequence some connector has not acknowledged (Infinity without connectors):
    * records from there on are still someone's outbox. A connector whose consumer is being
-   * recreated counts from its published floor, which never passes its real one.
+   * recreated counts from its published floor, which never passes its real one; a parked twin
+   * from its `fromSeq`.
    */
   async retainFrom(): Promise<number> {
     let low = Infinity;
@@ -145,7 +184,7 @@ export class ConnectorBucket {
         throw unavailable('cannot read a connector\'s consumer', err);
       });
       const floor = info?.ack_floor.stream_seq ?? Math.max(def.startSeq - 1, (await this.numbers(def.id))?.floor ?? 0);
-      low = Math.min(low, floor + 1);
+      low = Math.min(low, floor + 1, ...(await this.parked(def.id)).map((p) => p.fromSeq));
     }
     return low;
   }
