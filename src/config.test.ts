@@ -16,7 +16,7 @@ describe('loadConfig() defaults', () => {
       maxBodyBytes: 256 * 1024, deviceRate: 100, deviceBurst: 200, keyRate: 1000, keyBurst: 2000,
       wsPingSeconds: 30, wsMaxBacklogBytes: 8 * 1024 * 1024, wsMaxSubscriptions: 100_000,
       coapEngine: 'lean', coapCacheSize: 8_388_608, coapConfirmEvery: 16, coapConfirmSeconds: 60, coapMaxObservers: 100_000, coapMaxObserversPerTwin: 8, coapAckTimeoutMs: 2000, coapMaxRetransmit: 4,
-      metricsAuth: false, shutdownSeconds: 10, maxStreams: 20_000, maxStreamsPerCredential: 1000, clusterReplicas: 1, jobRetentionDays: 7,
+      metricsAuth: false, shutdownSeconds: 10, maxStreams: 20_000, maxStreamsPerCredential: 1000, clusterReplicas: 1, jobRetentionDays: 7, jobBatchSize: 64, jobPauseMs: 2,
     });
   });
 
