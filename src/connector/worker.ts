@@ -1,24 +1,44 @@
 /**
  * @module
- * One delivery worker per connector, isolated from the others and from twin writes: it reads the
- * connector's outbox from the store (the backlog stays on disk, however long the target is down),
- * delivers each twin's entries in order, removes what the target acknowledged, and backs off per
- * twin on failure: a failed event blocks its twin's later events, never other twins'.
+ * One delivery worker per connector, isolated from the others and from twin writes. Events reach
+ * it two ways. Live: the service hands it each committed outbox entry (`accept`), held in memory
+ * (pending.ts) while there is room. From disk: at start, and whenever memory was full, it reads the
+ * outbox in seq order from a cursor, holding what fits, until it has read everything once with
+ * nothing left out; then it goes live again. Memory stays bounded however long a target is down:
+ * what does not fit waits on disk.
+ *
+ * It delivers each twin's events in order, twins concurrently; a failed event blocks its twin's
+ * later events (retried with backoff), never other twins'. Acknowledged entries are deleted from
+ * the outbox in batched commits. Its counts are saved in the connector's record now and then and
+ * at a clean stop.
+ *
+ * Reading from disk relies on one property of the twin actors: an outbox entry's seq is taken in
+ * the same synchronous step that queues its commit, so commits land in seq order, and once a read
+ * sees seq n, every lower seq is either visible too or was never committed.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { OutboxEntry, StoreOp, StoredConnector, TwinStore } from '../store/types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
+import { PendingEvents } from './pending.ts';
+import type { Lane } from './pending.ts';
 import type { Target } from './targets/target.ts';
-import { mapLimit } from '../map-limit.ts';
+import { DiskReader } from './disk-reader.ts';
 
-/** Entries read per round; twins in one round are delivered concurrently, each in order. */
-const BATCH = 512;
-/** Deliveries in flight at once per connector. */
+/** Deliveries in flight at once per connector (one per twin). */
 const CONCURRENCY = 16;
-/** Re-read the outbox this often even without a wake-up (entries written by another process, clock). */
+/** Events one twin delivers before other ready twins get their turn. */
+const TURN = 32;
+/** Events held in memory per connector, in all and per twin. */
+export const HELD_LIMITS = { maxEntries: 4096, maxPerTwin: 64 };
+/** Look for due retries and due saves at least this often. */
 const IDLE_POLL_MS = 1000;
+/** Acknowledged entries deleted per commit at most, and how long the first waits for company. */
+const DELETE_BATCH = 512;
+const DELETE_DELAY_MS = 10;
+/** How often changed counts are saved in the connector's record (kill -9 loses at most this much). */
+export const COUNTS_SAVE_MS = 10_000;
 
 export interface WorkerStats {
   delivered: number;
@@ -40,16 +60,22 @@ export interface WorkerDeps {
 }
 
 export class ConnectorWorker {
-  readonly stats: WorkerStats = { delivered: 0, failed: 0, dropped: 0, lastError: null, state: 'healthy' };
-  /** When the oldest entry seen in the last round was written (ms), for the lag gauge. */
-  oldestAt: number | null = null;
+  readonly stats: WorkerStats;
   readonly #def: StoredConnector;
   readonly #deps: WorkerDeps;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #abort = new AbortController();
-  /** Per blocked twin: failed attempts so far and when it may be retried. */
-  readonly #blocked = new Map<string, { attempts: number; retryAt: number }>();
+  readonly #pending = new PendingEvents(HELD_LIMITS);
+  readonly #disk: DiskReader;
+  readonly #lanes = new Set<Promise<void>>();
+  #active = 0;
+  #started = false;
+  #deletes: { type: 'deleteOutbox'; connector: string; seq: number }[] = [];
+  #deleteTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #flushes = new Set<Promise<void>>();
+  #countsChanged = false;
+  #countsSavedAt = 0;
   #wakeUp: (() => void) | null = null;
   #woken = false;
   #loop: Promise<void> | null = null;
@@ -59,18 +85,38 @@ export class ConnectorWorker {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
+    const { delivered = 0, failed = 0, dropped = 0 } = def.counts ?? {};
+    this.stats = { delivered, failed, dropped, lastError: null, state: 'healthy' };
+    this.#disk = new DiskReader(def.id, deps.store, this.#pending);
     // Every delivery in flight (up to CONCURRENCY) listens for the stop signal. Only a warning
     // threshold: a runtime whose node:events cannot set it on an AbortSignal loses nothing.
     try { setMaxListeners(CONCURRENCY * 4, this.#abort.signal); } catch { /* warning threshold only */ }
   }
 
+  /** When the oldest event held in memory was written (ms), for the lag gauge. */
+  get oldestAt(): number | null { return this.#pending.oldestAt(); }
+
   start(): void {
+    this.#started = true;
+    this.#countsSavedAt = this.#now();
     this.#loop ??= this.#run().catch((err: unknown) => {
       this.#deps.logger.error('connector worker stopped on an error', { connector: this.#def.id, err });
     });
   }
 
-  /** New entries were committed: look now rather than at the next poll. */
+  /** An outbox entry of this connector was committed: held and delivered if there is room, else read from disk later. */
+  accept(entry: OutboxEntry): void {
+    if (this.#abort.signal.aborted) return;
+    if (this.#disk.takesLive(entry)) {
+      if (this.#pending.offer(entry)) { this.#pump(); return; }
+      this.#disk.spilled();
+    } else {
+      this.#disk.refused();
+    }
+    this.wake();
+  }
+
+  /** Look now rather than at the next poll. */
   wake(): void {
     this.#woken = true;
     this.#wakeUp?.();
@@ -80,76 +126,133 @@ export class ConnectorWorker {
     this.#abort.abort();
     this.wake();
     await this.#loop;
+    await Promise.allSettled([...this.#lanes]);
+    // What the target acknowledged is not delivered again after a restart.
+    await this.#flushDeletes();
+    await Promise.allSettled([...this.#flushes]);
+    if (this.#started) await this.#saveCounts();
     await this.#deps.target.close().catch(() => undefined);
   }
 
   async #run(): Promise<void> {
-    const { store } = this.#deps;
     while (!this.#abort.signal.aborted) {
       this.#woken = false;
-      let entries: OutboxEntry[];
-      try {
-        entries = await store.readOutbox!(this.#def.id, BATCH);
-      } catch (err) {
-        if (this.#abort.signal.aborted) return;
-        this.#deps.logger.warn('connector could not read its outbox', { connector: this.#def.id, err });
-        await this.#sleep(IDLE_POLL_MS);
-        continue;
-      }
-      this.oldestAt = entries.length === 0 ? null : Math.min(...entries.map((e) => Date.parse(e.at)));
-      const now = this.#now();
-      const ready = groupReady(entries, (twin) => (this.#blocked.get(twin)?.retryAt ?? 0) <= now);
-      if (ready.length === 0) {
-        await this.#sleep(this.#nextRetryIn(now) ?? IDLE_POLL_MS);
-        continue;
-      }
-      const done: StoreOp[] = [];
-      await mapLimit(ready, CONCURRENCY, (group) => this.#deliverTwin(group, done));
-      if (done.length > 0) {
+      const nextRetry = this.#pending.promote(this.#now());
+      this.#pump();
+      if (this.#disk.reading && !this.#pending.full) {
+        let again = false;
         try {
-          await store.commit(done);
+          again = await this.#disk.step(this.#now());
         } catch (err) {
-          // Not removed: delivered again later (at least once).
-          this.#deps.logger.warn('connector could not remove acknowledged events', { connector: this.#def.id, err });
-          await this.#sleep(IDLE_POLL_MS);
+          if (this.#abort.signal.aborted) return;
+          this.#deps.logger.warn('connector could not read its outbox', { connector: this.#def.id, err });
         }
+        this.#pump();
+        if (again) continue;
       }
+      if (this.#now() - this.#countsSavedAt >= COUNTS_SAVE_MS) await this.#saveCounts();
+      const now = this.#now();
+      await this.#sleep(nextRetry === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(10, nextRetry - now)));
     }
   }
 
-  async #deliverTwin(group: OutboxEntry[], done: StoreOp[]): Promise<void> {
-    for (const entry of group) {
-      if (this.#abort.signal.aborted) return;
-      const remove: StoreOp = { type: 'deleteOutbox', connector: entry.connector, seq: entry.seq };
+  /** Starts deliveries for ready twins, up to CONCURRENCY at once. */
+  #pump(): void {
+    while (this.#started && this.#active < CONCURRENCY && !this.#abort.signal.aborted) {
+      const lane = this.#pending.take();
+      if (lane === undefined) return;
+      this.#active++;
+      const turn: Promise<void> = this.#deliver(lane)
+        .catch((err: unknown) => { this.#deps.logger.error('connector delivery failed unexpectedly', { connector: this.#def.id, err }); })
+        .finally(() => {
+          this.#active--;
+          this.#lanes.delete(turn);
+          this.#pending.release(lane);
+          this.#pump();
+          // Room freed, or a retry to schedule: the loop decides what next.
+          if (this.#disk.reading || lane.retryAt > 0) this.wake();
+        });
+      this.#lanes.add(turn);
+    }
+  }
+
+  /** Delivers one twin's events in order: up to TURN of them, or until one fails. */
+  async #deliver(lane: Lane): Promise<void> {
+    const { target } = this.#deps;
+    for (let n = 0; n < TURN; n++) {
+      const entry = lane.entries[0];
+      if (entry === undefined || this.#abort.signal.aborted) return;
       if (this.#now() - Date.parse(entry.at) > this.#def.maxAgeSeconds * 1000) {
-        done.push(remove);
-        this.stats.dropped++;
-        this.#deps.onOutcome?.('dropped');
+        this.#settled(lane, entry, 'dropped');
         continue;
       }
       try {
-        await this.#deps.target.send(entry, JSON.stringify({ type: entry.type, event: entry.event }), this.#abort.signal);
+        await target.send(entry, bodyOf(entry), this.#abort.signal);
       } catch (err) {
         if (this.#abort.signal.aborted) return;
-        this.#failed(entry.twin, err);
-        return; // the twin's later entries wait for this one
+        this.#failed(lane, err);
+        return; // the twin's later events wait for this one
       }
-      done.push(remove);
-      this.#blocked.delete(entry.twin);
-      this.stats.delivered++;
-      this.#deps.onOutcome?.('delivered');
+      this.#settled(lane, entry, 'delivered');
       this.#setState('healthy');
     }
   }
 
-  #failed(twin: string, err: unknown): void {
-    const attempts = (this.#blocked.get(twin)?.attempts ?? 0) + 1;
+  #settled(lane: Lane, entry: OutboxEntry, outcome: 'delivered' | 'dropped'): void {
+    this.#pending.shift(lane);
+    this.#deletes.push({ type: 'deleteOutbox', connector: entry.connector, seq: entry.seq });
+    if (this.#deletes.length >= DELETE_BATCH) void this.#flushDeletes();
+    else this.#deleteTimer ??= setTimeout(() => { void this.#flushDeletes(); }, DELETE_DELAY_MS);
+    this.#count(outcome);
+  }
+
+  #failed(lane: Lane, err: unknown): void {
+    lane.attempts++;
     const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
-    this.#blocked.set(twin, { attempts, retryAt: this.#now() + retryDelayMs(attempts, this.#deps.backoff ?? DEFAULT_BACKOFF, this.#random(), retryAfter) });
-    this.stats.failed++;
+    lane.retryAt = this.#now() + retryDelayMs(lane.attempts, this.#deps.backoff ?? DEFAULT_BACKOFF, this.#random(), retryAfter);
     this.stats.lastError = err instanceof Error ? err.message : String(err);
-    this.#deps.onOutcome?.('failed');
+    this.#count('failed');
     this.#setState('failing');
+  }
+
+  #count(outcome: 'delivered' | 'failed' | 'dropped'): void {
+    this.stats[outcome]++;
+    this.#countsChanged = true;
+    this.#deps.onOutcome?.(outcome);
+  }
+
+  /** Deletes the settled entries from the outbox in one commit; on failure they are tried again later. */
+  #flushDeletes(): Promise<void> {
+    if (this.#deleteTimer !== null) { clearTimeout(this.#deleteTimer); this.#deleteTimer = null; }
+    const ops = this.#deletes;
+    if (ops.length === 0) return Promise.resolve();
+    this.#deletes = [];
+    const flush: Promise<void> = this.#deps.store.commit(ops).then(
+      () => { this.#pending.deleted(ops.map((op) => op.seq)); },
+      (err: unknown) => {
+        // Still in the outbox: delivered again after a restart if never deleted (at least once).
+        this.#deps.logger.warn('connector could not remove acknowledged events', { connector: this.#def.id, err });
+        if (this.#abort.signal.aborted) return;
+        this.#deletes = [...ops, ...this.#deletes];
+        this.#deleteTimer ??= setTimeout(() => { void this.#flushDeletes(); }, IDLE_POLL_MS);
+      },
+    ).finally(() => { this.#flushes.delete(flush); });
+    this.#flushes.add(flush);
+    return flush;
+  }
+
+  /** Saves the counts in the connector's record when they changed. */
+  async #saveCounts(): Promise<void> {
+    this.#countsSavedAt = this.#now();
+    if (!this.#countsChanged) return;
+    this.#countsChanged = false;
+    const { delivered, failed, dropped } = this.stats;
+    try {
+      await this.#deps.store.commit([{ type: 'putConnector', connector: { ...this.#def, counts: { delivered, failed, dropped } } } satisfies StoreOp]);
+    } catch (err) {
+      this.#countsChanged = true;
+      this.#deps.logger.warn('connector could not save its counts', { connector: this.#def.id, err });
+    }
   }
 
   /** One log line per change of state, not per retry. */
@@ -158,12 +261,6 @@ export class ConnectorWorker {
     this.stats.state = state;
     if (state === 'failing') this.#deps.logger.warn('connector failing', { connector: this.#def.id, lastError: this.stats.lastError });
     else this.#deps.logger.info('connector healthy again', { connector: this.#def.id });
-  }
-
-  #nextRetryIn(now: number): number | null {
-    let next: number | null = null;
-    for (const { retryAt } of this.#blocked.values()) if (next === null || retryAt < next) next = retryAt;
-    return next === null ? null : Math.min(IDLE_POLL_MS * 30, Math.max(10, next - now));
   }
 
   /** Sleeps `ms`, or less when woken; a wake-up that came during the round ends it at once. */
@@ -176,17 +273,17 @@ export class ConnectorWorker {
   }
 }
 
-/** The entries of twins that may be tried now, grouped per twin in seq order. */
-export function groupReady(entries: readonly OutboxEntry[], mayTry: (twin: string) => boolean): OutboxEntry[][] {
-  const groups = new Map<string, OutboxEntry[]>();
-  for (const e of entries) {
-    let group = groups.get(e.twin);
-    if (group === undefined) {
-      if (!mayTry(e.twin)) continue;
-      groups.set(e.twin, group = []);
-    }
-    group.push(e);
-  }
-  return [...groups.values()];
-}
+/**
+ * The body every target sends, `{type, event}` as JSON, made once per event: connectors handed
+ * the same event object (live, from one commit) share it. Keyed by the event object and checked
+ * against the event id, so an object changed in place for a later event is never sent stale.
+ */
+const bodies = new WeakMap<object, { eventId: string; body: string }>();
 
+export function bodyOf(entry: OutboxEntry): string {
+  const cached = bodies.get(entry.event);
+  if (cached !== undefined && cached.eventId === entry.eventId) return cached.body;
+  const body = JSON.stringify({ type: entry.type, event: entry.event });
+  bodies.set(entry.event, { eventId: entry.eventId, body });
+  return body;
+}
