@@ -5,9 +5,10 @@
  * from a cursor, so twins behind a blocked twin's long backlog are reached (a read from the start
  * each time would return the blocked twin's events again and again).
  *
- * A pass reads from the start of the outbox to its end, holding each event unless memory already
- * knows it. When a twin's lane is full its later events are left out of the pass (order per twin),
- * and another pass follows later. A pass that left nothing out and saw no commit land meanwhile
+ * A pass reads from its start to the outbox's end, holding each event unless memory already knows
+ * it. When a twin's lane is full its later events are left out of the pass (order per twin), and
+ * another pass follows from the first event left out: as soon as a twin left out has emptied its
+ * lane, else after a pause (a twin that keeps failing is not read again and again). A pass that left nothing out and saw no commit land meanwhile
  * ends the reading: the worker goes live, taking only seqs above the last one read (lower ones
  * were read: commits land in seq order, see worker.ts).
  */
@@ -32,8 +33,11 @@ export class DiskReader {
   #cursor = -1;
   /** Live, only seqs above this are taken: the others were read from disk. */
   #liveAbove = -1;
-  /** Twins whose events this pass left out. */
+  /** Twins whose events this pass left out, and the first seq it left out (the next pass starts there). */
   readonly #leftOut = new Set<string>();
+  #firstLeftOut = -1;
+  /** A twin left out has emptied its lane since: the next pass need not wait for its pause. */
+  #leftOutDrained = false;
   /** This pass left events out: another pass must follow, not before `#nextPassAt` (0: not set yet). */
   #incomplete = false;
   /** This pass stopped early (too many twins left out): nothing more is read until the next one. */
@@ -58,11 +62,16 @@ export class DiskReader {
     return !this.#reading && entry.seq > this.#liveAbove;
   }
 
-  /** Live, memory refused an entry: it stays on disk, and reading starts over from the start. */
+  /** Live, memory refused an entry: it stays on disk, read back from just above what was read before. */
   spilled(): void {
     this.#reading = true;
-    this.#newPass(Date.now());
+    this.#newPass(Date.now(), this.#liveAbove);
     this.#refused++;
+  }
+
+  /** The worker emptied a twin's lane: if this pass left that twin out, the next pass may start now. */
+  drained(twin: string): void {
+    if (this.#leftOut.has(twin)) this.#leftOutDrained = true;
   }
 
   /** While reading, an entry was committed: the reads will find it. */
@@ -76,7 +85,7 @@ export class DiskReader {
    */
   async step(now: number): Promise<boolean> {
     if (!this.#reading) return false;
-    if (this.#nextPassAt !== 0 && now >= this.#nextPassAt) this.#newPass(now);
+    if (this.#nextPassAt !== 0 && (now >= this.#nextPassAt || this.#leftOutDrained)) this.#newPass(now, this.#firstLeftOut - 1);
     if (this.#stopped || this.#refused === this.#refusedAtEnd) return false;
     const refusedBefore = this.#refused;
     const entries = await this.#store.readOutbox!(this.#connector, READ_BATCH, this.#cursor);
@@ -87,6 +96,7 @@ export class DiskReader {
       this.#cursor = e.seq;
       if (this.#leftOut.has(e.twin)) continue;
       if (this.#pending.offer(e)) continue;
+      if (!this.#incomplete) this.#firstLeftOut = e.seq;
       this.#incomplete = true;
       if (this.#leftOut.size >= MAX_LEFT_OUT) {
         this.#stopped = true;
@@ -107,9 +117,12 @@ export class DiskReader {
     return false;
   }
 
-  #newPass(now: number): void {
-    this.#cursor = -1;
+  /** A new pass from just above seq `from`: everything up to it was read and held or settled. */
+  #newPass(now: number, from: number): void {
+    this.#cursor = from;
     this.#leftOut.clear();
+    this.#firstLeftOut = -1;
+    this.#leftOutDrained = false;
     this.#incomplete = false;
     this.#stopped = false;
     this.#nextPassAt = 0;

@@ -46,11 +46,16 @@ export class PendingEvents {
   /** Whether `seq` is held here or delivered and awaiting its deletion. */
   knows(seq: number): boolean { return this.#known.has(seq); }
 
-  /** Holds `entry` at the end of its twin's lane; false (nothing held) when there is no room. */
+  /**
+   * Holds `entry` at the end of its twin's lane; false (nothing held) when there is no room. A
+   * twin may hold `maxPerTwin` events, or a quarter of the free room when that is more: one twin's
+   * long backlog drains in few reads of the outbox, and never crowds out the others.
+   */
   offer(entry: OutboxEntry): boolean {
     if (this.#known.has(entry.seq)) return true;
     let lane = this.#lanes.get(entry.twin);
-    if (this.full || (lane !== undefined && lane.entries.length >= this.#limits.maxPerTwin)) return false;
+    if (this.full) return false;
+    if (lane !== undefined && lane.entries.length >= Math.max(this.#limits.maxPerTwin, (this.#limits.maxEntries - this.#size) >> 2)) return false;
     if (lane === undefined) {
       lane = { twin: entry.twin, entries: [], attempts: 0, retryAt: 0, busy: false };
       this.#lanes.set(entry.twin, lane);
@@ -80,12 +85,16 @@ export class PendingEvents {
     this.#size--;
   }
 
-  /** Its delivery turn ended: forgotten when empty, else ready again or waiting for its retry. */
-  release(lane: Lane): void {
+  /** Its delivery turn ended: forgotten when empty (true), else ready again or waiting for its retry. */
+  release(lane: Lane): boolean {
     lane.busy = false;
-    if (lane.entries.length === 0) this.#lanes.delete(lane.twin);
-    else if (lane.retryAt > 0) this.#waiting.add(lane);
+    if (lane.entries.length === 0) {
+      this.#lanes.delete(lane.twin);
+      return true;
+    }
+    if (lane.retryAt > 0) this.#waiting.add(lane);
     else this.#ready.add(lane);
+    return false;
   }
 
   /** Moves lanes whose retry time has come to the ready ones; answers the next retry time, if any. */

@@ -22,7 +22,7 @@ import type { OutboxEntry, StoreOp, StoredConnector, TwinStore } from '../store/
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { PendingEvents } from './pending.ts';
-import type { Lane } from './pending.ts';
+import type { Lane, PendingLimits } from './pending.ts';
 import type { Target } from './targets/target.ts';
 import { DiskReader } from './disk-reader.ts';
 
@@ -57,6 +57,8 @@ export interface WorkerDeps {
   backoff?: BackoffPolicy;
   /** After each delivered, failed or dropped event (for /metrics). */
   onOutcome?: (outcome: 'delivered' | 'failed' | 'dropped') => void;
+  /** Events held in memory at most (default HELD_LIMITS; smaller in tests). */
+  held?: PendingLimits;
 }
 
 export class ConnectorWorker {
@@ -66,7 +68,7 @@ export class ConnectorWorker {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #abort = new AbortController();
-  readonly #pending = new PendingEvents(HELD_LIMITS);
+  readonly #pending: PendingEvents;
   readonly #disk: DiskReader;
   readonly #lanes = new Set<Promise<void>>();
   #active = 0;
@@ -87,6 +89,7 @@ export class ConnectorWorker {
     this.#random = deps.random ?? Math.random;
     const { delivered = 0, failed = 0, dropped = 0 } = def.counts ?? {};
     this.stats = { delivered, failed, dropped, lastError: null, state: 'healthy' };
+    this.#pending = new PendingEvents(deps.held ?? HELD_LIMITS);
     this.#disk = new DiskReader(def.id, deps.store, this.#pending);
     // Every delivery in flight (up to CONCURRENCY) listens for the stop signal. Only a warning
     // threshold: a runtime whose node:events cannot set it on an AbortSignal loses nothing.
@@ -95,6 +98,9 @@ export class ConnectorWorker {
 
   /** When the oldest event held in memory was written (ms), for the lag gauge. */
   get oldestAt(): number | null { return this.#pending.oldestAt(); }
+
+  /** Events and twins held in memory now. */
+  get held(): { events: number; twins: number } { return { events: this.#pending.size, twins: this.#pending.twins }; }
 
   start(): void {
     this.#started = true;
@@ -167,7 +173,7 @@ export class ConnectorWorker {
         .finally(() => {
           this.#active--;
           this.#lanes.delete(turn);
-          this.#pending.release(lane);
+          if (this.#pending.release(lane)) this.#disk.drained(lane.twin);
           this.#pump();
           // Room freed, or a retry to schedule: the loop decides what next.
           if (this.#disk.reading || lane.retryAt > 0) this.wake();

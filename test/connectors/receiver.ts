@@ -16,6 +16,8 @@ export class Receiver {
   badSignatures = 0;
   requests = 0;
   mode: Mode = 'ok';
+  /** Twins whose events are answered 500 whatever the mode. */
+  readonly failing = new Set<string>();
   #server: Server | null = null;
   #port = 0;
   readonly #hung = new Set<ServerResponse>();
@@ -67,6 +69,7 @@ export class Receiver {
       return;
     }
     const body = JSON.parse(raw.toString('utf8')) as { type: string; event: Delivery['event'] };
+    if (this.failing.has(body.event.twin)) { res.writeHead(500).end('not this twin'); return; }
     this.received.push({ eventId: String(req.headers['doppel-event-id']), type: body.type, event: body.event });
     res.writeHead(204).end();
   }
