@@ -73,6 +73,7 @@ export class ConnectorWorker {
   readonly #lanes = new Set<Promise<void>>();
   #active = 0;
   #started = false;
+  #pumpQueued = false;
   #deletes: { type: 'deleteOutbox'; connector: string; seq: number }[] = [];
   #deleteTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #flushes = new Set<Promise<void>>();
@@ -114,7 +115,7 @@ export class ConnectorWorker {
   accept(entry: OutboxEntry): void {
     if (this.#abort.signal.aborted) return;
     if (this.#disk.takesLive(entry)) {
-      if (this.#pending.offer(entry)) { this.#pump(); return; }
+      if (this.#pending.offer(entry)) { this.#pumpSoon(); return; }
       this.#disk.spilled();
     } else {
       this.#disk.refused();
@@ -160,6 +161,16 @@ export class ConnectorWorker {
       const now = this.#now();
       await this.#sleep(nextRetry === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(10, nextRetry - now)));
     }
+  }
+
+  /**
+   * Pumps on the next turn of the event loop, once for every event accepted in this turn: the
+   * committing write answers its client first, without waiting for a delivery to be signed and sent.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    setImmediate(() => { this.#pumpQueued = false; this.#pump(); });
   }
 
   /** Starts deliveries for ready twins, up to CONCURRENCY at once. */
