@@ -25,6 +25,8 @@ import { PendingEvents } from './pending.ts';
 import type { Lane, PendingLimits } from './pending.ts';
 import type { Target } from './targets/target.ts';
 import { DiskReader } from './disk-reader.ts';
+import { bodyOf } from './event-body.ts';
+import { OutboxDeletes } from './outbox-deletes.ts';
 
 /** Deliveries in flight at once per connector (one per twin). */
 const CONCURRENCY = 16;
@@ -34,9 +36,6 @@ const TURN = 32;
 export const HELD_LIMITS = { maxEntries: 4096, maxPerTwin: 64 };
 /** Look for due retries and due saves at least this often. */
 const IDLE_POLL_MS = 1000;
-/** Acknowledged entries deleted per commit at most, and how long the first waits for company. */
-const DELETE_BATCH = 512;
-const DELETE_DELAY_MS = 10;
 /** How often changed counts are saved in the connector's record (kill -9 loses at most this much). */
 export const COUNTS_SAVE_MS = 10_000;
 
@@ -74,9 +73,7 @@ export class ConnectorWorker {
   #active = 0;
   #started = false;
   #pumpQueued = false;
-  #deletes: { type: 'deleteOutbox'; connector: string; seq: number }[] = [];
-  #deleteTimer: ReturnType<typeof setTimeout> | null = null;
-  readonly #flushes = new Set<Promise<void>>();
+  readonly #deletes: OutboxDeletes;
   #countsChanged = false;
   #countsSavedAt = 0;
   #wakeUp: (() => void) | null = null;
@@ -92,6 +89,7 @@ export class ConnectorWorker {
     this.stats = { delivered, failed, dropped, lastError: null, state: 'healthy' };
     this.#pending = new PendingEvents(deps.held ?? HELD_LIMITS);
     this.#disk = new DiskReader(def.id, deps.store, this.#pending);
+    this.#deletes = new OutboxDeletes(def.id, deps.store, deps.logger, (seqs) => this.#pending.deleted(seqs));
     // Every delivery in flight (up to CONCURRENCY) listens for the stop signal. Only a warning
     // threshold: a runtime whose node:events cannot set it on an AbortSignal loses nothing.
     try { setMaxListeners(CONCURRENCY * 4, this.#abort.signal); } catch { /* warning threshold only */ }
@@ -135,8 +133,7 @@ export class ConnectorWorker {
     await this.#loop;
     await Promise.allSettled([...this.#lanes]);
     // What the target acknowledged is not delivered again after a restart.
-    await this.#flushDeletes();
-    await Promise.allSettled([...this.#flushes]);
+    await this.#deletes.close();
     if (this.#started) await this.#saveCounts();
     await this.#deps.target.close().catch(() => undefined);
   }
@@ -217,9 +214,7 @@ export class ConnectorWorker {
 
   #settled(lane: Lane, entry: OutboxEntry, outcome: 'delivered' | 'dropped'): void {
     this.#pending.shift(lane);
-    this.#deletes.push({ type: 'deleteOutbox', connector: entry.connector, seq: entry.seq });
-    if (this.#deletes.length >= DELETE_BATCH) void this.#flushDeletes();
-    else this.#deleteTimer ??= setTimeout(() => { void this.#flushDeletes(); }, DELETE_DELAY_MS);
+    this.#deletes.add(entry.seq);
     this.#count(outcome);
   }
 
@@ -236,26 +231,6 @@ export class ConnectorWorker {
     this.stats[outcome]++;
     this.#countsChanged = true;
     this.#deps.onOutcome?.(outcome);
-  }
-
-  /** Deletes the settled entries from the outbox in one commit; on failure they are tried again later. */
-  #flushDeletes(): Promise<void> {
-    if (this.#deleteTimer !== null) { clearTimeout(this.#deleteTimer); this.#deleteTimer = null; }
-    const ops = this.#deletes;
-    if (ops.length === 0) return Promise.resolve();
-    this.#deletes = [];
-    const flush: Promise<void> = this.#deps.store.commit(ops).then(
-      () => { this.#pending.deleted(ops.map((op) => op.seq)); },
-      (err: unknown) => {
-        // Still in the outbox: delivered again after a restart if never deleted (at least once).
-        this.#deps.logger.warn('connector could not remove acknowledged events', { connector: this.#def.id, err });
-        if (this.#abort.signal.aborted) return;
-        this.#deletes = [...ops, ...this.#deletes];
-        this.#deleteTimer ??= setTimeout(() => { void this.#flushDeletes(); }, IDLE_POLL_MS);
-      },
-    ).finally(() => { this.#flushes.delete(flush); });
-    this.#flushes.add(flush);
-    return flush;
   }
 
   /** Saves the counts in the connector's record when they changed. */
@@ -288,19 +263,4 @@ export class ConnectorWorker {
       this.#wakeUp = () => { clearTimeout(timer); this.#wakeUp = null; resolve(); };
     });
   }
-}
-
-/**
- * The body every target sends, `{type, event}` as JSON, made once per event: connectors handed
- * the same event object (live, from one commit) share it. Keyed by the event object and checked
- * against the event id, so an object changed in place for a later event is never sent stale.
- */
-const bodies = new WeakMap<object, { eventId: string; body: string }>();
-
-export function bodyOf(entry: OutboxEntry): string {
-  const cached = bodies.get(entry.event);
-  if (cached !== undefined && cached.eventId === entry.eventId) return cached.body;
-  const body = JSON.stringify({ type: entry.type, event: entry.event });
-  bodies.set(entry.event, { eventId: entry.eventId, body });
-  return body;
 }
