@@ -44,8 +44,9 @@ export class DiskReader {
   #stopped = false;
   #nextPassAt = 0;
   #passStartedAt = 0;
-  /** Events committed while reading, left to the reads. */
+  /** Events committed while reading, left to the reads, and the highest seq among them. */
   #refused = 0;
+  #maxRefused = -1;
   /** `#refused` when an incomplete pass last reached the end: no read is needed until it changes. */
   #refusedAtEnd = -1;
 
@@ -63,10 +64,10 @@ export class DiskReader {
   }
 
   /** Live, memory refused an entry: it stays on disk, read back from just above what was read before. */
-  spilled(): void {
+  spilled(seq: number): void {
     this.#reading = true;
     this.#newPass(Date.now(), this.#liveAbove);
-    this.#refused++;
+    this.refused(seq);
   }
 
   /** The worker emptied a twin's lane: if this pass left that twin out, the next pass may start now. */
@@ -75,8 +76,9 @@ export class DiskReader {
   }
 
   /** While reading, an entry was committed: the reads will find it. */
-  refused(): void {
+  refused(seq: number): void {
     this.#refused++;
+    if (seq > this.#maxRefused) this.#maxRefused = seq;
   }
 
   /**
@@ -110,8 +112,9 @@ export class DiskReader {
       this.#refusedAtEnd = refusedBefore;
       return this.#endPass(now);
     }
-    // Something was committed during the read: it may have landed after the read began.
-    if (this.#refused !== refusedBefore) return true;
+    // Committed during the read and not seen by it (a seq above the last one read: commits land
+    // in seq order, so every lower one committed was visible to it): read again.
+    if (this.#maxRefused > this.#cursor) return true;
     this.#reading = false;
     this.#liveAbove = this.#cursor;
     return false;

@@ -114,9 +114,9 @@ export class ConnectorWorker {
     if (this.#abort.signal.aborted) return;
     if (this.#disk.takesLive(entry)) {
       if (this.#pending.offer(entry)) { this.#pumpSoon(); return; }
-      this.#disk.spilled();
+      this.#disk.spilled(entry.seq);
     } else {
-      this.#disk.refused();
+      this.#disk.refused(entry.seq);
     }
     this.wake();
   }
