@@ -106,6 +106,8 @@ export class DiskReader {
       }
       this.#leftOut.add(e.twin);
     }
+    // Every refused entry is seen once a read reached its seq (it stays on disk until then).
+    if (this.#cursor >= this.#maxRefused) this.#maxRefused = -1;
     if (entries.length === READ_BATCH) return true;
     // Incomplete: until the next pass, later reads only follow new commits (the cursor's tail).
     if (this.#incomplete) {

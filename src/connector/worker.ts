@@ -152,7 +152,9 @@ export class ConnectorWorker {
           this.#deps.logger.warn('connector could not read its outbox', { connector: this.#def.id, err });
         }
         this.#pump();
-        if (again) continue;
+        // Through the event loop, not the microtask queue: a store whose reads settle at once must
+        // not starve timers and I/O while the reads go on.
+        if (again) { await new Promise((resolve) => setImmediate(resolve)); continue; }
       }
       if (this.#now() - this.#countsSavedAt >= COUNTS_SAVE_MS) await this.#saveCounts();
       const now = this.#now();
