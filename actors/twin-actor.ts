@@ -143,8 +143,10 @@ export class TwinActor implements Actor {
   async remove(ifVersion?: number): Promise<string | null> {
     const state = await this.#existing();
     const plan = planRemoval(state, ifVersion);
+    const deletion = await this.#deps.store.deleteTwinOps(this.id);
+    // Asked for right before the commit, with no await between: outbox seqs land in order.
     const outbox = this.#deps.outbox?.deletedOps(state, this.#deps.now().toISOString()) ?? [];
-    await this.#commit([...await this.#deps.store.deleteTwinOps(this.id), ...plan.ops, ...outbox]);
+    await this.#commit([...deletion, ...plan.ops, ...outbox]);
     if (outbox.length > 0) this.#deps.outbox!.committed(outbox);
     this.#state = null;
     this.#lastSeen = null;

@@ -19,7 +19,11 @@ import { targetOf } from './targets/index.ts';
 import { ConnectorWorker } from './worker.ts';
 import type { ConnectorRegistry } from './registry.ts';
 
-/** What the twin actor asks inside a commit (actors/twin-actor.ts). */
+/**
+ * What the twin actor asks inside a commit (actors/twin-actor.ts). The ops must be asked for in
+ * the same synchronous step that passes them to `store.commit` (no `await` between): their seqs
+ * are taken then, and the delivery workers rely on commits landing in seq order (worker.ts).
+ */
 export interface OutboxPlanner {
   /** Outbox ops for a change; `[]` at once when there are no connectors. */
   changeOps(state: TwinState, event: ChangeEvent): StoreOp[];
@@ -93,7 +97,7 @@ export class ConnectorService implements OutboxPlanner, ConnectorRegistry {
   }
 
   committed(ops: readonly StoreOp[]): void {
-    for (const op of ops) if (op.type === 'putOutbox') this.#running.get(op.entry.connector)?.worker.wake();
+    for (const op of ops) if (op.type === 'putOutbox') this.#running.get(op.entry.connector)?.worker.accept(op.entry);
   }
 
   #ops(e: OutgoingEvent): StoreOp[] {

@@ -124,9 +124,10 @@ export function outboxKey(connector: string, seq: number): string {
   return `${OUTBOX}${connector}!${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
 
-/** A connector's outbox, in seq order (connector ids never contain `!`). */
-export function outboxRange(connector: string): KeyRange {
-  return { gte: `${OUTBOX}${connector}!`, lt: `${OUTBOX}${connector}!${END}` };
+/** A connector's outbox, in seq order (connector ids never contain `!`); only seqs above `after` when given. */
+export function outboxRange(connector: string, after?: number): KeyRange {
+  const lt = `${OUTBOX}${connector}!${END}`;
+  return after === undefined || after < 0 ? { gte: `${OUTBOX}${connector}!`, lt } : { gt: outboxKey(connector, after), lt };
 }
 
 /** The whole pending index, oldest first. */

@@ -127,9 +127,9 @@ export class LevelReads {
     return values.map((raw) => decodeValue<StoredConnector>(raw));
   }
 
-  async readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
+  async readOutbox(connector: string, limit: number, after?: number): Promise<OutboxEntry[]> {
     const db = this.#db();
-    const values = await read(() => db.values({ ...outboxRange(connector), limit }).all());
+    const values = await read(() => db.values({ ...outboxRange(connector, after), limit }).all());
     return values.map((raw) => decodeValue<OutboxEntry>(raw));
   }
 

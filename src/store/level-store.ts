@@ -165,8 +165,8 @@ class LevelStore implements TwinStore {
     return this.#reads.listConnectors();
   }
 
-  readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
-    return this.#reads.readOutbox(connector, limit);
+  readOutbox(connector: string, limit: number, after?: number): Promise<OutboxEntry[]> {
+    return this.#reads.readOutbox(connector, limit, after);
   }
 
   lastOutboxSeq(connector: string): Promise<number> {

@@ -166,9 +166,9 @@ class MemoryStore implements TwinStore {
     return this.#keysIn(CONNECTORS_RANGE).map((key) => this.#get<StoredConnector>(key) as StoredConnector);
   }
 
-  async readOutbox(connector: string, limit: number): Promise<OutboxEntry[]> {
+  async readOutbox(connector: string, limit: number, after?: number): Promise<OutboxEntry[]> {
     this.#check();
-    return this.#keysIn(outboxRange(connector), limit).map((key) => this.#get<OutboxEntry>(key) as OutboxEntry);
+    return this.#keysIn(outboxRange(connector, after), limit).map((key) => this.#get<OutboxEntry>(key) as OutboxEntry);
   }
 
   async lastOutboxSeq(connector: string): Promise<number> {

@@ -65,7 +65,12 @@ export interface StoredConnector {
   subject?: string;
   topic?: string;
   createdAt: string;
+  /** Delivery counts so far, saved now and then and at a clean stop (absent until first saved). */
+  counts?: ConnectorCounts;
 }
+
+/** A connector's delivery counts, kept across restarts. */
+export interface ConnectorCounts { delivered: number; failed: number; dropped: number }
 
 /** One event waiting for a connector's target to acknowledge it; `seq` orders a connector's backlog. */
 export interface OutboxEntry {
@@ -132,8 +137,11 @@ export interface TwinStore {
   readCommands?(id: string): Promise<Command[]>;
   /** Optional (LevelDB and memory stores): every connector definition, in id order. */
   listConnectors?(): Promise<StoredConnector[]>;
-  /** Optional, with `listConnectors`: the first `limit` outbox entries of a connector, in seq order. */
-  readOutbox?(connector: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Optional, with `listConnectors`: the first `limit` outbox entries of a connector in seq order,
+   * only those with a seq above `after` when given.
+   */
+  readOutbox?(connector: string, limit: number, after?: number): Promise<OutboxEntry[]>;
   /** Optional, with `listConnectors`: the highest seq in a connector's outbox (-1 when empty). */
   lastOutboxSeq?(connector: string): Promise<number>;
 

@@ -195,7 +195,7 @@ describe('connectors across nodes', () => {
     // The earlier tests killed two nodes: one more, so a node is left after this test's kill.
     cluster.nodes.push(await withTestWindow(() => startNode(cluster.nats, 'd', 3)));
     const r = await receiver();
-    r.failTwins.add('cl-p-a');
+    r.failing.add('cl-p-a');
     await json(await node(2).call('POST', '/v1/connectors', { id: 'cl-park', kind: 'webhook', url: r.url, secret: SECRET, prefix: 'cl-p-' }), 201);
     // More records of the failing twin than the window holds, then another twin's.
     const FIRST = WINDOW + 8;
@@ -206,11 +206,11 @@ describe('connectors across nodes', () => {
     expect(r.versionsOf('cl-p-a')).toEqual([]);
     expect(await eventually(() => parkedFrom('cl-park', 'cl-p-a'), 'the failing twin parked', 30_000)).toBeGreaterThan(0);
     // The target recovers: every event of the parked twin arrives, in order.
-    r.failTwins.delete('cl-p-a');
+    r.failing.delete('cl-p-a');
     await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-a'), FIRST) ? true : undefined), 'the parked twin after recovery', 90_000)
       .catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(r.versionsOf('cl-p-a'))}`); });
     // Failing again and parked again, the delivering node is killed: the next one finishes it in order.
-    r.failTwins.add('cl-p-a');
+    r.failing.add('cl-p-a');
     const LAST = FIRST + WINDOW + 8;
     for (let v = FIRST + 1; v <= LAST; v++) await write(v, 'PATCH', '/v1/twins/cl-p-a', { desired: { v } }, 200);
     await write(0, 'PATCH', '/v1/twins/cl-p-b', { desired: { v: 6 } }, 200);
@@ -220,7 +220,7 @@ describe('connectors across nodes', () => {
     const holder = cluster.nodes.find((n) => n.id === holderId)!;
     await holder.stop(); // SIGKILL
     cluster.nodes.splice(cluster.nodes.indexOf(holder), 1);
-    r.failTwins.delete('cl-p-a');
+    r.failing.delete('cl-p-a');
     await eventually(async () => (firstDeliveriesInOrder(r.versionsOf('cl-p-a'), LAST) ? true : undefined), 'the parked twin after the kill', 120_000)
       .catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(r.versionsOf('cl-p-a'))}`); });
     expect(await leaseHolder(cluster.nats, 'connector:cl-park')).not.toBe(holderId);

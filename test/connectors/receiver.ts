@@ -17,7 +17,7 @@ export class Receiver {
   requests = 0;
   mode: Mode = 'ok';
   /** Twins whose events are answered 500 whatever the mode. */
-  readonly failTwins = new Set<string>();
+  readonly failing = new Set<string>();
   #server: Server | null = null;
   #port = 0;
   readonly #hung = new Set<ServerResponse>();
@@ -61,10 +61,6 @@ export class Receiver {
     if (mode === 'hang') { this.#hung.add(res); return; }
     if (mode === 'fail') { res.writeHead(500).end('down for maintenance'); return; }
     if (typeof mode === 'object') { res.writeHead(503, { 'retry-after': String(mode.retryAfter) }).end(); return; }
-    if (this.failTwins.size > 0 && this.failTwins.has(String((JSON.parse(raw.toString('utf8')) as { event?: { twin?: unknown } }).event?.twin))) {
-      res.writeHead(500).end('this twin is down');
-      return;
-    }
     const expected = Buffer.from(`sha256=${createHmac('sha256', this.secret).update(raw).digest('hex')}`);
     const given = Buffer.from(String(req.headers['doppel-signature'] ?? ''));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -73,6 +69,7 @@ export class Receiver {
       return;
     }
     const body = JSON.parse(raw.toString('utf8')) as { type: string; event: Delivery['event'] };
+    if (this.failing.has(body.event.twin)) { res.writeHead(500).end('not this twin'); return; }
     this.received.push({ eventId: String(req.headers['doppel-event-id']), type: body.type, event: body.event });
     res.writeHead(204).end();
   }

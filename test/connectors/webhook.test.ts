@@ -120,6 +120,22 @@ describe('webhook connectors', () => {
     expect(metrics).toMatch(new RegExp(`doppel_connector_delivered_total\\{connector="${id}"\\} 1`));
   }, 60_000);
 
+  it('delivers other twins while one twin\'s events keep failing, however long its backlog', async () => {
+    const r = await receiver();
+    const id = await connector({ url: r.url, prefix: 'wh-b-' });
+    r.failing.add('wh-b-a');
+    // More than a worker ever held at once for one twin, and more than one read of the outbox.
+    await writes('wh-b-a', 600);
+    await writes('wh-b-b', 3);
+    await eventually(async () => (r.versionsOf('wh-b-b').length === 3 ? true : undefined), 'twin B', 30_000);
+    expect(r.versionsOf('wh-b-b')).toEqual([1, 2, 3]);
+    expect(r.versionsOf('wh-b-a')).toEqual([]);
+    expect((await status(id)).failed as number).toBeGreaterThan(0);
+    r.failing.delete('wh-b-a');
+    await eventually(async () => (inOrderUpTo(r.versionsOf('wh-b-a'), 600) ? true : undefined), 'twin A in order once accepted', 90_000);
+    await eventually(async () => { const v = await status(id); return v.lag === 0 && v.state === 'healthy' ? v : undefined; }, 'caught up', 30_000);
+  }, 180_000);
+
   it('keeps a healthy connector delivering promptly beside a hung one', async () => {
     const slow = await receiver();
     const fast = await receiver();

@@ -25,13 +25,17 @@ export function describeConnectorContract(subject: StoreUnderTest): void {
       expect(await store.listConnectors()).toEqual([connector('b')]);
     });
 
-    it('reads an outbox in seq order, limited, apart from other connectors, and knows its last seq', async () => {
+    it('reads an outbox in seq order, limited, after a seq, apart from other connectors, and knows its last seq', async () => {
       if (store.readOutbox === undefined || store.lastOutboxSeq === undefined) return;
       expect(await store.lastOutboxSeq('a')).toBe(-1);
       await store.commit([10, 9, 100, 2].map((seq) => ({ type: 'putOutbox' as const, entry: entry('a', seq) })));
       await store.commit([{ type: 'putOutbox', entry: entry('a-b', 1) }, { type: 'putOutbox', entry: entry('b', 0) }]);
       expect((await store.readOutbox('a', 10)).map((e) => e.seq)).toEqual([2, 9, 10, 100]);
       expect((await store.readOutbox('a', 2)).map((e) => e.seq)).toEqual([2, 9]);
+      expect((await store.readOutbox('a', 10, 9)).map((e) => e.seq)).toEqual([10, 100]);
+      expect((await store.readOutbox('a', 1, 3)).map((e) => e.seq)).toEqual([9]);
+      expect((await store.readOutbox('a', 10, -1)).map((e) => e.seq)).toEqual([2, 9, 10, 100]);
+      expect(await store.readOutbox('a', 10, 100)).toEqual([]);
       expect(await store.lastOutboxSeq('a')).toBe(100);
       await store.commit([{ type: 'deleteOutbox', connector: 'a', seq: 2 }]);
       expect((await store.readOutbox('a', 10))[0]).toEqual(entry('a', 9));
