@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { planCreate, planPatch } from './document.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 import type { Connection, JsonObject } from './types.ts';
-import { publicTwinJson } from './twin-json.ts';
+import { MAX_ENTRIES, publicTwinJson } from './twin-json.ts';
 import { toPublicTwin } from './views.ts';
 
 const ctx = { now: '2026-01-01T00:00:00.000Z', via: 'http' as const, limits: DEFAULT_LIMITS };
@@ -32,5 +32,16 @@ describe('publicTwinJson', () => {
     const next = planPatch(first, { desired: { temp: 2 } }, ctx)!.state;
     expect(JSON.parse(publicTwinJson(next, offline))).toMatchObject({ version: 2, desired: { temp: 2 } });
     expect(JSON.parse(publicTwinJson(first, online))).toMatchObject({ version: 1, connection: online });
+  });
+});
+
+describe('publicTwinJson memory', () => {
+  it('stays correct past its bound: the oldest twins are forgotten, every answer is still exact', () => {
+    const states = Array.from({ length: MAX_ENTRIES + 50 }, (_, i) => planCreate(`m-${i}`, { desired: { i } }, ctx).state);
+    for (const state of states) publicTwinJson(state, offline);
+    for (const state of [states[0]!, states[states.length - 1]!]) {
+      expect(publicTwinJson(state, offline)).toBe(JSON.stringify(toPublicTwin(state, offline)));
+      expect(publicTwinJson(state, offline)).toBe(JSON.stringify(toPublicTwin(state, offline)));
+    }
   });
 });
