@@ -9,7 +9,7 @@
  * with, and a dist/ copied in beforehand (deploy/Dockerfile) is used as it is.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,5 +57,10 @@ if (!existsSync(tsc)) {
   process.exit(1);
 }
 // --noEmitOnError: a failed build leaves dist/ as it was, so the next start tries again.
-if (serverStale) run([tsc, '-p', buildConfig, '--noEmitOnError']);
+if (serverStale) {
+  run([tsc, '-p', buildConfig, '--noEmitOnError']);
+  // package.json names it as the `doppel` bin: npm marks a bin executable when it installs a
+  // package, but nothing does in a checkout, and tsc writes new files without the exec bit.
+  if (existsSync(entry)) chmodSync(entry, 0o755);
+}
 if (consoleStale) run([join(root, 'console', 'build.mjs'), '--quiet']);
