@@ -105,7 +105,7 @@ export class ConnectorService implements OutboxPlanner, ConnectorRegistry {
   }
 
   async add(def: ConnectorDefinition): Promise<Record<string, unknown>> {
-    if (this.#store.listConnectors === undefined) throw fail('unavailable', 'Connectors are not available with this store yet (cluster mode): use the LevelDB store');
+    if (this.#store.listConnectors === undefined) throw fail('unavailable', 'Connectors are not available with this store: use the LevelDB store or cluster mode');
     if (this.#running.has(def.id) || this.#adding.has(def.id)) throw fail('already_exists', `Connector "${def.id}" already exists`);
     const stored = toStoredConnector(def, this.#now().toISOString());
     this.#adding.add(def.id);
