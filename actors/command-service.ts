@@ -15,7 +15,7 @@ import type { StoreOp, TwinStore } from '../src/store/types.ts';
 import type { TwinState } from '../src/twin/types.ts';
 import type { OutboxPlanner } from '../src/connector/service.ts';
 import {
-  answerCommand, cancelCommand, deliverCommand, expireIfDue, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
+  answerCommand, cancelCommand, deliverCommand, expireIfDue, findCommand, isEnded, isPrunable, newCommandId, newestFirst, orderOf, planCommand, timeOutCommand,
 } from '../src/twin/commands.ts';
 import type { Command, CommandOrder, CommandOutcome, CommandStatus, NewCommand } from '../src/twin/commands.ts';
 import { CommandCache } from './command-cache.ts';
@@ -214,7 +214,7 @@ export class CommandService {
   }
 
   get(id: string, cid: string): Promise<Command> {
-    return this.#route('command.get', id, [id, cid], () => this.#deps.serialize(id, async () => find(await this.#read(id, this.#deps.now()), cid)));
+    return this.#route('command.get', id, [id, cid], () => this.#deps.serialize(id, async () => findCommand(await this.#read(id, this.#deps.now()), cid)));
   }
 
   /**
@@ -245,7 +245,7 @@ export class CommandService {
     return this.#deps.serialize(id, async () => {
       const now = this.#deps.now();
       const commands = await this.#read(id, now);
-      const current = find(commands, cid);
+      const current = findCommand(commands, cid);
       const next = rule(current, now);
       if (next === null) return current;
       await this.#commit(id, [next]);
@@ -291,10 +291,4 @@ export class CommandService {
       this.#deps.relay?.changed(command);
     }
   }
-}
-
-function find(commands: Command[], cid: string): Command {
-  const command = commands.find((c) => c.id === cid);
-  if (command === undefined) throw fail('not_found', `No command "${cid}"`);
-  return command;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  answerCommand, cancelCommand, checkCommandJson, COMMAND_RETENTION_MS, deliverCommand, expireIfDue, isCommandId, isCommandName, isEnded,
+  answerCommand, cancelCommand, checkCommandJson, COMMAND_RETENTION_MS, deliverCommand, expireIfDue, findCommand, isCommandId, isCommandName, isEnded,
   isPrunable, newCommandId, newestFirst, planCommand, publicCommand, timeOutCommand,
 } from './commands.ts';
 import type { Command, CommandStatus } from './commands.ts';
@@ -77,5 +77,13 @@ describe('command rules', () => {
   it('shows no twin or clientToken publicly', () => {
     expect(publicCommand(queued({ clientToken: 'k' }))).not.toHaveProperty('clientToken');
     expect(publicCommand(queued())).not.toHaveProperty('twin');
+  });
+});
+
+describe('findCommand', () => {
+  it('finds a command by id, and names the missing id with not_found', () => {
+    const commands = [queued(), queued({ id: 'c2' })];
+    expect(findCommand(commands, 'c2')).toBe(commands[1]);
+    expect(() => findCommand(commands, 'c9')).toThrow(expect.objectContaining({ code: 'not_found', message: 'No command "c9"' }));
   });
 });

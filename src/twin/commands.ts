@@ -141,3 +141,10 @@ export function publicCommand(command: Command): Omit<Command, 'twin' | 'clientT
 export function orderOf(command: Command): CommandOrder {
   return { id: command.id, name: command.name, payload: command.payload };
 }
+
+/** The command `cid` among a twin's commands; `not_found` when it has none by that id. */
+export function findCommand(commands: readonly Command[], cid: string): Command {
+  const command = commands.find((c) => c.id === cid);
+  if (command === undefined) throw fail('not_found', `No command "${cid}"`);
+  return command;
+}
