@@ -9,6 +9,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
+import { boundedWait } from '../../bounded-wait.ts';
 import { DoppelError, isDoppelError } from '../../errors.ts';
 import { storeNames } from './names.ts';
 import type { StoreNames } from './names.ts';
@@ -80,10 +81,7 @@ export async function openConnection(o: ResolvedOptions): Promise<Connected> {
 
 /** Drains (flushes what is in flight), then closes; with NATS unreachable a drain could wait forever, so it is bounded. */
 export async function closeConnection(nc: NatsConnection, timeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
-  await Promise.race([nc.drain().catch(() => undefined), bound]);
-  clearTimeout(timer);
+  await boundedWait(nc.drain(), timeoutMs);
   await nc.close().catch(() => undefined);
 }
 

@@ -15,6 +15,7 @@ import { decodeValue, encodeValue } from '../codec.ts';
 import type { StoredConnector } from '../types.ts';
 import type { Connected } from './connection.ts';
 import { unavailable } from './connection.ts';
+import { listKeys } from './kv-keys.ts';
 import { twinToken } from './names.ts';
 
 /** A connector as the cluster stores it: delivery starts at stream sequence `startSeq`. */
@@ -46,6 +47,9 @@ export type ParkedTwin = z.infer<typeof ParkedTwin>;
 const parkedKey = (connector: string, twin: string): string => `p.${connector}.${twinToken(twin)}`;
 
 export const consumerName = (connector: string): string => `dpl_conn_${connector}`;
+
+/** A key listing gives up after this long (`unavailable`) rather than wait on a stalled NATS. */
+const LIST_TIMEOUT_MS = 5_000;
 
 export class ConnectorBucket {
   readonly #kv: KV;
@@ -89,12 +93,7 @@ export class ConnectorBucket {
 
   /** Every definition, in id order. */
   async list(): Promise<ClusterConnector[]> {
-    const keys: string[] = [];
-    try {
-      for await (const k of await this.#kv.keys('d.>')) keys.push(k);
-    } catch (err) {
-      throw unavailable('cannot list connectors', err);
-    }
+    const keys = await listKeys(this.#kv, 'd.>', LIST_TIMEOUT_MS);
     const found = await Promise.all(keys.sort().map((k) => this.get(k.slice(2))));
     return found.filter((d): d is ClusterConnector => d !== undefined);
   }
@@ -130,12 +129,7 @@ export class ConnectorBucket {
 
   /** The connector's parked twins. */
   async parked(id: string): Promise<ParkedTwin[]> {
-    const keys: string[] = [];
-    try {
-      for await (const k of await this.#kv.keys(`p.${id}.>`)) keys.push(k);
-    } catch (err) {
-      throw unavailable('cannot list parked twins', err);
-    }
+    const keys = await listKeys(this.#kv, `p.${id}.>`, LIST_TIMEOUT_MS);
     const found: ParkedTwin[] = [];
     for (const k of keys) {
       const entry = await this.#kv.get(k).catch((err: unknown) => { throw unavailable('cannot read a parked twin', err); });
