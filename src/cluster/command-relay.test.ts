@@ -2,24 +2,13 @@
 // presence answers while a session is attached and not after, pushes and changes reach the other
 // node only (the sender's own sessions and listeners are told directly), and a reconnect
 // re-announces the sessions attached meanwhile.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { startNats } from '../../bench/nats-servers.ts';
-import type { NatsCluster } from '../../bench/nats-servers.ts';
+import { describe, expect, it } from 'vitest';
+import { natsForFile } from '../../test/support/nats-file.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import type { Command, CommandOrder } from '../twin/commands.ts';
 import { NatsCommandRelay } from './command-relay.ts';
 
-let nats: NatsCluster;
-const connections: NatsConnection[] = [];
-const open = async () => { const nc = await connect({ servers: nats.urls }); connections.push(nc); return nc; };
-
-beforeAll(async () => { nats = await startNats(1); }, 60_000);
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats?.stop();
-});
+const { open } = natsForFile();
 
 const order: CommandOrder = { id: '1', name: 'reboot', payload: null };
 const command: Command = { id: '1', twin: 'a.b', name: 'reboot', payload: null, status: 'queued', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };

@@ -2,25 +2,14 @@
 // on a real nats-server, shards split between them by a fixed table: only ids another node holds
 // are asked, only resident ones come back, and a node that is gone or a question that is not a
 // Doppel node's leaves the stored connections standing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { startNats } from '../../bench/nats-servers.ts';
-import type { NatsCluster } from '../../bench/nats-servers.ts';
+import { describe, expect, it } from 'vitest';
+import { natsForFile } from '../../test/support/nats-file.ts';
 import { encodeValue } from '../store/codec.ts';
 import type { Connection } from '../twin/types.ts';
 import { ConnectionQuery } from './connection-query.ts';
 import { shardOf } from './shards.ts';
 
-let nats: NatsCluster;
-const connections: NatsConnection[] = [];
-const open = async () => { const nc = await connect({ servers: nats.urls }); connections.push(nc); return nc; };
-
-beforeAll(async () => { nats = await startNats(1); }, 60_000);
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats?.stop();
-});
+const { open } = natsForFile();
 
 /** Even shards on node a, odd ones on b; shard 31 has no holder (its lease lapsed). */
 const holderOf = (shard: number): string | undefined => (shard === 31 ? undefined : shard % 2 === 0 ? 'a' : 'b');
