@@ -9,6 +9,7 @@ import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { DoppelError } from '../errors.ts';
 import type { Connected } from '../store/jetstream/index.ts';
+import { listKeys } from '../store/jetstream/kv-keys.ts';
 
 export const HEARTBEAT_MS = 1_000;
 /** A node missing this many heartbeats in a row counts as dead. */
@@ -21,6 +22,9 @@ const NodeEntry = z.object({
 export type NodeEntry = z.infer<typeof NodeEntry>;
 
 export interface NodeStatus { id: string; url?: string; alive: boolean; twinsOwned: number }
+
+/** `GET /v1/cluster` answers `unavailable` after this long rather than wait on a stalled NATS. */
+const LIST_TIMEOUT_MS = 4_000;
 
 export class NodeRegistry {
   readonly #kv: KV;
@@ -63,8 +67,7 @@ export class NodeRegistry {
   }
 
   async list(): Promise<NodeStatus[]> {
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys('n.>')) keys.push(k);
+    const keys = await listKeys(this.#kv, 'n.>', LIST_TIMEOUT_MS);
     const entries = await Promise.all(keys.map((k) => this.#read(k.slice(2))));
     const now = Date.now();
     return entries.filter((e): e is NodeEntry => e !== undefined)

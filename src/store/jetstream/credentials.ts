@@ -7,12 +7,17 @@ import type { KV } from '@nats-io/kv';
 import { decodeValue, encodeValue } from '../codec.ts';
 import type { CredentialOf, StoredCredential } from '../types.ts';
 import { unavailable } from './connection.ts';
+import { listKeys } from './kv-keys.ts';
 import { credentialKvFilter, credentialKvKey } from './names.ts';
 
 export class CredentialBucket {
   readonly #kv: KV;
+  readonly #timeoutMs: number;
 
-  constructor(kv: KV) { this.#kv = kv; }
+  constructor(kv: KV, timeoutMs: number) {
+    this.#kv = kv;
+    this.#timeoutMs = timeoutMs;
+  }
 
   async get<K extends StoredCredential['kind']>(kind: K, id: string): Promise<CredentialOf<K> | undefined> {
     const entry = await this.#kv.get(credentialKvKey(kind, id)).catch((err: unknown) => { throw unavailable('cannot read a credential', err); });
@@ -22,9 +27,8 @@ export class CredentialBucket {
 
   /** Every credential of `kind`, in id order (code-unit order, as the LevelDB store lists them). */
   async list<K extends StoredCredential['kind']>(kind: K): Promise<CredentialOf<K>[]> {
+    const keys = await listKeys(this.#kv, credentialKvFilter(kind), this.#timeoutMs);
     try {
-      const keys: string[] = [];
-      for await (const key of await this.#kv.keys(credentialKvFilter(kind))) keys.push(key);
       const found: CredentialOf<K>[] = [];
       await Promise.all(keys.map(async (key) => {
         const entry = await this.#kv.get(key);

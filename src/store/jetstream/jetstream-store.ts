@@ -89,7 +89,7 @@ export class JetStreamStore implements TwinStore {
       const c = await openConnection(this.#o);
       const index = new TwinIndex();
       const stream = new TwinStream(c, this.#o.timeoutMs);
-      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials), jobs: new JobBucket(c.jobs, this.#o.timeoutMs), index };
+      this.#conn = { c, stream, credentials: new CredentialBucket(c.credentials, this.#o.timeoutMs), jobs: new JobBucket(c.jobs, this.#o.timeoutMs), index };
       await index.start(c);
       await index.barrier(await stream.lastSequence(), this.#o.timeoutMs * 4);
       this.#phase = 'open';
