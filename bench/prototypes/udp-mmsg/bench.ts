@@ -18,7 +18,7 @@ import { ensureAddon } from './build.ts';
 import { sameAsBaseline, survivesOversized } from './check.ts';
 
 interface Target { name: string; script: string; args: string[]; mmsg: boolean }
-interface Row { rps: number[]; p50: number[]; p99: number[]; cpuUs: number[]; perRecv: number[]; perSend: number[] }
+interface Row { timeouts: number; rps: number[]; p50: number[]; p99: number[]; cpuUs: number[]; perRecv: number[]; perSend: number[] }
 
 const arg = (name: string, fallback: string) => { const i = process.argv.indexOf(name); return i < 0 ? fallback : process.argv[i + 1]!; };
 const SECONDS = Number(arg('--seconds', '3'));
@@ -27,8 +27,10 @@ const IN_FLIGHT = arg('--in-flight', '1,16,64').split(',').map(Number);
 const here = import.meta.dirname;
 const median = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-// Reports as devices send them: a CBOR merge patch with a device token, ~70 bytes.
-const DATAGRAMS = [20, 21].map((temp) => coapDatagram({ path: ['t', 'dev-1', 'reported'], query: ['token=0123456789abcdef0123'], payload: Uint8Array.from([0xa1, 0x64, 0x74, 0x65, 0x6d, 0x70, temp]), format: 60 }));
+// Reports as devices send them: a CBOR merge patch with a device token, ~70 bytes. Many distinct
+// buffers, because runCoapLoad patches mid and token in place and dgram sends on the next tick:
+// with fewer buffers than requests in flight, the first burst would send duplicates (timeouts).
+const DATAGRAMS = Array.from({ length: 512 }, (_, i) => coapDatagram({ path: ['t', `dev-${i >> 1}`, 'reported'], query: ['token=0123456789abcdef0123'], payload: Uint8Array.from([0xa1, 0x64, 0x74, 0x65, 0x6d, 0x70, 20 + (i & 1)]), format: 60 }));
 
 /** The server's counters on demand: SIGUSR2, then its next {"msg":"stats"} line (one reader per server). */
 function statsReader(server: Started): () => Promise<Record<string, number>> {
@@ -52,6 +54,7 @@ async function measure(server: Started, counters: () => Promise<Record<string, n
   const k1 = t.mmsg ? await counters() : {};
   const ok = res.codes.get(0x44) ?? 0;
   if (ok !== res.replies) throw new Error(`${t.name}: ${res.replies - ok} replies other than 2.04`);
+  row.timeouts += res.timeouts;
   const sorted = res.latenciesMs.sort((a, b) => a - b);
   row.rps.push(ok / res.seconds);
   row.p50.push(percentile(sorted, 50));
@@ -75,16 +78,16 @@ async function compare(title: string, targets: Target[], reference: Started): Pr
       await runCoapLoad({ port: servers[i]!.coapPort, datagrams: DATAGRAMS, inFlight: 16, seconds: 1 }); // warm-up (JIT)
     }
     console.log(`\n### ${title}\n\n${SECONDS} s per run, ${PAIRS} rounds, servers in turn; medians (min–max of CPU)\n`);
-    console.log('| in flight | server | reports/s | p50 / p99 ms | server CPU µs/request | datagrams per recvmmsg | datagrams per sendmmsg |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('| in flight | server | reports/s | p50 / p99 ms | server CPU µs/request | datagrams per recvmmsg | datagrams per sendmmsg | timeouts |');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const k of IN_FLIGHT) {
-      const rows = targets.map((): Row => ({ rps: [], p50: [], p99: [], cpuUs: [], perRecv: [], perSend: [] }));
+      const rows = targets.map((): Row => ({ timeouts: 0, rps: [], p50: [], p99: [], cpuUs: [], perRecv: [], perSend: [] }));
       for (let r = 0; r < PAIRS; r++) for (const [i, t] of targets.entries()) await measure(servers[i]!, readers[i]!, t, k, rows[i]!);
       for (const [i, t] of targets.entries()) {
         const f = rows[i]!;
         const cpu = `${median(f.cpuUs).toFixed(1)} (${Math.min(...f.cpuUs).toFixed(1)}–${Math.max(...f.cpuUs).toFixed(1)})`;
         const batch = (xs: number[]) => t.mmsg ? median(xs).toFixed(1) : '1 (recvmsg/sendmsg)';
-        console.log(`| ${k} | ${t.name} | ${Math.round(median(f.rps))} | ${median(f.p50).toFixed(3)} / ${median(f.p99).toFixed(3)} | ${cpu} | ${batch(f.perRecv)} | ${batch(f.perSend)} |`);
+        console.log(`| ${k} | ${t.name} | ${Math.round(median(f.rps))} | ${median(f.p50).toFixed(3)} / ${median(f.p99).toFixed(3)} | ${cpu} | ${batch(f.perRecv)} | ${batch(f.perSend)} | ${f.timeouts} |`);
       }
     }
   } finally {
@@ -107,6 +110,7 @@ try {
       { name: 'dgram, deferred', script: 'dgram-echo.js', args: work, mmsg: false },
       { name: 'mmsg, deferred, one sendmmsg per reply', script: 'mmsg-echo.js', args: [...work, '--send-each'], mmsg: true },
       { name: 'mmsg, deferred', script: 'mmsg-echo.js', args: work, mmsg: true },
+      { name: 'mmsg, deferred, a Buffer copy per request', script: 'mmsg-echo.js', args: [...work, '--copy'], mmsg: true },
     ], reference);
   }
 } finally {

@@ -25,7 +25,9 @@ const socket = openMmsgSocket({
     const { recv, send } = socket;
     for (let i = 0; i < count; i++) {
       burn(opts.workUs);
-      const len = writeEchoReply(recv.data, i * SLOT, recv.meta[3 * i]!, send.data, queued * SLOT);
+      const len = opts.copy
+        ? writeEchoReply(Buffer.from(recv.data.subarray(i * SLOT, i * SLOT + recv.meta[3 * i]!)), 0, recv.meta[3 * i]!, send.data, queued * SLOT)
+        : writeEchoReply(recv.data, i * SLOT, recv.meta[3 * i]!, send.data, queued * SLOT);
       if (len === 0) continue;
       send.meta[3 * queued] = len;
       send.meta[3 * queued + 1] = recv.meta[3 * i + 1]!;
