@@ -15,7 +15,7 @@ import { percentile } from '../../http-load.ts';
 import { cpuSeconds, start, stop } from '../../server-process.ts';
 import type { Started } from '../../server-process.ts';
 import { ensureAddon } from './build.ts';
-import { sameAsBaseline, survivesOversized } from './check.ts';
+import { sameAsBaseline, skipsAFailedDatagram, survivesOversized } from './check.ts';
 
 interface Target { name: string; script: string; args: string[]; mmsg: boolean }
 interface Row { timeouts: number; rps: number[]; p50: number[]; p99: number[]; cpuUs: number[]; perRecv: number[]; perSend: number[] }
@@ -96,6 +96,7 @@ async function compare(title: string, targets: Target[], reference: Started): Pr
 }
 
 ensureAddon(console.log);
+await skipsAFailedDatagram();
 console.log(`udp-mmsg prototype bench, Node ${process.version}, ${new Date().toISOString()}`);
 const reference = await start(process.execPath, [join(here, '..', '..', 'baseline-echo.js')]);
 try {

@@ -1,8 +1,8 @@
 /**
  * Preflight before any figure: each echo under test answers a set of requests byte for byte as
  * bench/baseline-echo.ts does (token lengths 0, 4 and 8, a truncated header), and the mmsg echo
- * survives a datagram longer than its slot and answers the next request. A prototype that answered
- * differently would make its CPU figures meaningless.
+ * survives a datagram longer than its slot and answers the next request; sendBatch skips a datagram
+ * that fails alone. A prototype that answered differently would make its CPU figures meaningless.
  */
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -52,5 +52,31 @@ export async function survivesOversized(port: number): Promise<void> {
     if (reply.length !== 6 || reply[1] !== 0x44) throw new Error(`after an oversized datagram: reply ${reply.toString('hex')}`);
   } finally {
     sock.close();
+  }
+}
+
+/**
+ * In-process: one sendBatch of three replies whose middle one has port 0 (EINVAL for that datagram
+ * alone) sends the other two, returns 2 and counts one error.
+ */
+export async function skipsAFailedDatagram(): Promise<void> {
+  const { openMmsgSocket } = await import('./mmsg-socket.ts');
+  const sink = createSocket('udp4');
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
+  const mmsg = openMmsgSocket({ batch: 4, slot: 64, onBatch: () => undefined });
+  try {
+    const got: Buffer[] = [];
+    const both = new Promise<void>((resolve) => sink.on('message', (m) => { if (got.push(m) === 2) resolve(); }));
+    for (const [i, port] of [sink.address().port, 0, sink.address().port].entries()) {
+      mmsg.send.data.set([i, i, i], i * 64);
+      mmsg.send.meta.set([3, 0x7f000001, port], 3 * i);
+    }
+    const sent = mmsg.sendBatch(0, 3);
+    await Promise.race([both, new Promise((_, reject) => setTimeout(() => reject(new Error('replies 0 and 2 not received')), 2000))]);
+    const errors = mmsg.stats().errors;
+    if (sent !== 2 || errors !== 1 || got.map((m) => m[0]).sort().join() !== '0,2') throw new Error(`sendBatch: sent ${sent}, errors ${errors}, received ${got.map((m) => m.toString('hex'))}`);
+  } finally {
+    mmsg.close();
+    sink.close();
   }
 }

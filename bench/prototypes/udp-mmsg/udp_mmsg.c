@@ -107,17 +107,15 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   if (u->closed) FAIL("socket closed");
   if (start > u->batch || count > u->batch - start) FAIL("start + count exceeds the batch size");
   for (uint32_t i = start; i < start + count; i++) {
-    uint32_t len = u->smeta[3 * i];
-    if (len > u->slot) FAIL("a reply is longer than its slot");
-    u->siov[i].iov_len = len;
+    if ((u->siov[i].iov_len = u->smeta[3 * i]) > u->slot) FAIL("a reply is longer than its slot");
     u->saddr[i].sin_addr.s_addr = htonl(u->smeta[3 * i + 1]);
     u->saddr[i].sin_port = htons((uint16_t)u->smeta[3 * i + 2]);
   }
-  uint32_t i = start, end = start + count;
+  uint32_t i = start, end = start + count, sent = 0;
   while (i < end) {
     int n = sendmmsg(u->fd, u->smsg + i, end - i, MSG_DONTWAIT);
     u->stats[S_SEND_CALLS]++;
-    if (n > 0) { i += n; u->stats[S_SENT] += n; continue; } /* short send: resubmit the rest */
+    if (n > 0) { i += n; sent += n; continue; } /* short send: resubmit the rest */
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
       /* Send buffer full. UDP may drop, and CoAP's confirmable requests are retransmitted by the
@@ -128,7 +126,8 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
     u->stats[S_ERRORS]++; /* this datagram alone failed (e.g. a bad address): skip it */
     i++;
   }
-  CHECK(napi_create_uint32(env, i - start, &out));
+  u->stats[S_SENT] += sent;
+  CHECK(napi_create_uint32(env, sent, &out));
   return out;
 }
 
@@ -142,7 +141,7 @@ static void on_closed(uv_handle_t *h) { release(h->data); }
 
 static void close_udp(udp_t *u) {
   if (u->closed) return;
-  u->closed = 1;
+  u->closed = 1; /* close() and then the finalizer: the second call does nothing */
   uv_poll_stop(&u->poll);
   close(u->fd);
   napi_delete_reference(u->env, u->on_batch);
