@@ -29,9 +29,15 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export interface RouteTable { specs: RouteSpec[] }
+export type Handler = (c: Ctx) => Response | Promise<Response>;
 
-export function register(app: Hono<Env>, table: RouteTable, spec: RouteSpec, handler: (c: Ctx) => Response | Promise<Response>): void {
+export interface RouteTable {
+  specs: RouteSpec[];
+  /** What runs around every handler (the app's request pipeline, pipeline.ts); none when absent. */
+  wrap?: (spec: RouteSpec, handler: Handler) => Handler;
+}
+
+export function register(app: Hono<Env>, table: RouteTable, spec: RouteSpec, handler: Handler): void {
   table.specs.push(spec);
-  app.on(spec.method.toUpperCase(), spec.path, handler);
+  app.on(spec.method.toUpperCase(), spec.path, table.wrap?.(spec, handler) ?? handler);
 }
