@@ -40,10 +40,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   function begin(c: Ctx): string {
     const requestId = c.req.header('x-request-id') ?? `${idPrefix}-${(++nextRequestId).toString(36)}`;
     c.set('requestId', requestId);
-    // Set before the handler builds its response: a header added afterwards makes hono rebuild the
-    // response around a stream body, which costs @hono/node-server its fast path (~a third of a GET).
-    c.header('x-request-id', requestId);
     return requestId;
+  }
+
+  /**
+   * The request id on a handler's reply. Added to the reply itself, not through `c.header` before
+   * the handler (which would build a `Headers` for every request, and one added with `c.header`
+   * afterwards makes hono rebuild the response around a stream body, costing @hono/node-server its
+   * fast path); the hot routes' replies (reply.ts) carry it already.
+   */
+  function stamp(c: Ctx, res: Response, requestId: string): void {
+    if (c.get('stamped') !== res) res.headers.set('x-request-id', requestId);
   }
 
   function errorReply(err: unknown, c: Ctx): Response {
@@ -74,13 +81,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const needsCredential = underV1(spec.path);
       return async (c) => {
         const started = performance.now();
-        begin(c);
+        const requestId = begin(c);
         let res: Response;
         try {
           // A known token continues at once; only a first sighting waits for its verification.
           const verifying = needsCredential ? credential(c) : undefined;
           if (verifying !== undefined) await verifying;
           res = await handler(c);
+          stamp(c, res, requestId);
         } catch (err) {
           res = errorReply(err, c);
         }
@@ -108,26 +116,26 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
+/** Status codes as label text, made once. */
+const STATUS_TEXT: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
 /** Paths behind a bearer credential (as `/v1/*` matches in hono: /v1 itself too). */
 const underV1 = (path: string) => path === '/v1' || path.startsWith('/v1/');
 
 /**
- * The request metrics of one route label, with its label sets made once per method and status
- * rather than on every request.
+ * The request metrics of one route label. Its label sets are made when its method or status
+ * changes, not on every request: a route mostly answers one method with one status.
  */
 function observer(requests: Counter, latency: Histogram, logger: Logger) {
   return {
     route(route: string) {
-      const byStatus = new Map<string, Labels>();
-      const byMethod = new Map<string, Labels>();
+      let counted: Labels & { method: string; status: string } = { method: '', route, status: '' };
+      let timed: Labels & { method: string } = { method: '', route };
       return (c: Ctx, status: number, started: number): void => {
         const seconds = (performance.now() - started) / 1000;
         const method = c.req.method;
-        const key = `${method} ${status}`;
-        let counted = byStatus.get(key);
-        if (counted === undefined) byStatus.set(key, counted = { method, route, status: String(status) });
-        let timed = byMethod.get(method);
-        if (timed === undefined) byMethod.set(method, timed = { method, route });
+        if (counted.method !== method || counted.status !== STATUS_TEXT[status]) counted = { method, route, status: String(status) };
+        if (timed.method !== method) timed = { method, route };
         requests.inc(counted);
         latency.observe(timed, seconds);
         if (logger.enabled('debug')) {

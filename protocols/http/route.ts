@@ -7,7 +7,8 @@ import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { Principal } from '../../src/auth/index.ts';
 
-export type Env = { Variables: { principal: Principal; requestId: string } };
+/** `stamped`: the reply that already carries the request id (reply.ts), so the pipeline need not add it. */
+export type Env = { Variables: { principal: Principal; requestId: string; stamped?: Response } };
 export type Ctx = Context<Env>;
 
 export interface ResponseSpec { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> }
