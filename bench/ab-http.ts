@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/ab-http.js --a <root> [--b <root>] [--scenario get|patch] [--rounds 12] [--seconds 1] [--together] [--flags "..."]`:
+ * `node dist/bench/ab-http.js --a <root> [--b <root>] [--scenario get|patch] [--rounds 12] [--seconds 1] [--together] [--twins 1000] [--flags "..."]`:
  * two builds of Doppel (each a project root holding dist/, e.g. an older commit extracted with
  * `git archive` and built; `--b` defaults to this one; `bare` names the bare hono server) under
  * the HTTP GET or PATCH load of `npm run bench -- --only http`, for deciding whether a change wins.
@@ -27,7 +27,7 @@ const rounds = Number(arg('rounds', '12'));
 const seconds = Number(arg('seconds', '1'));
 const together = process.argv.includes('--together');
 const flags = arg('flags', '').split(' ').filter(Boolean);
-const TWINS = 1000;
+const TWINS = Number(arg('twins', '1000'));
 
 const get = (i: number) => `GET /v1/twins/bench-${i % TWINS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${BENCH_ADMIN}\r\n\r\n`;
 const patch = (i: number) => {
