@@ -44,7 +44,7 @@ interface Figure { rps: number[]; p50: number[]; p99: number[]; cpuUs: number[] 
 interface Timing { rounds: number; seconds: number }
 
 /**
- * Measures several servers on one request, their runs alternating (A B A B …), so a change in the
+ * Measures several servers on one request, their runs alternating (A B, B A, …), so a change in the
  * machine's load during the measurement reaches each of them alike: ratios compare like with like.
  */
 async function measureAlternating(servers: { port: number; pid: number }[], request: (i: number) => string, timing: Timing): Promise<Figure[]> {
