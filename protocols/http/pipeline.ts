@@ -55,8 +55,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   function errorReply(err: unknown, c: Ctx): Response {
     const { response, error } = problemResponse(err, c.req.path);
-    const requestId = c.get('requestId');
-    response.headers.set('x-request-id', requestId);
+    // Unset only when reading the request's own id failed (begin threw).
+    const requestId = c.get('requestId') as string | undefined;
+    if (requestId !== undefined) response.headers.set('x-request-id', requestId);
     if (error.code === 'internal') deps.logger.error('request failed', { requestId, path: c.req.path, err });
     if (error.code === 'unavailable') deps.logger.warn('request refused', { requestId, path: c.req.path, reason: error.message });
     return response;
@@ -81,9 +82,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const needsCredential = underV1(spec.path);
       return async (c) => {
         const started = performance.now();
-        const requestId = begin(c);
         let res: Response;
         try {
+          const requestId = begin(c);
           // A known token continues at once; only a first sighting waits for its verification.
           const verifying = needsCredential ? credential(c) : undefined;
           if (verifying !== undefined) await verifying;
@@ -98,9 +99,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     },
     async notFound(c, allowed) {
       const started = performance.now();
-      begin(c);
       let res: Response;
       try {
+        begin(c);
         if (underV1(c.req.path)) await credential(c);
         const methods = allowed(c.req.path);
         if (methods.length === 0) throw new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`);
