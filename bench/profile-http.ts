@@ -4,7 +4,7 @@
  * with `--cpu-prof`, for finding where the server's time goes. Prints throughput and CPU per
  * request; the profile and the load window (window.json, on the profile's clock) land in `--out`.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from './http-load.ts';
@@ -39,10 +39,12 @@ try {
   if (!baseline) await seedTwins(server.port, twins, 'bench-');
   await runLoad({ port: server.port, concurrency: 16, seconds: 1, request }); // warm-up
   const before = baseline ? undefined : await storeStats(server.port);
+  const threads0 = await threadCpu(server.child.pid!);
   const c0 = await cpuSeconds(server.child.pid!);
   const t0 = process.hrtime.bigint() / 1000n;
   const r = await runLoad({ port: server.port, concurrency: 16, seconds, request });
   const c1 = await cpuSeconds(server.child.pid!);
+  const threads1 = await threadCpu(server.child.pid!);
   await writeFile(join(out, 'window.json'), JSON.stringify({ from: Number(t0), to: Number(process.hrtime.bigint() / 1000n) }));
   if (before !== undefined && scenario === 'patch') {
     const after = await storeStats(server.port);
@@ -50,9 +52,38 @@ try {
     console.log(`store: ${batches} batches, ${((after.commits - before.commits) / batches).toFixed(1)} commits per batch, ${((1e6 * (after.seconds - before.seconds)) / batches).toFixed(0)} µs per batch (its write and fsync)`);
   }
   console.log(`${scenario}: ${Math.round(r.requests / r.seconds)}/s, ${Math.round(((c1 - c0) * 1e6) / r.requests)} µs CPU/req, ${r.errors} errors`);
+  console.log(`  by thread (µs CPU/req): ${perThread(threads0, threads1, server.child.pid!, r.requests)}`);
 } finally {
   await stop(server);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** User+system CPU seconds of each thread of `pid` by thread id, with its name (Linux /proc/<pid>/task). */
+async function threadCpu(pid: number): Promise<Map<string, { name: string; seconds: number }>> {
+  const out = new Map<string, { name: string; seconds: number }>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/**
+ * CPU per request by thread: the main thread (the event loop: JavaScript and the syscalls it makes)
+ * apart from the others, named by name when the runtime names them (Node 20 does not: then by thread
+ * id minus the process id, in creation order: V8's workers (GC, compiler) start before libuv's pool
+ * (LevelDB writes and fsyncs)).
+ */
+function perThread(before: Map<string, { name: string; seconds: number }>, after: Map<string, { name: string; seconds: number }>, pid: number, requests: number): string {
+  const rows: [string, number][] = [];
+  for (const [tid, { name, seconds }] of after) {
+    const label = Number(tid) === pid ? 'main' : `${name} +${Number(tid) - pid}`;
+    rows.push([label, seconds - (before.get(tid)?.seconds ?? 0)]);
+  }
+  return rows.filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([g, s]) => `${g} ${((s * 1e6) / requests).toFixed(0)}`).join(', ');
 }
 
 /** The store's batch metrics (group commit): batches written, commits in them, seconds spent. */

@@ -40,19 +40,24 @@ const ADMIN = BENCH_ADMIN;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Figure { rps: number[]; p50: number[]; p99: number[]; cpuUs: number[] }
+/** Rounds (one run of each server per round) and seconds per run. */
+interface Timing { rounds: number; seconds: number }
 
 /**
- * Measures several servers on one request, their runs alternating (A B A B …), so a change in the
+ * Measures several servers on one request, their runs alternating (A B, B A, …), so a change in the
  * machine's load during the measurement reaches each of them alike: ratios compare like with like.
  */
-async function measureAlternating(servers: { port: number; pid: number }[], request: (i: number) => string): Promise<Figure[]> {
+async function measureAlternating(servers: { port: number; pid: number }[], request: (i: number) => string, timing: Timing): Promise<Figure[]> {
   const figs = servers.map((): Figure => ({ rps: [], p50: [], p99: [], cpuUs: [] }));
   for (const { port } of servers) await runLoad({ port, concurrency: CONCURRENCY, seconds: 0.5, request }); // warm-up
-  for (let r = 0; r < RUNS; r++) {
-    for (const [i, { port, pid }] of servers.entries()) {
+  for (let r = 0; r < timing.rounds; r++) {
+    // Every other round in reverse (A B, B A, …), so neither server always runs right after the other.
+    const order = r % 2 === 0 ? [...servers.keys()] : [...servers.keys()].reverse();
+    for (const i of order) {
+      const { port, pid } = servers[i]!;
       const fig = figs[i]!;
       const cpu0 = await cpuSeconds(pid);
-      const res = await runLoad({ port, concurrency: CONCURRENCY, seconds: SECONDS, request });
+      const res = await runLoad({ port, concurrency: CONCURRENCY, seconds: timing.seconds, request });
       const cpu1 = await cpuSeconds(pid);
       if (res.errors > 0) throw new Error(`${res.errors} error replies`);
       const sorted = res.latenciesMs.sort((a, b) => a - b);
@@ -79,7 +84,7 @@ const create = (i: number) => {
 };
 
 /** Seeds a fresh server (LevelDB in a temp dir), then measures GET and PATCH against it (and against `alongside`, runs alternating). */
-async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node', alongside?: Started): Promise<{ get: Figure; patch: Figure; alongside?: { get: Figure; patch: Figure } }> {
+async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node', alongside?: Started, timing: Timing = { rounds: RUNS, seconds: SECONDS }): Promise<{ get: Figure; patch: Figure; alongside?: { get: Figure; patch: Figure } }> {
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-'));
   const doppel = await startDoppel(runtime, dir, flags);
   try {
@@ -90,8 +95,8 @@ async function measureDoppel(flags: string[], runtime: ServerRuntime = 'node', a
     });
     console.log(`${Math.round(seeded.requests / seeded.seconds)} creates/s`);
     const servers = [doppel, ...(alongside === undefined ? [] : [alongside])].map((s) => ({ port: s.port, pid: s.child.pid! }));
-    const [ourGet, otherGet] = await measureAlternating(servers, get);
-    const [ourPatch, otherPatch] = await measureAlternating(servers, patch);
+    const [ourGet, otherGet] = await measureAlternating(servers, get, timing);
+    const [ourPatch, otherPatch] = await measureAlternating(servers, patch, timing);
     return { get: ourGet!, patch: ourPatch!, ...(alongside === undefined ? {} : { alongside: { get: otherGet!, patch: otherPatch! } }) };
   } finally {
     await stop(doppel);
@@ -154,11 +159,16 @@ const scenarios: Record<string, Scenario> = {
     log(`\n![CoAP throughput against requests in flight](coap-throughput.svg)\n`);
   },
   async http(log) {
-    log('## HTTP (16 keep-alive connections, closed loop; ratio to a bare hono route over the same adapter, runs alternating between the two)\n');
+    log('## HTTP (16 keep-alive connections, closed loop; ratio to a bare hono route over the same adapter: the median of per-round ratios with min–max, runs alternating A B, B A, …)\n');
     const baseline = await start(process.execPath, [join(import.meta.dirname, 'baseline-server.js')]);
-    const ours = await measureDoppel([], 'node', baseline).finally(() => stop(baseline));
+    // Many short rounds rather than a few long ones: the ratio is the median of the rounds' own
+    // ratios, each taken from two adjacent runs, so the machine's load drifting hits both alike.
+    const ours = await measureDoppel([], 'node', baseline, quick ? { rounds: 3, seconds: 0.7 } : { rounds: 8, seconds: 2 }).finally(() => stop(baseline));
     const { get: baseGet, patch: basePatch } = ours.alongside!;
-    const ratio = (x: Figure, y: Figure) => (median(x.rps) / median(y.rps)).toFixed(2);
+    const ratio = (x: Figure, y: Figure) => {
+      const pairs = x.rps.map((rps, r) => rps / y.rps[r]!);
+      return `${median(pairs).toFixed(2)} (${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)})`;
+    };
     log('| scenario | Doppel | bare hono | ratio |');
     log('|---|---|---|---|');
     log(`| GET twin | ${fmt(ours.get)} | ${fmt(baseGet)} | ${ratio(ours.get, baseGet)} |`);

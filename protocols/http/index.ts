@@ -6,18 +6,15 @@
  * path is 405 with `Allow`, an unknown path 404); every /v1 route needs a bearer credential.
  */
 import { Hono } from 'hono';
-import { routePath } from 'hono/route';
 import { createStreamQuota } from '../../src/auth/index.ts';
 import type { Credentials, StreamQuota } from '../../src/auth/index.ts';
-import { DoppelError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { MetricsRegistry } from '../../src/metrics/index.ts';
 import type { TwinStore } from '../../src/store/index.ts';
 import type { TwinService } from '../../actors/index.ts';
 import { commandMetrics } from '../../actors/command-metrics.ts';
-import { authenticate } from './auth.ts';
 import { allowedMethods } from './methods.ts';
-import { problemResponse } from './problem.ts';
+import { createPipeline } from './pipeline.ts';
 import type { ClusterView } from '../../src/cluster/index.ts';
 import type { ReadTextFile } from './reference.ts';
 import type { Env, RouteTable } from './route.ts';
@@ -73,42 +70,8 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
   const app = new Hono<Env>();
   const table: RouteTable = { specs: [] };
   const now = deps.now ?? (() => new Date());
-  const requests = deps.metrics.counter({ name: 'doppel_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'] });
-  const latency = deps.metrics.histogram({
-    name: 'doppel_http_request_duration_seconds', help: 'HTTP request latency by method and route', labelNames: ['method', 'route'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-  });
-  // Filled as routes register below; a label for unmatched paths keeps metric cardinality bounded.
-  const knownPaths = new Set<string>();
-  let nextRequestId = 0;
-  const idPrefix = Math.random().toString(36).slice(2, 8);
-
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    const requestId = c.req.header('x-request-id') ?? `${idPrefix}-${(++nextRequestId).toString(36)}`;
-    c.set('requestId', requestId);
-    // Set before the handler builds its response: a header added afterwards makes hono rebuild the
-    // response around a stream body, which costs @hono/node-server its fast path (~a third of a GET).
-    c.header('x-request-id', requestId);
-    await next();
-    const matched = routePath(c, -1);
-    const route = knownPaths.has(matched) ? matched : 'unmatched';
-    const seconds = (performance.now() - started) / 1000;
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    latency.observe({ method: c.req.method, route }, seconds);
-    if (deps.logger.enabled('debug')) {
-      deps.logger.debug('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 });
-    }
-  });
-
-  app.use('/v1/*', (c, next) => {
-    // ?access_token= only where a header cannot be set (EventSource); elsewhere it would only
-    // widen where tokens leak (URL logs, referrers).
-    const principal = authenticate(deps.credentials, c.req.raw, c.req.path.endsWith('/events'));
-    // A known token continues at once; only a first sighting waits for its verification.
-    if (!(principal instanceof Promise)) { c.set('principal', principal); return next(); }
-    return principal.then((p) => { c.set('principal', p); return next(); });
-  });
+  const pipeline = createPipeline(deps);
+  table.wrap = pipeline.wrap;
 
   twinRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
   reportedRoutes(app, table, { twins: deps.twins, maxBodyBytes: deps.maxBodyBytes });
@@ -129,25 +92,10 @@ export function createApp(deps: HttpDeps): { app: Hono<Env>; routes: RouteTable 
 
   documentationRoutes(app, table, { readTextFile: deps.readTextFile, home: deps.home ?? HOME_PAGE });
 
-  for (const spec of table.specs) knownPaths.add(spec.path);
   const allowed = allowedMethods(app.routes);
-  app.notFound((c) => {
-    const methods = allowed(c.req.path);
-    const error = methods.length === 0
-      ? new DoppelError('not_found', `No route ${c.req.method} ${c.req.path}`)
-      : new DoppelError('method_not_allowed', `Method ${c.req.method} not allowed on ${c.req.path}: use ${methods.join(', ')}`);
-    const { response } = problemResponse(error, c.req.path);
-    if (methods.length > 0) response.headers.set('allow', methods.join(', '));
-    response.headers.set('x-request-id', c.get('requestId'));
-    return response;
-  });
-  app.onError((err, c) => {
-    const { response, error } = problemResponse(err, c.req.path);
-    response.headers.set('x-request-id', c.get('requestId'));
-    if (error.code === 'internal') deps.logger.error('request failed', { requestId: c.get('requestId'), path: c.req.path, err });
-    if (error.code === 'unavailable') deps.logger.warn('request refused', { requestId: c.get('requestId'), path: c.req.path, reason: error.message });
-    return response;
-  });
+  app.notFound((c) => pipeline.notFound(c, allowed));
+  // Errors outside a route's handler (the pipeline answers those inside it).
+  app.onError((err, c) => pipeline.errorReply(err, c));
 
   return { app, routes: table };
 }

@@ -5,7 +5,9 @@
  */
 import type { Ctx } from './route.ts';
 
-/** A JSON reply carrying the request id (the request middleware's header is set on `c`, not here). */
+/** A JSON reply carrying the request id, marked as such on `c` for the request pipeline (pipeline.ts). */
 export function jsonReply(c: Ctx, body: string, headers: Record<string, string>, status = 200): Response {
-  return new Response(body, { status, headers: { 'content-type': 'application/json', 'x-request-id': c.get('requestId'), ...headers } });
+  const response = new Response(body, { status, headers: { 'content-type': 'application/json', 'x-request-id': c.get('requestId'), ...headers } });
+  c.set('stamped', response);
+  return response;
 }

@@ -7,7 +7,8 @@ import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { Principal } from '../../src/auth/index.ts';
 
-export type Env = { Variables: { principal: Principal; requestId: string } };
+/** `stamped`: the reply that already carries the request id (reply.ts), so the pipeline need not add it. */
+export type Env = { Variables: { principal: Principal; requestId: string; stamped?: Response } };
 export type Ctx = Context<Env>;
 
 export interface ResponseSpec { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> }
@@ -29,9 +30,15 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export interface RouteTable { specs: RouteSpec[] }
+export type Handler = (c: Ctx) => Response | Promise<Response>;
 
-export function register(app: Hono<Env>, table: RouteTable, spec: RouteSpec, handler: (c: Ctx) => Response | Promise<Response>): void {
+export interface RouteTable {
+  specs: RouteSpec[];
+  /** What runs around every handler (the app's request pipeline, pipeline.ts); none when absent. */
+  wrap?: (spec: RouteSpec, handler: Handler) => Handler;
+}
+
+export function register(app: Hono<Env>, table: RouteTable, spec: RouteSpec, handler: Handler): void {
   table.specs.push(spec);
-  app.on(spec.method.toUpperCase(), spec.path, handler);
+  app.on(spec.method.toUpperCase(), spec.path, table.wrap?.(spec, handler) ?? handler);
 }
