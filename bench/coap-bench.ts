@@ -79,7 +79,7 @@ async function startTargets(dir: string, opts: { twins: number; flags?: string[]
 }
 
 export async function coapUpdates(opts: { twins: number; seconds: number; runs: number; inFlight: number[]; flags?: string[]; fsyncSeconds?: number; log: (line: string) => void }): Promise<CoapResults> {
-  const figures = Object.fromEntries(TARGETS.map((t) => [t, []])) as unknown as Record<Target, Figure[]>;
+  const figures = Object.fromEntries(TARGETS.map((t): [Target, Figure[]] => [t, []])) as Record<Target, Figure[]>;
   const dir = await mkdtemp(join(tmpdir(), 'doppel-bench-coap-'));
   const servers: Partial<Record<Target, Started>> = {};
   try {
@@ -88,7 +88,7 @@ export async function coapUpdates(opts: { twins: number; seconds: number; runs: 
     // periodically; the cold path is measured by the scale scenario.
     for (const t of TARGETS) await runCoapLoad({ port: servers[t]!.coapPort, datagrams, inFlight: 16, seconds: 60, maxRequests: datagrams.length });
     for (const k of opts.inFlight) {
-      const row = Object.fromEntries(TARGETS.map((t) => [t, emptyFigure()])) as unknown as Record<Target, Figure>;
+      const row = Object.fromEntries(TARGETS.map((t) => [t, emptyFigure()])) as Record<Target, Figure>;
       for (let r = 0; r < opts.runs; r++) for (const t of TARGETS) await measureOnce(servers[t]!, datagrams, k, opts.seconds, row[t]);
       for (const t of TARGETS) figures[t].push(row[t]);
     }
