@@ -89,8 +89,14 @@ export class BatchCounts {
   onBatch = (s: BatchStats): void => { this.batches++; this.commits += s.commits; };
 }
 
-/** Serves the floor until SIGTERM, then runs `close` (waiting for queued commits) and exits. */
+/**
+ * Serves the floor until SIGTERM, then runs `close` (waiting for queued commits) and exits.
+ * `--cpu-us N` (default 0) spins N µs on the event loop per request before persisting: a stand-in
+ * for a server's own work per report, to see what that alone does to group commit.
+ */
 export function serveFloor(persist: Persist, counts: BatchCounts, close: () => Promise<void>): void {
+  const cpuMs = Number(flag('cpu-us', '0')) / 1000;
+  if (!(cpuMs >= 0)) throw new Error(`--cpu-us takes a number of microseconds: got "${flag('cpu-us')}"`);
   const versions = new Map<string, number>();
   const socket = createSocket('udp4');
   socket.on('message', (m, r) => {
@@ -102,6 +108,7 @@ export function serveFloor(persist: Persist, counts: BatchCounts, close: () => P
     if (m[1] !== 0x03) { send(METHOD_NOT_ALLOWED); return; } // 0.03 PUT
     const req = parseRequest(m, tkl);
     if (req === null) { send(BAD_REQUEST); return; }
+    if (cpuMs > 0) for (const until = performance.now() + cpuMs; performance.now() < until;) { /* spin */ }
     const version = (versions.get(req.twin) ?? 0) + 1;
     versions.set(req.twin, version);
     persist(req.twin, version, req.payload).then(() => send(CHANGED), () => send(INTERNAL));
