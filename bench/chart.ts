@@ -4,11 +4,12 @@
  */
 export interface Series { name: string; ys: number[] }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function lineChart(opts: { title: string; xLabel: string; yLabel: string; xs: number[]; series: Series[] }): string {
-  const [w, h, left, right, top, bottom] = [640, 360, 70, 160, 40, 50];
+  // The right margin holds the legend: names up to ~30 characters.
+  const [w, h, left, right, top, bottom] = [760, 360, 70, 230, 40, 50];
   const max = Math.max(1, ...opts.series.flatMap((s) => s.ys));
   const step = 10 ** Math.floor(Math.log10(max));
   const yMax = Math.ceil(max / step) * step;

@@ -150,7 +150,7 @@ const scenarios: Record<string, Scenario> = {
     log('## CoAP reported updates (confirmable PUT, CBOR merge patch, each 2.04 after its commit)\n');
     const twins = quick ? 1000 : 10_000;
     log(`${twins} twins with device tokens; raw-dgram load generator, pre-built datagrams; ${RUNS} runs × ${SECONDS} s per cell; CPU is the server process's per request.\n`);
-    const r = await coapUpdates({ twins, seconds: SECONDS, runs: RUNS, inFlight: inFlights, log });
+    const r = await coapUpdates({ twins, seconds: SECONDS, runs: RUNS, inFlight: inFlights, fsyncSeconds: quick ? 1 : 10, log });
     const svg = lineChart({
       title: 'CoAP: replies/s against requests in flight', xLabel: 'confirmable requests in flight', yLabel: 'replies per second', xs: r.inFlight,
       series: (Object.keys(r.figures) as Array<keyof typeof r.figures>).map((name) => ({ name, ys: r.figures[name].map(medianRps) })),
