@@ -89,6 +89,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           const verifying = needsCredential ? credential(c) : undefined;
           if (verifying !== undefined) await verifying;
           res = await handler(c);
+          // hono answers HEAD with the GET handler's status and headers and drops its body unread:
+          // an event stream or a backup would then hold its stream slot or store snapshot forever.
+          // Cancelling the body runs the stream's own cleanup (RFC 9110 §9.3.2: HEAD sends no content).
+          if (c.req.method === 'HEAD' && res.body !== null) res.body.cancel().catch(() => undefined);
           stamp(c, res, requestId);
         } catch (err) {
           res = errorReply(err, c);

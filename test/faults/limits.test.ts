@@ -65,6 +65,28 @@ describe('stream caps', () => {
   });
 });
 
+describe('HEAD of an event stream', () => {
+  it('answers with the stream\'s headers and holds no stream slot afterwards', async () => {
+    const t = await startTestServer(['--max-streams', '2']);
+    try {
+      await t.call('POST', '/v1/twins', { body: { id: 'headed' } });
+      for (let i = 0; i < 3; i++) {
+        const res = await t.call('HEAD', '/v1/twins/headed/events');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        await res.arrayBuffer();
+      }
+      // Before the fix each HEAD kept its stream open: the third already found the cap full.
+      await eventually(async () => ((await metric(t, 'doppel_streams_open')) === 0 ? true : undefined), 'every HEAD\'s stream to end');
+      const sse = await openSse(t, '/v1/twins/headed/events');
+      expect(sse.response.status).toBe(200);
+      sse.stream!.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('CoAP observations per twin', () => {
   it('answers a registration beyond the per-twin cap as a plain GET, and accepts again once one ends', async () => {
     const t = await startCoapServer(['--coap-max-observers-per-twin', '2']);
