@@ -1,9 +1,14 @@
 /**
  * `node dist/bench/profile-coap.js [--k 16] [--seconds 10] [--twins 10000] [--flags "..."]`: the
  * CoAP update load against one Doppel server started with `--cpu-prof`, for finding where the
- * server's time goes. Prints throughput and CPU per request; the profile lands in `--out`.
+ * server's time goes. Prints throughput and CPU per request, split into the main thread (the event
+ * loop: everything Doppel's own code costs) and the other threads (LevelDB's thread pool, GC
+ * helpers), and the main thread's sleeps per request (voluntary context switches: each is one
+ * wait for I/O, i.e. a wake-up). The profile lands in `--out`; `--no-prof` skips it.
+ * `--root DIR` runs the server of another build (a copy with dist/, package.json and
+ * node_modules), for A/B runs that alternate the two in one session.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coapUpdateDatagrams, runCoapLoad } from './coap-load.ts';
@@ -21,7 +26,9 @@ const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', '--cpu-
 
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), 'doppel-prof-'));
+const root = arg('root', '');
 const { file, args } = serverCommand('node');
+if (root !== '') args[0] = join(root, args[0]!);
 const server = await start(file, [...profile, ...args, '--http', '0', '--coap', '0', '--data', dir, ...extra], { DOPPEL_ADMIN_TOKEN: BENCH_ADMIN });
 try {
   const tokens = await seedDevices(server.port, twins, 'c-');
@@ -29,19 +36,43 @@ try {
   await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds: 60, maxRequests: datagrams.length });
   const before = await storeStats(server.port);
   const c0 = await cpuSeconds(server.child.pid!);
+  const th0 = await threadStats(server.child.pid!);
   const t0 = process.hrtime.bigint() / 1000n;
   const r = await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds });
   const c1 = await cpuSeconds(server.child.pid!);
+  const th1 = await threadStats(server.child.pid!);
   // The load's window on the profile's clock (both are CLOCK_MONOTONIC µs), for analysis.
   await writeFile(join(out, 'window.json'), JSON.stringify({ from: Number(t0), to: Number(process.hrtime.bigint() / 1000n) }));
   const ok = r.codes.get(0x44) ?? 0;
   const after = await storeStats(server.port);
   const batches = after.batches - before.batches;
   console.log(`store: ${batches} batches, ${((after.commits - before.commits) / batches).toFixed(1)} commits and ${((after.ops - before.ops) / batches).toFixed(1)} ops per batch, ${((1e6 * (after.seconds - before.seconds)) / batches).toFixed(0)} µs per batch`);
+  const perReq = (seconds: number) => ((seconds * 1e6) / ok).toFixed(1);
   console.log(`K=${k}: ${Math.round(ok / r.seconds)}/s, ${Math.round(((c1 - c0) * 1e6) / ok)} µs CPU/req, ${r.timeouts} timeouts, codes ${[...r.codes].map(([c, n]) => `${c >> 5}.${String(c & 31).padStart(2, '0')}×${n}`).join(' ')}`);
+  console.log(`threads: main ${perReq(th1.main - th0.main)} µs/req (${perReq(th1.mainSys - th0.mainSys)} in the kernel), other ${perReq(th1.other - th0.other)} µs/req, main-thread sleeps ${((th1.sleeps - th0.sleeps) / ok).toFixed(3)}/req`);
 } finally {
   await stop(server);
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * CPU seconds of the main thread (its tid is the pid) and of all other threads, and the main
+ * thread's voluntary context switches (Linux /proc/<pid>/task). A thread that exited meanwhile
+ * drops out of `other`: the pools Node keeps live for the process's life, so none does here.
+ */
+async function threadStats(pid: number): Promise<{ main: number; mainSys: number; other: number; sleeps: number }> {
+  let main = 0;
+  let mainSys = 0;
+  let other = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = (await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ');
+    if (stat === undefined) continue;
+    const cpu = (Number(stat[11]) + Number(stat[12])) / 100;
+    if (tid === String(pid)) { main = cpu; mainSys = Number(stat[12]) / 100; } else other += cpu;
+  }
+  const status = await readFile(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? NaN);
+  return { main, mainSys, other, sleeps };
 }
 
 async function storeStats(port: number): Promise<{ batches: number; commits: number; ops: number; seconds: number }> {
