@@ -108,19 +108,31 @@ export class TwinActor implements Actor {
     return out;
   }
 
-  async #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
+  /**
+   * Commits a change, then adopts and publishes it. Not async itself: the store's promise is the
+   * only one waited on, so a write costs one turn of the microtask queue here, not one per level.
+   */
+  #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
     const ops = changeOps(this.#state ?? null, change, this.#deps.historyRetention);
     // Connectors' outbox entries join the change's own commit: delivered if and only if it lands.
     const outbox = this.#deps.outbox?.changeOps(change.state, change.event);
     const hasOutbox = outbox !== undefined && outbox.length > 0;
-    await this.#commit(also.length === 0 && !hasOutbox ? ops : [...ops, ...also, ...(hasOutbox ? outbox : NO_OPS)]);
-    if (hasOutbox) this.#deps.outbox!.committed(outbox);
-    this.#state = change.state;
-    this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
+    const all = also.length === 0 && !hasOutbox ? ops : [...ops, ...also, ...(hasOutbox ? outbox : NO_OPS)];
+    return this.#deps.store.commit(all).then(() => {
+      this.#committed(all);
+      if (hasOutbox) this.#deps.outbox!.committed(outbox);
+      this.#state = change.state;
+      this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
+    });
   }
 
   async #commit(ops: StoreOp[]): Promise<void> {
     await this.#deps.store.commit(ops);
+    this.#committed(ops);
+  }
+
+  /** After `ops` are committed: the out-of-sync count follows the pending index. */
+  #committed(ops: readonly StoreOp[]): void {
     const change = pendingCountChange(ops);
     if (change !== 0) this.#deps.onPendingChange?.(change);
   }

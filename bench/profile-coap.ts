@@ -5,7 +5,9 @@
  * loop: everything Doppel's own code costs) and the other threads (LevelDB's thread pool, GC
  * helpers), and the main thread's sleeps per request (voluntary context switches: each is one
  * wait for I/O, i.e. a wake-up). The profile lands in `--out`; `--no-prof` skips it.
- * `--root DIR` runs the server of another build (a copy with dist/, package.json and
+ * `--rate N` sends N reports a second (open loop) instead of keeping `--k` in flight: at a rate
+ * both builds sustain, their CPU per report compares without one's higher throughput changing
+ * its batching. `--root DIR` runs the server of another build (a copy with dist/, package.json and
  * node_modules), for A/B runs that alternate the two in one session.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +23,7 @@ const k = Number(arg('k', '16'));
 const seconds = Number(arg('seconds', '10'));
 const twins = Number(arg('twins', '10000'));
 const out = arg('out', join(tmpdir(), 'doppel-prof'));
+const rate = arg('rate', '');
 const extra = arg('flags', '').split(' ').filter(Boolean);
 const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', '--cpu-prof-interval', arg('interval', '1000'), `--cpu-prof-dir=${out}`];
 
@@ -38,7 +41,7 @@ try {
   const c0 = await cpuSeconds(server.child.pid!);
   const th0 = await threadStats(server.child.pid!);
   const t0 = process.hrtime.bigint() / 1000n;
-  const r = await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds });
+  const r = await runCoapLoad({ port: server.coapPort, datagrams, seconds, ...(rate === '' ? { inFlight: k } : { rate: Number(rate) }) });
   const c1 = await cpuSeconds(server.child.pid!);
   const th1 = await threadStats(server.child.pid!);
   // The load's window on the profile's clock (both are CLOCK_MONOTONIC µs), for analysis.
