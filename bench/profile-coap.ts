@@ -9,6 +9,13 @@
  * both builds sustain, their CPU per report compares without one's higher throughput changing
  * its batching. `--root DIR` runs the server of another build (a copy with dist/, package.json and
  * node_modules), for A/B runs that alternate the two in one session.
+ *
+ * `--against DIR [--rounds 5] [--swap]`: an A/B of this build (B) against the build in DIR (A),
+ * both served at the same time, each under its own load, measured over the same windows, so both
+ * see the same contention from whatever else runs on the machine (runs one after another, on a
+ * shared machine, differed by more than the changes being measured). Prints each round's
+ * main-thread CPU per report of B over A, and the medians; `--swap` starts B's server first,
+ * since the order showed a bias of a few percent: run both orders.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +33,12 @@ const out = arg('out', join(tmpdir(), 'doppel-prof'));
 const rate = arg('rate', '');
 const extra = arg('flags', '').split(' ').filter(Boolean);
 const profile = process.argv.includes('--no-prof') ? [] : ['--cpu-prof', '--cpu-prof-interval', arg('interval', '1000'), `--cpu-prof-dir=${out}`];
+
+const against = arg('against', '');
+if (against !== '') {
+  await compareBuilds(against);
+  process.exit(0);
+}
 
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), 'doppel-prof-'));
@@ -56,6 +69,54 @@ try {
 } finally {
   await stop(server);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** A server of the build in `root` ('' for this one), seeded and warmed up, with its load. */
+async function warmServer(root: string, dir: string): Promise<{ server: Awaited<ReturnType<typeof start>>; datagrams: Buffer[] }> {
+  const { file, args } = serverCommand('node');
+  if (root !== '') args[0] = join(root, args[0]!);
+  const server = await start(file, [...args, '--http', '0', '--coap', '0', '--data', dir, ...extra], { DOPPEL_ADMIN_TOKEN: BENCH_ADMIN });
+  const datagrams = coapUpdateDatagrams(await seedDevices(server.port, twins, 'c-'), 'c-');
+  await runCoapLoad({ port: server.coapPort, datagrams, inFlight: k, seconds: 60, maxRequests: datagrams.length });
+  return { server, datagrams };
+}
+
+/** `--against`: this build (B) and the one in `root` (A) under simultaneous loads, round by round. */
+async function compareBuilds(root: string): Promise<void> {
+  const rounds = Number(arg('rounds', '5'));
+  const dirs = [await mkdtemp(join(tmpdir(), 'doppel-ab-')), await mkdtemp(join(tmpdir(), 'doppel-ab-'))];
+  const started: Partial<Record<'A' | 'B', Awaited<ReturnType<typeof warmServer>>>> = {};
+  const order: Array<'A' | 'B'> = process.argv.includes('--swap') ? ['B', 'A'] : ['A', 'B'];
+  type Row = { rate: number; main: number; other: number; kernel: number; sleeps: number };
+  const rows: Record<'A' | 'B', Row[]> = { A: [], B: [] };
+  try {
+    for (const [i, name] of order.entries()) started[name] = await warmServer(name === 'A' ? root : '', dirs[i]!);
+    for (let round = 0; round < rounds; round++) {
+      const { A, B } = started as Required<typeof started>;
+      const pids = { A: A.server.child.pid!, B: B.server.child.pid! };
+      const before = { A: await threadStats(pids.A), B: await threadStats(pids.B) };
+      const loads = await Promise.all((['A', 'B'] as const).map((n) => runCoapLoad({ port: started[n]!.server.coapPort, datagrams: started[n]!.datagrams, inFlight: k, seconds })));
+      for (const [j, n] of (['A', 'B'] as const).entries()) {
+        const after = await threadStats(pids[n]);
+        const ok = loads[j]!.codes.get(0x44) ?? 0;
+        const per = (x: number) => (x * 1e6) / ok;
+        rows[n].push({
+          rate: ok / loads[j]!.seconds, main: per(after.main - before[n].main), other: per(after.other - before[n].other),
+          kernel: per(after.mainSys - before[n].mainSys), sleeps: (after.sleeps - before[n].sleeps) / ok,
+        });
+      }
+      console.log(`round ${round + 1}: main µs/report A ${rows.A[round]!.main.toFixed(1)} B ${rows.B[round]!.main.toFixed(1)}, B/A ${(rows.B[round]!.main / rows.A[round]!.main).toFixed(3)}`);
+    }
+  } finally {
+    for (const n of order) { const s = started[n]; if (s !== undefined) await stop(s.server); }
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2; };
+  for (const key of ['rate', 'main', 'kernel', 'other', 'sleeps'] as const) {
+    const a = median(rows.A.map((r) => r[key]));
+    const b = median(rows.B.map((r) => r[key]));
+    console.log(`${key.padEnd(6)} A ${a.toFixed(key === 'sleeps' ? 3 : 1)} B ${b.toFixed(key === 'sleeps' ? 3 : 1)} B/A ${(b / a).toFixed(3)}`);
+  }
 }
 
 /**
