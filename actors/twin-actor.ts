@@ -28,6 +28,8 @@ export interface TwinActorDeps {
   livenessMs: number;
   maxPending: number;
   now: () => Date;
+  /** The same clock in epoch ms (no Date object on the write path); read through `now` when absent. */
+  nowMs?: () => number;
   /** After a commit that changed how many twins are out of sync (+1 or −1). */
   onPendingChange?: (change: number) => void;
   /** After each load of the twin from the store (its activation), with the seconds it took. */
@@ -48,6 +50,17 @@ export interface WriteContext {
    * nothing (a fleet job's done-mark: the change and the mark land together or not at all).
    */
   alsoCommit?: StoreOp[];
+}
+
+/**
+ * The ISO time of the last change, kept for its millisecond: a busy node plans several changes
+ * per millisecond, and each would otherwise pay for a Date and its toISOString.
+ */
+let isoMs = Number.NaN;
+let isoText = '';
+function isoAt(ms: number): string {
+  if (ms !== isoMs) { isoText = new Date(ms).toISOString(); isoMs = ms; }
+  return isoText;
 }
 
 export class TwinActor implements Actor {
@@ -86,26 +99,40 @@ export class TwinActor implements Actor {
     return state;
   }
 
-  #context(ctx: WriteContext): ChangeContext {
-    const out: ChangeContext = { now: this.#deps.now().toISOString(), via: ctx.via, limits: this.#deps.limits };
+  #nowMs(): number { return this.#deps.nowMs?.() ?? this.#deps.now().getTime(); }
+
+  #context(ctx: WriteContext, ms: number): ChangeContext {
+    const out: ChangeContext = { now: isoAt(ms), via: ctx.via, limits: this.#deps.limits };
     if (ctx.clientToken !== undefined) out.clientToken = ctx.clientToken;
     if (ctx.deviceContact === true) out.deviceContact = true;
     return out;
   }
 
-  async #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
+  /**
+   * Commits a change, then adopts and publishes it. Not async itself: the store's promise is the
+   * only one waited on, so a write costs one turn of the microtask queue here, not one per level.
+   */
+  #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
     const ops = changeOps(this.#state ?? null, change, this.#deps.historyRetention);
     // Connectors' outbox entries join the change's own commit: delivered if and only if it lands.
     const outbox = this.#deps.outbox?.changeOps(change.state, change.event);
     const hasOutbox = outbox !== undefined && outbox.length > 0;
-    await this.#commit(also.length === 0 && !hasOutbox ? ops : [...ops, ...also, ...(hasOutbox ? outbox : NO_OPS)]);
-    if (hasOutbox) this.#deps.outbox!.committed(outbox);
-    this.#state = change.state;
-    this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
+    const all = also.length === 0 && !hasOutbox ? ops : [...ops, ...also, ...(hasOutbox ? outbox : NO_OPS)];
+    return this.#deps.store.commit(all).then(() => {
+      this.#committed(all);
+      if (hasOutbox) this.#deps.outbox!.committed(outbox);
+      this.#state = change.state;
+      this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
+    });
   }
 
   async #commit(ops: StoreOp[]): Promise<void> {
     await this.#deps.store.commit(ops);
+    this.#committed(ops);
+  }
+
+  /** After `ops` are committed: the out-of-sync count follows the pending index. */
+  #committed(ops: readonly StoreOp[]): void {
     const change = pendingCountChange(ops);
     if (change !== 0) this.#deps.onPendingChange?.(change);
   }
@@ -121,17 +148,19 @@ export class TwinActor implements Actor {
 
   async create(init: { desired?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent }> {
     if ((await this.#load()) !== null) throw new DoppelError('already_exists', `Twin "${this.id}" already exists`);
-    const plan = planCreate(this.id, init, this.#context(ctx));
+    const plan = planCreate(this.id, init, this.#context(ctx, this.#nowMs()));
     await this.#apply(plan);
     return plan;
   }
 
   async patch(patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent | null }> {
-    const state = await this.#existing();
-    const c = this.#context(ctx);
+    // A resident twin's state is at hand: no await (a turn of the microtask queue) to reach it.
+    const state = this.#state ?? await this.#existing();
+    const ms = this.#nowMs();
+    const c = this.#context(ctx, ms);
     patch = withClearedSections(patch, state);
     const plan = planPatch(state, patch, ctx.ifVersion === undefined ? c : { ...c, ifVersion: ctx.ifVersion });
-    if (ctx.deviceContact === true) this.#seen(ctx.via);
+    if (ctx.deviceContact === true) this.#lastSeen = { at: ms, via: ctx.via };
     if (plan === null) {
       if (ctx.alsoCommit !== undefined && ctx.alsoCommit.length > 0) await this.#commit(ctx.alsoCommit);
       return { state, event: null };
@@ -183,9 +212,9 @@ export class TwinActor implements Actor {
     return () => { if (!done) { done = true; this.#attached--; this.#seen(via); } };
   }
 
-  #seen(via: Via): void { this.#lastSeen = { at: this.#deps.now().getTime(), via }; }
+  #seen(via: Via): void { this.#lastSeen = { at: this.#nowMs(), via }; }
 
   connection(): Connection {
-    return connectionOf(this.#lastSeen, this.#attached, this.#deps.now().getTime(), this.#deps.livenessMs);
+    return connectionOf(this.#lastSeen, this.#attached, this.#nowMs(), this.#deps.livenessMs);
   }
 }

@@ -98,8 +98,12 @@ class Reader {
         const out: Record<string, unknown> = {};
         const entry = (key: unknown) => {
           if (typeof key !== 'string') throw invalid('map keys must be text strings');
-          // defineProperty, not assignment: `__proto__` stays a plain own key (refused by the core).
-          Object.defineProperty(out, key, { value: this.item(depth + 1), enumerable: true, writable: true, configurable: true });
+          // Assignment defines an own data property for every key but `__proto__`, which would set
+          // the prototype: that one alone goes through defineProperty, so it stays a plain own key
+          // (refused by the core). Assignment is the fast path for all the others.
+          const value = this.item(depth + 1);
+          if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+          else out[key] = value;
         };
         if (n >= 0) {
           this.#need(n * 2);

@@ -12,7 +12,12 @@ export function decodeUint(value: Uint8Array): number {
   return n;
 }
 
+/** The one-byte values (and 0, the empty one), made once: Content-Format and most others are one. */
+const SMALL_UINTS: readonly Buffer[] = Array.from({ length: 256 }, (_, n) => (n === 0 ? Buffer.alloc(0) : Buffer.of(n)));
+
+/** The value of a uint option; one under 256 is a shared buffer, which callers must not write to. */
 export function encodeUint(n: number): Buffer {
+  if (n < 256 && n >= 0 && Number.isInteger(n)) return SMALL_UINTS[n]!;
   const bytes: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
   return Buffer.from(bytes);

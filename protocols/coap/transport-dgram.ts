@@ -13,12 +13,13 @@
  * Datagrams are handled fairly across endpoints (`fair-queue.ts`).
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { generate, parse } from 'coap-packet';
+import { parse } from 'coap-packet';
 import type { Packet, ParsedPacket } from 'coap-packet';
 import { Block1Reassembler, reply } from './block1.ts';
 import { diagnostic } from './errors.ts';
 import { ExchangeCache, IN_FLIGHT } from './exchange-cache.ts';
 import { DATAGRAM_FAIRNESS, FairQueue } from './fair-queue.ts';
+import { encodeMessage } from './message.ts';
 import { Notifier } from './notifier.ts';
 import { blockSize, encodeBlock, encodeUint, isWellFormed, parseBlock } from './options.ts';
 import { toRequest } from './request.ts';
@@ -44,7 +45,7 @@ interface Pending { endpoint: string; mid: number; rinfo: RemoteInfo; at: number
 export function createDgramTransport(opts: DgramTransportOptions): CoapTransport {
   let socket: Socket | null = null;
   let handler: (exchange: CoapExchange) => void = () => {};
-  let fair: FairQueue<[Buffer, RemoteInfo]> | null = null;
+  let fair: FairQueue<[Buffer, RemoteInfo, string]> | null = null;
   let sweeper: ReturnType<typeof setInterval> | null = null;
   /** Set when close() begins: from then on only the notifier's final messages go out. */
   let closing = false;
@@ -74,7 +75,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
   };
   const rst = (msg: Buffer, r: RemoteInfo) => sendTo(Buffer.from([0x70, 0, msg[2]!, msg[3]!]), r.port, r.address);
 
-  function onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+  function onDatagram(msg: Buffer, rinfo: RemoteInfo, endpoint: string): void {
     try {
       if (!isWellFormed(msg)) {
         // RFC 7252 §4.2: a malformed confirmable message is rejected with RST; §4.3: others ignored.
@@ -92,7 +93,6 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
         if (packet.confirmable) rst(msg, rinfo);
         return;
       }
-      const endpoint = `${rinfo.address}:${rinfo.port}`;
       const mid = packet.messageId;
       const seen = cache.lookup(endpoint, mid);
       if (seen === IN_FLIGHT) return;
@@ -149,7 +149,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
         return;
       }
       if (packet.confirmable) { out.ack = true; out.messageId = packet.messageId; } else out.confirmable = false;
-      answerWith(endpoint, packet.messageId, generate(out, out.payload!.length + 256), rinfo);
+      answerWith(endpoint, packet.messageId, encodeMessage(out), rinfo);
     };
     const exchange: CoapExchange = {
       request,
@@ -182,8 +182,12 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
       handler = h;
       const sock = await bindExclusive(host, port);
       // Datagrams still queued when the transport closes are dropped.
-      fair = new FairQueue<[Buffer, RemoteInfo]>(([m, r]) => { if (socket !== null && !closing) onDatagram(m, r); }, DATAGRAM_FAIRNESS);
-      sock.on('message', (m, r) => { if (socket !== null) fair?.push(`${r.address}:${r.port}`, [m, r]); });
+      fair = new FairQueue<[Buffer, RemoteInfo, string]>(([m, r, e]) => { if (socket !== null && !closing) onDatagram(m, r, e); }, DATAGRAM_FAIRNESS);
+      sock.on('message', (m, r) => {
+        if (socket === null) return;
+        const endpoint = `${r.address}:${r.port}`;
+        fair?.push(endpoint, [m, r, endpoint]);
+      });
       sock.on('error', (err) => opts.onError(err));
       sweeper = setInterval(sweep, Math.max(10, Math.floor(opts.piggybackMs / 4)));
       sweeper.unref?.();

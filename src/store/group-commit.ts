@@ -83,7 +83,8 @@ export class GroupCommitWriter<Op> {
   /** Queues one commit; resolves once its batch is written, rejects with `unavailable` if not. */
   add(commit: EncodedCommit<Op>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ...commit, resolve, reject });
+      // Fields named, not spread: a spread copies through a slower generic path on every commit.
+      this.#queue.push({ ops: commit.ops, bytes: commit.bytes, resolve, reject });
       this.#queuedOps += commit.ops.length;
       const gathering = this.#gathering;
       if (gathering !== undefined && (this.#queue.length >= gathering.target || this.#queuedOps >= this.#maxBatchOps)) gathering.end();

@@ -123,8 +123,11 @@ export function planPatch(
     : { desired: desiredMeta, reported: reportedMeta };
   const pendingSince = isEmptyObject(delta) ? null : isEmptyObject(state.delta) ? now : (state.pendingSince ?? now);
 
+  // Every field named, in planCreate's order (not `...state` then overrides): a spread followed by
+  // more properties takes V8's generic path, which profiled as half of this function's time, and
+  // the literal keeps every twin on one hidden class.
   const next: TwinState = {
-    ...state,
+    id: state.id,
     version: state.version + 1,
     desired,
     reported,
@@ -132,12 +135,12 @@ export function planPatch(
     tags,
     metadata,
     pendingSince,
+    lastSeenAt: ctx.deviceContact ? now : state.lastSeenAt,
+    lastSeenVia: ctx.deviceContact ? ctx.via : state.lastSeenVia,
+    tokenId: state.tokenId,
+    createdAt: state.createdAt,
     updatedAt: now,
   };
-  if (ctx.deviceContact) {
-    next.lastSeenAt = now;
-    next.lastSeenVia = ctx.via;
-  }
   const eventPatch: TwinPatch = {};
   if (desiredChanged) eventPatch.desired = effectivePatch(state.desired, desired, desiredPatch!);
   if (reportedChanged) eventPatch.reported = effectivePatch(state.reported, reported, reportedPatch!);
