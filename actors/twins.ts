@@ -69,7 +69,7 @@ export class TwinService {
     const deps = {
       store: opts.store, feed: this.feed, limits: opts.limits, historyRetention: opts.historyRetention,
       livenessMs: opts.livenessMs, maxPending: opts.maxPendingPerTwin, now: this.#now,
-      nowMs: opts.now === undefined ? Date.now : () => this.#now().getTime(),
+      nowMs: opts.now === undefined ? () => Date.now() : () => this.#now().getTime(),
       onPendingChange: (change: number) => this.#outOfSync.add(change),
       onLoad: opts.onActivation,
       outbox: opts.outbox,

@@ -38,6 +38,21 @@ describe('encodeMessage()', () => {
     expect(b.messageId).toBe((a.messageId + 1) & 0xffff);
   });
 
+  it('draws ids from the one counter the notifier and block-wise replies use too (RFC 7252 §4.5)', () => {
+    const reply = parse(encodeMessage({ code: '2.04', confirmable: false }));
+    const notification: Packet = { code: '2.05', confirmable: false };
+    generate(notification);
+    const next = parse(encodeMessage({ code: '2.04', confirmable: false }));
+    expect(notification.messageId).toBe((reply.messageId + 1) & 0xffff);
+    expect(next.messageId).toBe((notification.messageId! + 1) & 0xffff);
+  });
+
+  it('allocates each message apart from the shared pool, as cached replies outlive it', () => {
+    const out = encodeMessage({ code: '2.04', ack: true, messageId: 7 });
+    expect(out.byteOffset).toBe(0);
+    expect(out.buffer.byteLength).toBe(out.length);
+  });
+
   it('refuses a token over 8 bytes (RFC 7252 §3: TKL 9–15 are reserved)', () => {
     expect(() => encodeMessage({ code: '2.05', token: Buffer.alloc(9) })).toThrow(/token/);
   });

@@ -6,6 +6,7 @@
  * one allocation: `generate` builds a buffer per option and decodes the payload as text to see
  * whether it is empty, 2.3 µs per reply against 0.2 µs here, and every request gets a reply.
  */
+import { generate } from 'coap-packet';
 import type { Packet } from 'coap-packet';
 import { optionNumber } from './screen.ts';
 
@@ -26,7 +27,10 @@ export function encodeMessage(packet: Packet): Buffer {
     length += 1 + extension(numbers[i]! - last) + extension(options[i]!.value.length) + options[i]!.value.length;
     last = numbers[i]!;
   }
-  const out = Buffer.allocUnsafe(length);
+  // Not from Node's shared pool: a reply stays in the exchange cache for up to EXCHANGE_LIFETIME,
+  // and a pooled slice would keep its whole 8 KiB slab (and others' bytes) alive with it, so the
+  // cache's byte bound would no longer bound memory. Every byte is written below.
+  const out = Buffer.allocUnsafeSlow(length);
   out[0] = 0x40 | typeBits(packet) | token.length;
   out[1] = codeByte(code);
   out.writeUInt16BE(packet.messageId ?? nextMessageId(), 2);
@@ -54,13 +58,17 @@ export function encodeMessage(packet: Packet): Buffer {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Ids for messages that bring none (a NON response, RFC 7252 §5.2.3, takes a new one), counted
- * from a random start as `generate` does, so ids of one server do not repeat across restarts.
+ * The id for a message that brings none (a NON response, RFC 7252 §5.2.3). It comes from
+ * coap-packet's own counter, the one the notifier, the block-wise replies and node-coap draw from
+ * too: with a second counter, a NON reply and a notification to the same device could share an id
+ * within EXCHANGE_LIFETIME, and the device would drop the later one as a duplicate (§4.5).
+ * coap-packet exports no counter, so an empty message is generated for its id (0.5 µs, and only
+ * NON replies need it).
  */
-let lastMessageId = Math.floor(Math.random() * 65536);
 function nextMessageId(): number {
-  lastMessageId = (lastMessageId + 1) & 0xffff;
-  return lastMessageId;
+  const probe: Packet = { code: '0.00' };
+  generate(probe);
+  return probe.messageId!;
 }
 
 /** The options' numbers in ascending order, sorting `options` (stably) when they are not. */

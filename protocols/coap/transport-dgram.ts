@@ -173,7 +173,7 @@ export function createDgramTransport(opts: DgramTransportOptions): CoapTransport
       if (p.at > due) break;
       pending.delete(p);
       p.separate = true;
-      answerWith(p.endpoint, p.mid, Buffer.from([0x60, 0, p.mid >> 8, p.mid & 255]), p.rinfo);
+      answerWith(p.endpoint, p.mid, emptyAck(p.mid), p.rinfo);
     }
   }
 
@@ -251,4 +251,16 @@ function etagOf(payload: Uint8Array): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(h >>> 0);
   return out;
+}
+
+/**
+ * An empty ACK (RFC 7252 §4.2: a 0.00 ACK with the request's message id) for a reply that goes out
+ * separately. It is kept in the exchange cache, so not a slice of Node's shared buffer pool.
+ */
+function emptyAck(mid: number): Buffer {
+  const ack = Buffer.allocUnsafeSlow(4);
+  ack[0] = 0x60;
+  ack[1] = 0;
+  ack.writeUInt16BE(mid, 2);
+  return ack;
 }
