@@ -158,3 +158,41 @@ describe('Mailbox maxPending', () => {
     expect(mailbox.depth).toBe(0);
   });
 });
+
+describe('Mailbox costs per message', () => {
+  it('hands an idle mailbox\'s caller the task\'s own promise: no wrapper, no extra turn', async () => {
+    const mailbox = new Mailbox();
+    const own = Promise.resolve('mine');
+    expect(mailbox.post(() => own)).toBe(own);
+    await own;
+    await settle();
+    expect(mailbox.idle).toBe(true);
+  });
+
+  it('runs `settled` after its task, before the caller hears and before the next task starts', async () => {
+    const mailbox = new Mailbox();
+    const log: string[] = [];
+    const gate = deferred();
+    const first = mailbox.post(async () => { await gate.promise; log.push('task 1'); return 1; }, () => log.push(`settled 1, depth ${mailbox.depth}`));
+    const second = mailbox.post(() => { log.push('task 2'); throw new Error('two'); }, () => log.push(`settled 2, depth ${mailbox.depth}`));
+    void first.then(() => log.push('caller 1'));
+    const failed = second.catch(() => log.push('caller 2'));
+    gate.resolve();
+    await failed;
+    expect(log).toEqual(['task 1', 'settled 1, depth 2', 'task 2', 'caller 1', 'settled 2, depth 1', 'caller 2']);
+  });
+
+  it('says it is full exactly when a post would be refused', async () => {
+    const mailbox = new Mailbox(1);
+    const gate = deferred();
+    const running = mailbox.post(() => gate.promise);
+    expect(mailbox.full).toBe(false);
+    const queued = mailbox.post(() => 'queued');
+    expect(mailbox.full).toBe(true);
+    await expect(mailbox.post(() => 'refused')).rejects.toMatchObject({ code: 'unavailable' });
+    gate.resolve();
+    await running;
+    expect(await queued).toBe('queued');
+    expect(mailbox.full).toBe(false);
+  });
+});

@@ -4,16 +4,34 @@
  * without limit when a twin is flooded.
  *
  * Every resident actor has one, and most are idle most of the time, so an idle mailbox is kept
- * small: no queue array (one exists only while tasks run), and the registry's two clock readings
+ * small: no queue array (one exists only while tasks wait), and the registry's two clock readings
  * live here as small integers instead of in an entry object of their own.
+ *
+ * Every write passes through here, so a message costs as few promises and microtask turns as
+ * possible: a task posted to an idle mailbox starts at once, its caller gets the task's own
+ * promise back, and one reaction on it (registered first, so it runs before the caller's) ends
+ * the message and starts the next. No promise wraps another.
  */
 import { DoppelError } from '../src/errors.ts';
 
-type Task = () => Promise<void>;
+/** A task waiting its turn, and how to answer its caller once it has started. */
+interface Queued {
+  task: () => unknown;
+  settled: (() => void) | undefined;
+  resolve: (result: Promise<unknown>) => void;
+}
+
+/** The queue of a running mailbox with nothing waiting: shared, so a lone message allocates no array. */
+const NONE_WAITING: Queued[] = Object.freeze([]) as unknown as Queued[];
+
+/** The refusal of a message to a full mailbox (a 503 with Retry-After at the edges). */
+export function overloaded(): DoppelError {
+  return new DoppelError('unavailable', 'Twin is overloaded: too many pending requests', { retryAfter: 1 });
+}
 
 export class Mailbox {
   /** Tasks not yet started, from `#head` on; null exactly while idle (nothing running or queued). */
-  #queue: Task[] | null = null;
+  #queue: Queued[] | null = null;
   #head = 0;
   readonly #maxPending: number;
   /** Registry bookkeeping (its clock): the last message posted through the registry. */
@@ -27,7 +45,7 @@ export class Mailbox {
 
   /** Queued plus running tasks. */
   get depth(): number {
-    // While the queue exists, one task is running (the drain loop holds it between tasks only synchronously).
+    // While the queue exists, one task is running (between tasks, `#next` holds it only synchronously).
     return this.#queue === null ? 0 : this.#queue.length - this.#head + 1;
   }
 
@@ -35,35 +53,59 @@ export class Mailbox {
     return this.#queue === null;
   }
 
-  /** Runs `task` after every earlier one has settled; its result or error goes to the caller only. */
-  post<T>(task: () => T | Promise<T>): Promise<T> {
-    if (this.#queue !== null && this.#queue.length - this.#head >= this.#maxPending) {
-      return Promise.reject(new DoppelError('unavailable', 'Twin is overloaded: too many pending requests', { retryAfter: 1 }));
+  /** Whether a task posted now would be refused (`maxPending` tasks already wait). */
+  get full(): boolean {
+    return this.#queue !== null && this.#queue.length - this.#head >= this.#maxPending;
+  }
+
+  /**
+   * Runs `task` after every earlier one has settled; its result or error goes to the caller only.
+   * `settled` runs once the task has settled, before its caller hears and before the next task
+   * starts (still counted in `depth`); it must not throw.
+   */
+  post<T>(task: () => T | Promise<T>, settled?: () => void): Promise<T> {
+    const queue = this.#queue;
+    if (queue === null) {
+      this.#queue = NONE_WAITING;
+      return Mailbox.#start(this, task, settled);
     }
-    return new Promise<T>((resolve, reject) => {
-      const run = async () => {
-        try { resolve(await task()); } catch (err) { reject(err); }
-      };
-      if (this.#queue !== null) this.#queue.push(run);
-      else void Mailbox.#drain(this, run);
+    if (queue.length - this.#head >= this.#maxPending) return Promise.reject(overloaded());
+    return new Promise<T>((resolve) => {
+      const entry: Queued = { task, settled, resolve: resolve as (result: Promise<unknown>) => void };
+      if (queue === NONE_WAITING) this.#queue = [entry];
+      else queue.push(entry);
     });
   }
 
-  /** Static, so instances carry no private-method brand (one word less per resident actor). */
-  static async #drain(mailbox: Mailbox, first: Task): Promise<void> {
-    mailbox.#queue = [];
-    mailbox.#head = 0;
-    await first();
-    while (mailbox.#head < mailbox.#queue.length) {
-      const task = mailbox.#queue[mailbox.#head]!;
-      mailbox.#queue[mailbox.#head++] = undefined as unknown as Task; // let the closure be collected
-      await task();
-      if (mailbox.#head > 64 && mailbox.#head * 2 > mailbox.#queue.length) {
-        mailbox.#queue = mailbox.#queue.slice(mailbox.#head);
-        mailbox.#head = 0;
-      }
+  /** Starts `task`; returns its promise, on which the first reaction ends the message. Static: see `#next`. */
+  static #start<T>(mailbox: Mailbox, task: () => T | Promise<T>, settled: (() => void) | undefined): Promise<T> {
+    let result: Promise<T>;
+    try {
+      const value = task();
+      result = value instanceof Promise ? value : Promise.resolve(value);
+    } catch (err) {
+      result = Promise.reject(err);
     }
-    mailbox.#queue = null;
-    mailbox.#head = 0;
+    const done = () => { settled?.(); Mailbox.#next(mailbox); };
+    // Both outcomes handled here, so a rejection reaches its caller without being reported unhandled.
+    void result.then(done, done);
+    return result;
+  }
+
+  /** Static, so instances carry no private-method brand (one word less per resident actor). */
+  static #next(mailbox: Mailbox): void {
+    const queue = mailbox.#queue!;
+    if (mailbox.#head >= queue.length) {
+      mailbox.#queue = null;
+      mailbox.#head = 0;
+      return;
+    }
+    const entry = queue[mailbox.#head]!;
+    queue[mailbox.#head++] = undefined as unknown as Queued; // let the closure be collected
+    if (mailbox.#head > 64 && mailbox.#head * 2 > queue.length) {
+      mailbox.#queue = queue.slice(mailbox.#head);
+      mailbox.#head = 0;
+    }
+    entry.resolve(Mailbox.#start(mailbox, entry.task, entry.settled));
   }
 }

@@ -54,6 +54,16 @@ describe('ActorRegistry activation', () => {
     expect(registry.activated).toBe(1);
   });
 
+  it('hands the caller the message\'s own promise, after counting it and before the next message', async () => {
+    const { registry } = setup();
+    const own = Promise.resolve('mine');
+    const asked = registry.ask('a', () => own);
+    expect(asked).toBe(own); // no wrapper promise, no extra turn
+    expect(registry.pending).toBe(1);
+    expect(await asked).toBe('mine');
+    expect(registry.pending).toBe(0);
+  });
+
   it('gives concurrent first asks the same actor', async () => {
     const { registry, create } = setup();
     const actors = await Promise.all(Array.from({ length: 10 }, () => registry.ask('a', (x) => x)));

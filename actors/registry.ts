@@ -4,6 +4,7 @@
  * eviction is synchronous with respect to `ask`, so a message can never reach a passivated actor.
  */
 import { DoppelError } from '../src/errors.ts';
+import { overloaded } from './mailbox.ts';
 import type { Mailbox } from './mailbox.ts';
 
 export interface Actor {
@@ -89,20 +90,20 @@ export class ActorRegistry<A extends Actor> {
     }
     this.#touch(id, actor, now);
     const resident = actor;
+    if (resident.mailbox.full) return Promise.reject(overloaded());
     this.#inFlight++;
-    return resident.mailbox.post(async () => {
-      try {
-        return await fn(resident);
-      } finally {
-        // Checked inside the task: depth 1 means nothing else is queued behind this message.
-        if (resident.mailbox.depth === 1 && resident.vacant() && resident.canPassivate() && this.#actors.get(id) === resident) {
-          this.#actors.delete(id);
-          this.passivated++;
-        }
-      }
-    }).finally(() => {
-      if (--this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
-    });
+    // The task's own promise comes back: no wrapper promise, no extra turn (see mailbox.ts).
+    return resident.mailbox.post(() => fn(resident), () => this.#settled(id, resident));
+  }
+
+  /** After each message to `resident`, before its caller hears and before its next message starts. */
+  #settled(id: string, resident: A): void {
+    // Depth 1 means nothing else is queued behind this message.
+    if (resident.mailbox.depth === 1 && resident.vacant() && resident.canPassivate() && this.#actors.get(id) === resident) {
+      this.#actors.delete(id);
+      this.passivated++;
+    }
+    if (--this.#inFlight === 0 && this.#drained.length > 0) for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /**

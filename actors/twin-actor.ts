@@ -109,10 +109,11 @@ export class TwinActor implements Actor {
   }
 
   /**
-   * Commits a change, then adopts and publishes it. Not async itself: the store's promise is the
-   * only one waited on, so a write costs one turn of the microtask queue here, not one per level.
+   * Commits a change, then adopts and publishes it, and resolves to it. Not async itself: the
+   * store's promise is the only one waited on, so a write costs one turn of the microtask queue
+   * here, not one per level.
    */
-  #apply(change: { state: TwinState; event: ChangeEvent }, also: readonly StoreOp[] = NO_OPS): Promise<void> {
+  #apply<C extends { state: TwinState; event: ChangeEvent }>(change: C, also: readonly StoreOp[] = NO_OPS): Promise<C> {
     const ops = changeOps(this.#state ?? null, change, this.#deps.historyRetention);
     // Connectors' outbox entries join the change's own commit: delivered if and only if it lands.
     const outbox = this.#deps.outbox?.changeOps(change.state, change.event);
@@ -123,6 +124,7 @@ export class TwinActor implements Actor {
       if (hasOutbox) this.#deps.outbox!.committed(outbox);
       this.#state = change.state;
       this.#deps.feed.publish({ type: 'change', event: change.event, state: change.state });
+      return change;
     });
   }
 
@@ -153,20 +155,33 @@ export class TwinActor implements Actor {
     return plan;
   }
 
-  async patch(patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent | null }> {
-    // A resident twin's state is at hand: no await (a turn of the microtask queue) to reach it.
-    const state = this.#state ?? await this.#existing();
+  /**
+   * Not async: a resident twin's patch returns the commit's own promise (see `#apply`), and a
+   * refused one a rejected promise, so the write path adds no promise and no turn here.
+   */
+  patch(patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent | null }> {
+    const state = this.#state;
+    // Not loaded yet, or missing (then `#existing` rejects with not_found).
+    if (state === undefined || state === null) return this.#existing().then((loaded) => this.#patch(loaded, patch, ctx));
+    try {
+      return this.#patch(state, patch, ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #patch(state: TwinState, patch: { desired?: unknown; reported?: unknown; tags?: unknown }, ctx: WriteContext): Promise<{ state: TwinState; event: ChangeEvent | null }> {
     const ms = this.#nowMs();
     const c = this.#context(ctx, ms);
     patch = withClearedSections(patch, state);
     const plan = planPatch(state, patch, ctx.ifVersion === undefined ? c : { ...c, ifVersion: ctx.ifVersion });
     if (ctx.deviceContact === true) this.#lastSeen = { at: ms, via: ctx.via };
     if (plan === null) {
-      if (ctx.alsoCommit !== undefined && ctx.alsoCommit.length > 0) await this.#commit(ctx.alsoCommit);
-      return { state, event: null };
+      const unchanged = { state, event: null };
+      if (ctx.alsoCommit === undefined || ctx.alsoCommit.length === 0) return Promise.resolve(unchanged);
+      return this.#commit(ctx.alsoCommit).then(() => unchanged);
     }
-    await this.#apply(plan, ctx.alsoCommit);
-    return plan;
+    return this.#apply(plan, ctx.alsoCommit);
   }
 
   async remove(ifVersion?: number): Promise<string | null> {
