@@ -12,20 +12,18 @@
 import { join } from 'node:path';
 import { GroupCommitWriter } from '../src/store/group-commit.ts';
 import { openLevel } from '../src/store/level-open.ts';
+import { DEFAULT_MAX_BATCH_OPS, GATHER_MS } from '../src/store/level-store.ts';
 import { writeBatchOf } from '../src/store/level-write.ts';
 import type { LevelOp } from '../src/store/level-write.ts';
 import { BatchCounts, flag, reportRecords, serveFloor } from './floor-coap.ts';
 
-/** As src/store/level-store.ts (DEFAULT_MAX_BATCH_OPS, GATHER_MS), which does not export them. */
-const MAX_BATCH_OPS = 2000;
-const GATHER_MS = 1;
 
 const syncFlag = flag('sync', 'true');
 if (syncFlag !== 'true' && syncFlag !== 'false') throw new Error(`--sync takes true or false: got "${syncFlag}"`);
 const sync = syncFlag === 'true';
 const db = await openLevel(join(flag('dir'), 'db'));
 const counts = new BatchCounts();
-const writer = new GroupCommitWriter<LevelOp>({ write: writeBatchOf(db), sync, maxBatchOps: MAX_BATCH_OPS, hooks: undefined, stats: counts, gatherMs: sync ? GATHER_MS : 0 });
+const writer = new GroupCommitWriter<LevelOp>({ write: writeBatchOf(db), sync, maxBatchOps: DEFAULT_MAX_BATCH_OPS, hooks: undefined, stats: counts, gatherMs: sync ? GATHER_MS : 0 });
 
 serveFloor((twin, version, payload) => {
   const r = reportRecords(twin, version, payload);

@@ -13,10 +13,9 @@ import { close, fdatasync, open, unlink, writev } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommitWriter } from '../src/store/group-commit.ts';
+import { DEFAULT_MAX_BATCH_OPS, GATHER_MS } from '../src/store/level-store.ts';
 import { BatchCounts, flag, reportRecords, serveFloor } from './floor-coap.ts';
 
-const MAX_BATCH_OPS = 2000;
-const GATHER_MS = 1;
 const ROLL_BYTES = 64 * 2 ** 20;
 
 const [openFd, writevFd, fdatasyncFd, closeFd, unlinkPath] = [promisify(open), promisify(writev), promisify(fdatasync), promisify(close), promisify(unlink)];
@@ -51,7 +50,7 @@ async function appendBatch(frames: Buffer[]): Promise<void> {
 }
 
 const counts = new BatchCounts();
-const writer = new GroupCommitWriter<Buffer>({ write: appendBatch, sync: true, maxBatchOps: MAX_BATCH_OPS, hooks: undefined, stats: counts, gatherMs: GATHER_MS });
+const writer = new GroupCommitWriter<Buffer>({ write: appendBatch, sync: true, maxBatchOps: DEFAULT_MAX_BATCH_OPS, hooks: undefined, stats: counts, gatherMs: GATHER_MS });
 
 serveFloor((twin, version, payload) => {
   const r = reportRecords(twin, version, payload);

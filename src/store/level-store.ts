@@ -42,12 +42,12 @@ export interface LevelStoreTestHooks {
 
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
-const DEFAULT_MAX_BATCH_OPS = 2000;
+export const DEFAULT_MAX_BATCH_OPS = 2000;
 /**
  * With fsync, the longest pause gathering the next batch (group-commit.ts): a fraction of one
  * fdatasync (1.1–2.4 ms on the reference VM), and Node's shortest timer.
  */
-const GATHER_MS = 1;
+export const GATHER_MS = 1;
 
 /**
  * Creates a LevelDB-backed store. Call `open()` before use and `close()` on shutdown.
