@@ -16,9 +16,11 @@ export async function listKeys(kv: KV, filter: string, timeoutMs: number): Promi
   const collect = async (): Promise<string[]> => {
     const iterator = await kv.keys(filter);
     stop = () => iterator.stop();
-    const keys: string[] = [];
-    for await (const key of iterator) keys.push(key);
-    return keys;
+    // A set: the listing is a consumer of each key's last value, and a key written while it runs
+    // (a node's heartbeat, a lease renewal) arrives a second time, as its newer value.
+    const keys = new Set<string>();
+    for await (const key of iterator) keys.add(key);
+    return [...keys];
   };
   try {
     return await Promise.race([collect().catch((err: unknown) => { throw unavailable(`cannot list keys ${filter}`, err); }), deadline]);
